@@ -1,0 +1,112 @@
+// The whole DeepSeek-V2/V3 step graph. One graph serves prefill, decode and mixed batches: the step is a padded
+// [B, T] block of new tokens, each sequence attending to its cached latent rows (through its block table) and to
+// its own new tokens causally.
+//
+// Inputs                                            Outputs
+//   input_ids      [B, T] int64                       logits       [R, vocab]        rows at logits_indices
+//   positions      [B, T] int64                       latent.<l>   [B·T, kvLoraRank + qkRopeHeadDim] per layer
+//   query_lens     [B]    int64 (valid tokens per row)
+//   context_lens   [B]    int64 (cached tokens per row)
+//   block_table    [B, maxBlocks] int64
+//   logits_indices [R]    int64 (flat b·T + t)
+//   cache.<l>      [numBlocks, blockSize, kvLoraRank + qkRopeHeadDim] float32 per layer
+import { writeFileSync } from 'node:fs';
+import type { ModelConfig } from '../config.js';
+import { isMoeLayer, latentRowWidth } from '../config.js';
+import type { Value } from '../onnx/graph-builder.js';
+import { DataType, GraphBuilder } from '../onnx/graph-builder.js';
+import { WeightFile } from '../onnx/weight-file.js';
+import type { WeightSource } from './context.js';
+import { GraphContext } from './context.js';
+import type { AttentionInputs } from './mla.js';
+import { mlaAttention } from './mla.js';
+import { moeFeedForward } from './moe.js';
+import { ropeTables } from './rope.js';
+
+export const cacheInputName = (layer: number): string => `cache.${layer}`;
+export const latentOutputName = (layer: number): string => `latent.${layer}`;
+
+/** Writes the step graph to `onnxPath` and its weights to `onnxPath + '.data'`. */
+export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, onnxPath: string, onProgress?: (msg: string) => void): void {
+  const g = new GraphBuilder();
+  const file = new WeightFile(`${onnxPath}.data`);
+  try {
+    const ctx = new GraphContext(g, file, source);
+    const rowWidth = latentRowWidth(config);
+    const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'query_len']);
+    const positions = g.input('positions', DataType.INT64, ['batch', 'query_len']);
+    const queryLens = g.input('query_lens', DataType.INT64, ['batch']);
+    const contextLens = g.input('context_lens', DataType.INT64, ['batch']);
+    const blockTable = g.input('block_table', DataType.INT64, ['batch', 'max_blocks']);
+    const logitsIndices = g.input('logits_indices', DataType.INT64, ['num_logits']);
+    const pools: Value[] = [];
+    for (let l = 0; l < config.numHiddenLayers; l++) {
+      pools.push(g.input(cacheInputName(l), DataType.FLOAT, ['num_blocks', 'block_size', rowWidth]));
+    }
+    const io = attentionInputs(g, config, { inputIds, positions, queryLens, contextLens, blockTable, pool: pools[0]! });
+
+    let x = g.op1('Reshape', [g.op1('Gather', [ctx.weight('model.embed_tokens.weight'), inputIds], { axis: 0 }), g.constInt64([-1, config.hiddenSize])]); // [N, hidden]
+    for (let l = 0; l < config.numHiddenLayers; l++) {
+      onProgress?.(`layer ${l + 1}/${config.numHiddenLayers}`);
+      const prefix = `model.layers.${l}`;
+      const attn = mlaAttention(ctx, config, `${prefix}.self_attn`, ctx.rmsNorm(x, `${prefix}.input_layernorm.weight`, config.rmsNormEps), pools[l]!, io);
+      g.output(attn.latentRows, DataType.FLOAT, ['num_tokens', rowWidth], latentOutputName(l));
+      x = g.op1('Add', [x, attn.out]);
+      const h = ctx.rmsNorm(x, `${prefix}.post_attention_layernorm.weight`, config.rmsNormEps);
+      const ffn = isMoeLayer(config, l) && config.moe !== null
+        ? moeFeedForward(ctx, config, config.moe, `${prefix}.mlp`, h)
+        : ctx.gatedMlp(h, `${prefix}.mlp`);
+      x = g.op1('Add', [x, ffn]);
+    }
+    const last = ctx.rmsNorm(g.op1('Gather', [x, logitsIndices], { axis: 0 }), 'model.norm.weight', config.rmsNormEps);
+    g.output(ctx.linear(last, 'lm_head.weight'), DataType.FLOAT, ['num_logits', config.vocabSize], 'logits');
+    writeFileSync(onnxPath, g.build('deepseek', { 'latentserve.row_width': String(rowWidth) }));
+  } finally {
+    file.close();
+  }
+}
+
+interface StepInputs {
+  readonly inputIds: Value;
+  readonly positions: Value;
+  readonly queryLens: Value;
+  readonly contextLens: Value;
+  readonly blockTable: Value;
+  readonly pool: Value;
+}
+
+/** The per-step values every layer shares: shapes, rope tables and the attention mask. */
+function attentionInputs(g: GraphBuilder, config: ModelConfig, s: StepInputs): AttentionInputs {
+  const batchShape = g.op1('Shape', [s.inputIds]); // [B, T]
+  const half = config.qkRopeHeadDim / 2;
+  const { cos, sin } = ropeTables(g, config, s.positions); // [B, T, rope/2]
+  const qAxes = g.constInt64([1, 4]);
+  const kShape = g.constInt64([-1, half, 1]);
+
+  const scalar = (v: Value): Value => g.op1('Squeeze', [v, g.constInt64([0])]);
+  const zero = g.constInt64(0);
+  const one = g.constInt64(1);
+  const numQuery = g.op1('Shape', [s.inputIds], { start: 1, end: 2 }); // [1] = T
+  const numCached = g.op1('Mul', [g.op1('Shape', [s.blockTable], { start: 1, end: 2 }), g.op1('Shape', [s.pool], { start: 1, end: 2 })]); // [1] = maxBlocks·blockSize
+
+  // Cached slot j of row b is visible iff j < context_lens[b] (all cached tokens precede the new ones).
+  const slot = g.op1('Unsqueeze', [g.op1('Range', [zero, scalar(numCached), one]), g.constInt64([0])]); // [1, S_cached]
+  const cachedVisible = g.op1('Less', [slot, g.op1('Unsqueeze', [s.contextLens, g.constInt64([1])])]); // [B, S_cached]
+  const cachedMask = g.op1('Expand', [g.op1('Unsqueeze', [cachedVisible, g.constInt64([1])]), g.op1('Concat', [batchShape, numCached], { axis: 0 })]); // [B, T, S_cached]
+  // New token j is visible to new token t iff j is a real token and pos[j] ≤ pos[t].
+  const col = g.op1('Unsqueeze', [g.op1('Range', [zero, scalar(numQuery), one]), g.constInt64([0])]); // [1, T]
+  const real = g.op1('Less', [col, g.op1('Unsqueeze', [s.queryLens, g.constInt64([1])])]); // [B, T]
+  const causal = g.op1('LessOrEqual', [g.op1('Unsqueeze', [s.positions, g.constInt64([1])]), g.op1('Unsqueeze', [s.positions, g.constInt64([2])])]); // [B, T(query), T(key)]
+  const newMask = g.op1('And', [causal, g.op1('Unsqueeze', [real, g.constInt64([1])])]);
+  const mask = g.op1('Unsqueeze', [g.op1('Concat', [cachedMask, newMask], { axis: 2 }), g.constInt64([1])]); // [B, 1, T, S]
+
+  return {
+    batchShape,
+    blockTable: s.blockTable,
+    mask,
+    qCos: g.op1('Unsqueeze', [cos, qAxes]),
+    qSin: g.op1('Unsqueeze', [sin, qAxes]),
+    kCos: g.op1('Reshape', [cos, kShape]),
+    kSin: g.op1('Reshape', [sin, kShape]),
+  };
+}

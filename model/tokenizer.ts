@@ -1,0 +1,168 @@
+// Text ↔ token ids and chat formatting for a HuggingFace model folder, on @huggingface/tokenizers (pure JS port
+// of the Rust `tokenizers`) and @huggingface/jinja (the chat_template dialect transformers uses).
+// Reads only the small JSON files; never touches the weights.
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { Template } from '@huggingface/jinja';
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant' | 'tool' | string;
+  content: string;
+}
+
+type JsonObject = Record<string, unknown>;
+
+/** Special-token fields in tokenizer_config.json are plain strings or serialized AddedTokens `{content: ...}`. */
+const SPECIAL_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token'] as const;
+
+async function readJson(dir: string, file: string, required: true): Promise<JsonObject>;
+async function readJson(dir: string, file: string, required: false): Promise<JsonObject | null>;
+async function readJson(dir: string, file: string, required: boolean): Promise<JsonObject | null> {
+  const path = join(dir, file);
+  if (!existsSync(path)) {
+    if (required) throw new Error(`missing ${file} in ${dir}`);
+    return null;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${path}: not a JSON object`);
+  return parsed as JsonObject;
+}
+
+function tokenString(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && typeof (value as { content?: unknown }).content === 'string') {
+    return (value as { content: string }).content;
+  }
+  return null;
+}
+
+/** `eos_token_id`-style fields: a number, a list of numbers, or absent/null. */
+function idList(value: unknown): number[] | null {
+  const isId = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  if (isId(value)) return [value];
+  if (Array.isArray(value) && value.length > 0 && value.every(isId)) return value;
+  return null;
+}
+
+/**
+ * The chat template from tokenizer_config.json (a string, or transformers' list of `{name, template}` where
+ * "default" is the chat one), else from a `chat_template.jinja` file as newer transformers saves it.
+ */
+async function findChatTemplate(dir: string, config: JsonObject): Promise<string | null> {
+  const value = config['chat_template'];
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) {
+    const named = value as { name?: unknown; template?: unknown }[];
+    const chosen = named.find((t) => t.name === 'default') ?? named[0];
+    if (typeof chosen?.template === 'string') return chosen.template;
+  }
+  const jinjaPath = join(dir, 'chat_template.jinja');
+  return existsSync(jinjaPath) ? readFile(jinjaPath, 'utf8') : null;
+}
+
+export class ModelTokenizer {
+  private constructor(
+    private readonly dir: string,
+    private readonly tokenizer: Tokenizer,
+    private readonly chatTemplate: Template | null,
+    /** bos_token, eos_token, … as strings, passed to the chat template. */
+    private readonly specialTokens: Readonly<Record<string, string>>,
+    readonly bosTokenId: number | null,
+    readonly eosTokenIds: readonly number[],
+    /** Ids the tokenizer knows (max id + 1); the model's vocab_size may be larger (padding rows). */
+    readonly vocabSize: number,
+  ) {}
+
+  /** Loads tokenizer.json + tokenizer_config.json, and bos/eos ids from generation_config.json / config.json. */
+  static async load(dir: string): Promise<ModelTokenizer> {
+    const [tokenizerJson, tokenizerConfig, generationConfig, modelConfig] = await Promise.all([
+      readJson(dir, 'tokenizer.json', true),
+      readJson(dir, 'tokenizer_config.json', true),
+      readJson(dir, 'generation_config.json', false),
+      readJson(dir, 'config.json', false),
+    ]);
+
+    const specialTokens: Record<string, string> = {};
+    for (const key of SPECIAL_TOKEN_KEYS) {
+      const token = tokenString(tokenizerConfig[key]);
+      if (token !== null) specialTokens[key] = token;
+    }
+    // The library expects plain strings for the special tokens, so hand it the normalized copy. It would also
+    // default clean_up_tokenization_spaces to true, which rewrites decoded text ("a ." → "a."); transformers
+    // now defaults it to false, so only an explicit true turns it on.
+    const libraryConfig = {
+      ...tokenizerConfig,
+      ...specialTokens,
+      clean_up_tokenization_spaces: tokenizerConfig['clean_up_tokenization_spaces'] === true,
+    };
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = new Tokenizer(tokenizerJson, libraryConfig);
+    } catch (err) {
+      throw new Error(`${join(dir, 'tokenizer.json')}: cannot build tokenizer (${(err as Error).message})`);
+    }
+    const idOf = (token: string | undefined): number | null =>
+      token === undefined ? null : tokenizer.token_to_id(token) ?? null;
+
+    const bosTokenId = idList(generationConfig?.['bos_token_id'])?.[0]
+      ?? idList(modelConfig?.['bos_token_id'])?.[0]
+      ?? idOf(specialTokens['bos_token']);
+    const eosFromTokenizer = idOf(specialTokens['eos_token']);
+    const eosTokenIds = idList(generationConfig?.['eos_token_id'])
+      ?? idList(modelConfig?.['eos_token_id'])
+      ?? (eosFromTokenizer === null ? [] : [eosFromTokenizer]);
+
+    const templateSource = await findChatTemplate(dir, tokenizerConfig);
+    let chatTemplate: Template | null = null;
+    if (templateSource !== null) {
+      try {
+        chatTemplate = new Template(templateSource);
+      } catch (err) {
+        throw new Error(`${join(dir, 'tokenizer_config.json')}: chat_template does not parse (${(err as Error).message})`);
+      }
+    }
+    const vocabSize = tokenizer.model?.vocab.length ?? tokenizer.get_vocab(true).size;
+    return new ModelTokenizer(dir, tokenizer, chatTemplate, specialTokens, bosTokenId, eosTokenIds, vocabSize);
+  }
+
+  /**
+   * Token ids for `text`. Special-token strings inside the text (e.g. "<｜begin▁of▁sentence｜>") always map to
+   * their ids; `addSpecialTokens` only controls what the post-processor adds around the text.
+   */
+  encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: opts.addSpecialTokens ?? false }).ids;
+  }
+
+  /** Text for `ids`; ids with no token (e.g. the model's padding rows) are dropped, as the Rust library does. */
+  decode(ids: readonly number[], opts: { skipSpecialTokens?: boolean } = {}): string {
+    const known = ids.filter((id) => this.tokenizer.id_to_token(id) !== undefined);
+    // The library throws on an empty list; an empty list is simply empty text.
+    if (known.length === 0) return '';
+    return this.tokenizer.decode(known, { skip_special_tokens: opts.skipSpecialTokens ?? false });
+  }
+
+  tokenToId(token: string): number | null {
+    return this.tokenizer.token_to_id(token) ?? null;
+  }
+
+  idToToken(id: number): string | null {
+    return this.tokenizer.id_to_token(id) ?? null;
+  }
+
+  /** Renders the folder's chat_template over `messages`, with bos_token/eos_token/… as in tokenizer_config. */
+  applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
+    if (this.chatTemplate === null) throw new Error(`${this.dir} has no chat_template (tokenizer_config.json or chat_template.jinja)`);
+    return this.chatTemplate.render({
+      ...this.specialTokens,
+      messages: messages.map((m) => ({ ...m })),
+      add_generation_prompt: opts.addGenerationPrompt ?? false,
+    });
+  }
+}
