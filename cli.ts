@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+// Composition root: `latentserve serve | complete | synth`.
+import { COMPLETE_USAGE, runComplete } from './cli/complete.js';
+import { UsageError } from './cli/options.js';
+import { SYNTH_USAGE, runSynth } from './cli/synth.js';
+
+const USAGE = `usage:
+  ${COMPLETE_USAGE}
+  ${SYNTH_USAGE}`;
+
+const commands: Record<string, (argv: string[]) => Promise<void>> = {
+  complete: runComplete,
+  synth: runSynth,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const run = commands[command];
+  if (run === undefined) {
+    process.stderr.write(`latentserve: unknown command "${command}"\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    await run(rest);
+    return 0;
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`latentserve ${command}: ${(err as Error).message}\n${USAGE}\n`);
+      return 2;
+    }
+    process.stderr.write(`latentserve ${command}: ${(err as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,24 @@
+// Messages between OnnxExecutor (caller's thread) and the executor worker.
+import type { ForwardInputs } from './types.js';
+
+export interface WorkerInit {
+  readonly onnxPath: string;
+  readonly device: 'cpu' | 'cuda';
+  readonly numLayers: number;
+  readonly rowWidth: number;
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  readonly vocabSize: number;
+  readonly intraOpThreads: number | null;
+}
+
+export type WorkerRequest =
+  | { readonly kind: 'step'; readonly id: number; readonly inputs: ForwardInputs }
+  | { readonly kind: 'close'; readonly id: number };
+
+export type WorkerReply =
+  | { readonly kind: 'ready'; readonly device: 'cpu' | 'cuda'; readonly warning: string | null }
+  | { readonly kind: 'init-failed'; readonly message: string }
+  | { readonly kind: 'step'; readonly id: number; readonly logits: Float32Array }
+  | { readonly kind: 'error'; readonly id: number; readonly message: string }
+  | { readonly kind: 'closed'; readonly id: number };

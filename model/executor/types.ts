@@ -1,0 +1,55 @@
+// The contract between the engine and whatever runs the model. One step = one forward pass over a batch of
+// sequences, each contributing `queryLen` new tokens on top of `contextLen` tokens already in the cache.
+//
+//   SchedulerOutput → ForwardInputs → (executor) → RunnerOutput
+
+export type BlockId = number & { readonly __brand: 'BlockId' };
+
+export interface SequenceSlice {
+  /** New tokens of this sequence in this step (its tokens are contiguous in `tokenIds`). */
+  readonly queryLen: number;
+  /** Tokens of this sequence whose latent rows are already in the cache. */
+  readonly contextLen: number;
+  /** Blocks holding positions [0, contextLen + queryLen), in order. */
+  readonly blockTable: readonly BlockId[];
+}
+
+export interface ForwardInputs {
+  /** [numTokens] the step's new tokens, sequences back to back. */
+  readonly tokenIds: Int32Array;
+  /** [numTokens] the position of each new token within its sequence. */
+  readonly positions: Int32Array;
+  readonly seqs: readonly SequenceSlice[];
+  /** [numTokens] cache slot (blockId · blockSize + offset) receiving each new token's latent row. */
+  readonly slotMapping: Int32Array;
+  /** Indices into `tokenIds` whose logits are returned, in this order. */
+  readonly logitsIndices: Int32Array;
+}
+
+export interface RunnerOutput {
+  /** [logitsIndices.length, vocabSize] float32. */
+  readonly logits: Float32Array;
+}
+
+export interface CacheGeometry {
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  readonly numLayers: number;
+  /** Values per token per layer: kvLoraRank + qkRopeHeadDim. */
+  readonly rowWidth: number;
+  readonly bytesPerValue: number;
+}
+
+export interface Executor {
+  readonly vocabSize: number;
+  readonly cache: CacheGeometry;
+  /** The device actually in use (after any fallback). */
+  readonly device: 'cpu' | 'cuda';
+  step(inputs: ForwardInputs): Promise<RunnerOutput>;
+  close(): Promise<void>;
+}
+
+/** Bytes the cache holds per token: layers × (kvLoraRank + qkRopeHeadDim) × bytesPerValue. */
+export function cacheBytesPerToken(g: CacheGeometry): number {
+  return g.numLayers * g.rowWidth * g.bytesPerValue;
+}

@@ -1,0 +1,114 @@
+// The executor worker: the only module that imports onnxruntime-node. session.run() blocks the thread that
+// calls it, so it runs here and never on the HTTP thread. The worker owns the latent cache pools; the caller
+// only ever sends block ids and slots.
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import { packStep } from './pack.js';
+import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
+import type { ForwardInputs } from './types.js';
+
+const init = workerData as WorkerInit;
+const port = parentPort;
+if (port === null) throw new Error('executor worker must run in a worker_thread');
+
+function reply(msg: WorkerReply, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(msg, transfer);
+}
+
+async function createSession(): Promise<{ session: ort.InferenceSession; device: 'cpu' | 'cuda'; warning: string | null }> {
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: 'all',
+    ...(init.intraOpThreads === null ? {} : { intraOpNumThreads: init.intraOpThreads }),
+  };
+  if (init.device === 'cuda') {
+    try {
+      return { session: await ort.InferenceSession.create(init.onnxPath, { ...options, executionProviders: ['cuda', 'cpu'] }), device: 'cuda', warning: null };
+    } catch (err) {
+      // ONNX Runtime does not fall back by itself when the CUDA provider cannot load.
+      const why = (err as Error).message.split('\n')[0] ?? 'unknown error';
+      const session = await ort.InferenceSession.create(init.onnxPath, { ...options, executionProviders: ['cpu'] });
+      return { session, device: 'cpu', warning: `warning: CUDA execution provider unavailable (${why}); running on CPU` };
+    }
+  }
+  return { session: await ort.InferenceSession.create(init.onnxPath, { ...options, executionProviders: ['cpu'] }), device: 'cpu', warning: null };
+}
+
+class StepRunner {
+  private readonly pools: ort.Tensor[] = [];
+  private readonly poolData: Float32Array[] = [];
+
+  constructor(private readonly session: ort.InferenceSession) {
+    for (let l = 0; l < init.numLayers; l++) {
+      const data = new Float32Array(init.numBlocks * init.blockSize * init.rowWidth);
+      this.poolData.push(data);
+      this.pools.push(new ort.Tensor('float32', data, [init.numBlocks, init.blockSize, init.rowWidth]));
+    }
+  }
+
+  async run(inputs: ForwardInputs): Promise<Float32Array> {
+    const p = packStep(inputs);
+    const slots = init.numBlocks * init.blockSize;
+    for (const slot of inputs.slotMapping) {
+      if (slot < 0 || slot >= slots) throw new Error(`slot ${slot} outside the cache's ${slots} slots`);
+    }
+    for (const s of inputs.seqs) {
+      for (const b of s.blockTable) if (b < 0 || b >= init.numBlocks) throw new Error(`block ${b} outside the cache's ${init.numBlocks} blocks`);
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', p.inputIds, [p.batch, p.queryLen]),
+      positions: new ort.Tensor('int64', p.positions, [p.batch, p.queryLen]),
+      query_lens: new ort.Tensor('int64', p.queryLens, [p.batch]),
+      context_lens: new ort.Tensor('int64', p.contextLens, [p.batch]),
+      block_table: new ort.Tensor('int64', p.blockTable, [p.batch, p.maxBlocks]),
+      logits_indices: new ort.Tensor('int64', p.logitsIndices, [p.logitsIndices.length]),
+    };
+    this.pools.forEach((pool, l) => { feeds[`cache.${l}`] = pool; });
+    const out = await this.session.run(feeds);
+    // Only now write the step's rows: the graph read the pools as they were before this step.
+    const width = init.rowWidth;
+    for (let l = 0; l < init.numLayers; l++) {
+      const rows = out[`latent.${l}`]!.data as Float32Array; // [B·T, width]
+      const pool = this.poolData[l]!;
+      inputs.slotMapping.forEach((slot, i) => {
+        const r = p.paddedRow[i]!;
+        pool.set(rows.subarray(r * width, (r + 1) * width), slot * width);
+      });
+    }
+    return out['logits']!.data as Float32Array;
+  }
+}
+
+async function main(): Promise<void> {
+  let runner: StepRunner;
+  let session: ort.InferenceSession;
+  try {
+    const created = await createSession();
+    session = created.session;
+    runner = new StepRunner(session);
+    reply({ kind: 'ready', device: created.device, warning: created.warning });
+  } catch (err) {
+    reply({ kind: 'init-failed', message: (err as Error).message });
+    return;
+  }
+  // Steps are handled strictly one at a time, in arrival order.
+  let queue = Promise.resolve();
+  port!.on('message', (msg: WorkerRequest) => {
+    queue = queue.then(async () => {
+      if (msg.kind === 'close') {
+        await session.release();
+        reply({ kind: 'closed', id: msg.id });
+        port!.close();
+        return;
+      }
+      try {
+        const logits = await runner.run(msg.inputs);
+        const copy = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
+        reply({ kind: 'step', id: msg.id, logits: copy }, [copy.buffer as ArrayBuffer]);
+      } catch (err) {
+        reply({ kind: 'error', id: msg.id, message: (err as Error).message });
+      }
+    });
+  });
+}
+
+void main();

@@ -1,0 +1,44 @@
+// Everything needed to run a checkpoint folder: its config, tokenizer and a started executor.
+import { latentRowWidth } from './config.js';
+import type { ModelConfig } from './config.js';
+import { compileModel } from './compile.js';
+import { OnnxExecutor } from './executor/onnx-executor.js';
+import type { Executor } from './executor/types.js';
+import { ModelTokenizer } from './tokenizer.js';
+
+export interface LoadOptions {
+  readonly device?: 'cpu' | 'cuda';
+  readonly blockSize?: number;
+  /** Cache size in blocks; default: enough for 4 full-length sequences. */
+  readonly numBlocks?: number;
+  readonly cacheDir?: string;
+  readonly intraOpThreads?: number;
+  readonly onProgress?: (msg: string) => void;
+}
+
+export interface LoadedModel {
+  readonly config: ModelConfig;
+  readonly tokenizer: ModelTokenizer;
+  readonly executor: Executor;
+}
+
+export const DEFAULT_BLOCK_SIZE = 64;
+
+export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
+  const compiled = compileModel(modelDir, { ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }), ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }) });
+  const { config } = compiled;
+  const tokenizer = await ModelTokenizer.load(modelDir);
+  const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const numBlocks = opts.numBlocks ?? 4 * Math.ceil(config.maxPositionEmbeddings / blockSize);
+  const executor = await OnnxExecutor.start({
+    onnxPath: compiled.onnxPath,
+    device: opts.device ?? 'cpu',
+    numLayers: config.numHiddenLayers,
+    rowWidth: latentRowWidth(config),
+    vocabSize: config.vocabSize,
+    numBlocks,
+    blockSize,
+    ...(opts.intraOpThreads === undefined ? {} : { intraOpThreads: opts.intraOpThreads }),
+  });
+  return { config, tokenizer, executor };
+}
