@@ -1,0 +1,200 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { Rng } from './rng.js';
+import { SafetensorsWriter, bf16BitsToF32, f32BitsToBf16Bits } from './safetensors-writer.js';
+import { synthesizeCheckpoint, synthPresetConfig } from './synth.js';
+import { buildSynthTokenizer } from './synth-tokenizer.js';
+
+const FIXTURE_DIR = fileURLToPath(new URL('../../tests/fixtures/deepseek-v3-tiny-b', import.meta.url));
+
+interface HeaderEntry { dtype: string; shape: number[]; data_offsets: [number, number] }
+interface ParsedSafetensors { headerBytes: number; metadata: Record<string, string>; tensors: [string, HeaderEntry][]; dataStart: number }
+
+function parseSafetensors(file: Buffer): ParsedSafetensors {
+  const headerBytes = Number(file.readBigUInt64LE(0));
+  const header = JSON.parse(file.subarray(8, 8 + headerBytes).toString('utf8')) as Record<string, unknown>;
+  const { __metadata__: metadata, ...tensors } = header;
+  return {
+    headerBytes,
+    metadata: (metadata ?? {}) as Record<string, string>,
+    tensors: Object.entries(tensors as Record<string, HeaderEntry>),
+    dataStart: 8 + headerBytes,
+  };
+}
+
+function tensorF32(file: Buffer, parsed: ParsedSafetensors, name: string): Float32Array {
+  const entry = parsed.tensors.find(([tensorName]) => tensorName === name)?.[1];
+  assert.ok(entry, `missing ${name}`);
+  assert.equal(entry.dtype, 'F32');
+  const [begin, end] = entry.data_offsets;
+  const bytes = file.subarray(parsed.dataStart + begin, parsed.dataStart + end);
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+function std(values: Float32Array): number {
+  let sum = 0;
+  let sumSquares = 0;
+  for (const v of values) { sum += v; sumSquares += v * v; }
+  const mean = sum / values.length;
+  return Math.sqrt(sumSquares / values.length - mean * mean);
+}
+
+async function readFolder(dir: string): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const name of (await readdir(dir)).sort()) files.set(name, await readFile(join(dir, name)));
+  return files;
+}
+
+test('tiny preset: deterministic per seed, fixture names and shapes, sane weight scales', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'synth-test-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const progress: string[] = [];
+  await synthesizeCheckpoint({ outDir: join(root, 'a'), seed: 1234, preset: 'tiny', onProgress: (m) => progress.push(m) });
+  await synthesizeCheckpoint({ outDir: join(root, 'b'), seed: 1234, preset: 'tiny' });
+  await synthesizeCheckpoint({ outDir: join(root, 'c'), seed: 1235, preset: 'tiny' });
+  const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((dir) => readFolder(join(root, dir))));
+  assert.ok(a && b && c);
+
+  assert.deepEqual([...a.keys()], [
+    'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json',
+  ]);
+  for (const [name, bytes] of a) assert.ok(bytes.equals(b.get(name) ?? Buffer.alloc(0)), `${name} differs for the same seed`);
+  assert.ok(!a.get('model.safetensors')?.equals(c.get('model.safetensors') ?? Buffer.alloc(0)), 'weights ignore the seed');
+  assert.ok(progress.some((line) => line.startsWith('layer 3/3')), progress.join('\n'));
+
+  // The tiny preset is the fixture's config, and its tensors are the fixture's names, shapes and order.
+  const fixtureConfig = JSON.parse(await readFile(join(FIXTURE_DIR, 'config.json'), 'utf8')) as unknown;
+  assert.deepEqual(JSON.parse(a.get('config.json')?.toString() ?? ''), fixtureConfig);
+  assert.deepEqual(synthPresetConfig('tiny'), fixtureConfig);
+  const fixture = parseSafetensors(await readFile(join(FIXTURE_DIR, 'model.safetensors')));
+  const file = a.get('model.safetensors') ?? Buffer.alloc(0);
+  const parsed = parseSafetensors(file);
+  assert.deepEqual(
+    parsed.tensors.map(([name, entry]) => [name, entry.shape]),
+    fixture.tensors.map(([name, entry]) => [name, entry.shape]),
+  );
+  assert.equal(parsed.headerBytes % 8, 0);
+  assert.equal(parsed.metadata['seed'], '1234');
+  let offset = 0;
+  for (const [name, entry] of parsed.tensors) {
+    assert.equal(entry.dtype, 'F32', name);
+    assert.equal(entry.data_offsets[0], offset, `${name} is not contiguous`);
+    offset = entry.data_offsets[1];
+  }
+  assert.equal(file.length, parsed.dataStart + offset);
+
+  const hidden = 64;
+  assert.ok(Math.abs(std(tensorF32(file, parsed, 'model.embed_tokens.weight')) - 1) < 0.05);
+  assert.ok(Math.abs(std(tensorF32(file, parsed, 'lm_head.weight')) * Math.sqrt(hidden) - 3) < 0.2);
+  assert.ok(Math.abs(std(tensorF32(file, parsed, 'model.layers.1.mlp.gate.weight')) * Math.sqrt(hidden) - 1.5) < 0.2);
+  const bias = tensorF32(file, parsed, 'model.layers.1.mlp.gate.e_score_correction_bias');
+  assert.ok(bias.every((v) => Math.abs(v) < 0.05));
+  const norm = tensorF32(file, parsed, 'model.norm.weight');
+  assert.ok(norm.every((v) => Math.abs(v - 1) < 0.3));
+});
+
+test('config without a preset is the whole config.json: reproduces the V2 fixture layout', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'synth-v2-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const v2Dir = fileURLToPath(new URL('../../tests/fixtures/deepseek-v2-tiny', import.meta.url));
+  const v2Config = JSON.parse(await readFile(join(v2Dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+  await synthesizeCheckpoint({ outDir: root, seed: 5, config: v2Config });
+  assert.deepEqual(JSON.parse(await readFile(join(root, 'config.json'), 'utf8')), v2Config);
+  const fixture = parseSafetensors(await readFile(join(v2Dir, 'model.safetensors')));
+  const parsed = parseSafetensors(await readFile(join(root, 'model.safetensors')));
+  assert.deepEqual(
+    parsed.tensors.map(([name, entry]) => [name, entry.shape]),
+    fixture.tensors.map(([name, entry]) => [name, entry.shape]),
+  );
+});
+
+test('tokenizer.json loads in @huggingface/tokenizers and round-trips text', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'synth-tok-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await synthesizeCheckpoint({ outDir: root, seed: 1, preset: 'tiny' });
+  const tokenizerJson = JSON.parse(await readFile(join(root, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  const tokenizerConfig = JSON.parse(await readFile(join(root, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  const fixtureTokenizerConfig = JSON.parse(await readFile(join(FIXTURE_DIR, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  // Same as the fixture's except model_max_length, which follows max_position_embeddings (the fixture says 4096).
+  assert.deepEqual({ ...tokenizerConfig, model_max_length: 0 }, { ...fixtureTokenizerConfig, model_max_length: 0 });
+  assert.equal(tokenizerConfig['model_max_length'], synthPresetConfig('tiny')['max_position_embeddings']);
+  const tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+
+  for (const text of ['The weather is warm, and the market is full of voices.', 'Grüße aus Köln — 日本語 🙂 naïve café']) {
+    const { ids } = tokenizer.encode(text);
+    assert.equal(tokenizer.decode(ids), text);
+  }
+  const common = ' the';
+  assert.ok(tokenizer.encode(common).ids.length < Buffer.byteLength(common));
+  assert.deepEqual(tokenizer.encode(common).tokens, ['Ġthe']);
+
+  const vocabSize = 1024;
+  assert.deepEqual(tokenizer.encode('<｜User｜>').ids, [vocabSize - 7]);
+  assert.deepEqual(tokenizer.encode('<｜Assistant｜>').ids, [vocabSize - 6]);
+  assert.equal(tokenizer.token_to_id('<｜begin▁of▁sentence｜>'), 0);
+  assert.equal(tokenizer.token_to_id('<｜end▁of▁sentence｜>'), 1);
+  assert.equal(tokenizer.token_to_id('<｜▁pad▁｜>'), 2);
+  const { ids } = tokenizer.encode('<｜User｜>Hi<｜Assistant｜>');
+  assert.equal(tokenizer.decode(ids, { skip_special_tokens: true }), 'Hi');
+});
+
+test('tokenizer vocab size equals config vocab_size for tiny and demo', () => {
+  for (const preset of ['tiny', 'demo'] as const) {
+    const vocabSize = synthPresetConfig(preset)['vocab_size'];
+    assert.equal(typeof vocabSize, 'number');
+    const { tokenizerJson, numTokens } = buildSynthTokenizer(vocabSize as number);
+    const model = tokenizerJson['model'] as { vocab: Record<string, number>; merges: string[] };
+    const ids = Object.values(model.vocab).sort((x, y) => x - y);
+    assert.equal(numTokens, vocabSize);
+    assert.equal(ids.length, vocabSize);
+    assert.deepEqual(ids, Array.from({ length: vocabSize as number }, (_, i) => i));
+    assert.equal(new Set(model.merges).size, model.merges.length, `${preset}: duplicate merges`);
+  }
+});
+
+test('BF16 conversion rounds to nearest even and survives a safetensors round trip', async (t) => {
+  const bitsOf = (value: number): number => new Uint32Array(new Float32Array([value]).buffer)[0] ?? 0;
+  const toBf16 = (value: number): number => bf16BitsToF32(f32BitsToBf16Bits(bitsOf(value)));
+  for (const exact of [0, 1, -2.5, 0.15625, 3.140625, -65280, Number.POSITIVE_INFINITY]) assert.equal(toBf16(exact), exact);
+  assert.equal(toBf16(1 + 2 ** -8), 1); // tie → even mantissa (down)
+  assert.equal(toBf16(1 + 3 * 2 ** -8), 1 + 2 ** -6); // tie → even mantissa (up)
+  assert.equal(toBf16(1 + 2 ** -8 + 2 ** -12), 1 + 2 ** -7); // above the tie → up
+  assert.ok(Number.isNaN(toBf16(Number.NaN)));
+
+  const root = await mkdtemp(join(tmpdir(), 'synth-bf16-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const path = join(root, 'x.safetensors');
+  const values = new Float32Array([1, -2.5, 0.1, 1e-3, 300.7, -7]);
+  const writer = await SafetensorsWriter.create(path, [{ name: 'w', shape: [2, 3] }], 'BF16', { k: 'v' });
+  await assert.rejects(writer.writeTensor('other', [values]), /out of order/);
+  await writer.writeTensor('w', [values.subarray(0, 4), values.subarray(4)]);
+  await writer.close();
+  const file = await readFile(path);
+  const parsed = parseSafetensors(file);
+  assert.deepEqual(parsed.tensors, [['w', { dtype: 'BF16', shape: [2, 3], data_offsets: [0, 12] }]]);
+  assert.deepEqual(parsed.metadata, { k: 'v' });
+  const read = Array.from({ length: 6 }, (_, i) => bf16BitsToF32(file.readUInt16LE(parsed.dataStart + 2 * i)));
+  values.forEach((value, i) => {
+    assert.equal(read[i], toBf16(value));
+    assert.ok(Math.abs((read[i] ?? 0) - value) <= Math.abs(value) * 2 ** -8);
+  });
+});
+
+test('Rng: per-stream determinism, chunking does not change the draws', () => {
+  const whole = new Float32Array(101);
+  new Rng(9, 'w').fillNormal(whole, 0, 1);
+  const pieces = new Float32Array(101);
+  const rng = new Rng(9, 'w');
+  rng.fillNormal(pieces.subarray(0, 37), 0, 1);
+  rng.fillNormal(pieces.subarray(37), 0, 1);
+  assert.deepEqual(pieces, whole);
+  const other = new Float32Array(101);
+  new Rng(9, 'v').fillNormal(other, 0, 1);
+  assert.notDeepEqual(other, whole);
+  assert.ok(Math.abs(std(whole) - 1) < 0.25);
+});
