@@ -1,6 +1,6 @@
 // Block ids of the paged latent cache. The pool owns ids and refCounts only; the executor owns the memory.
 // Invariant: numFree + (blocks with refCount > 0) = numBlocks.
-import type { BlockId } from '../model/executor/types.js';
+import type { BlockId } from './types.js';
 
 export class BlockPool {
   private readonly freeIds: BlockId[] = [];

@@ -3,7 +3,9 @@
 //
 //   SchedulerOutput → ForwardInputs → (executor) → RunnerOutput
 
-export type BlockId = number & { readonly __brand: 'BlockId' };
+import type { BlockId } from '../../cache/types.js';
+
+export type { BlockId };
 
 export interface SequenceSlice {
   /** New tokens of this sequence in this step (its tokens are contiguous in `tokenIds`). */

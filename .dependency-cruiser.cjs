@@ -1,0 +1,23 @@
+// Dependency direction (DESIGN.md §1): cli → server → engine → model → cache → quant, never back up.
+// Only the executor worker imports onnxruntime-node; the graph builder produces bytes and never runs them.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    { name: 'only-worker-imports-ort', severity: 'error', comment: 'onnxruntime-node lives in the executor worker only (tests may use it).',
+      from: { pathNot: ['^(dist/)?model/executor/worker\\.[jt]s$', '\\.test\\.[jt]s$'] }, to: { path: 'onnxruntime-node' } },
+    { name: 'server-not-below', severity: 'error', from: { path: '^(engine|model|cache|quant)/' }, to: { path: '^(server|cli)/|^cli\\.ts$' } },
+    { name: 'engine-not-below', severity: 'error', from: { path: '^(model|cache|quant)/' }, to: { path: '^engine/' } },
+    { name: 'model-not-below', severity: 'error', from: { path: '^(cache|quant)/' }, to: { path: '^model/' } },
+    { name: 'cache-not-below', severity: 'error', from: { path: '^quant/' }, to: { path: '^cache/' } },
+    { name: 'loadtest-speaks-http', severity: 'error', comment: 'the load generator only speaks HTTP',
+      from: { path: '^loadtest/' }, to: { path: '^(server|engine|model|cache|quant)/' } },
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|tests/fixtures)/' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
