@@ -64,7 +64,8 @@ export function sampleToken(logits: Float32Array, params: SamplingParams, rng: R
     order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b);
     let kept = 0;
     mass = 0;
-    while (kept < n && mass < params.topP * sum) mass += probs[order[kept++]!]!;
+    // The most likely token always stays, so topP → 0 degrades to greedy rather than to nothing.
+    while (kept < n && (kept === 0 || mass < params.topP * sum)) mass += probs[order[kept++]!]!;
     order.length = kept;
   }
   let u = rng.nextUnit() * mass;

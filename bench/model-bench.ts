@@ -1,0 +1,109 @@
+// Model-core benchmark: prefill tokens/s, decode tokens/s at batch 1 and peak RSS on a checkpoint (default: a
+// synthetic `mini` checkpoint, generated on first use). Prints numbers; asserts nothing.
+//   node dist/bench/model-bench.js [--model DIR | --preset mini] [--prompt-tokens 512] [--decode-tokens 64]
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { generateOffline } from '../engine/offline-generate.js';
+import { defaultCacheDir } from '../model/compile.js';
+import type { ModelConfig } from '../model/config.js';
+import { isMoeLayer } from '../model/config.js';
+import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
+import { cacheBytesPerToken } from '../model/executor/types.js';
+import { loadModel } from '../model/load.js';
+import type { SynthPreset } from '../model/synth.js';
+import { synthesizeCheckpoint } from '../model/synth.js';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    preset: { type: 'string', default: 'mini' },
+    'prompt-tokens': { type: 'string', default: '512' },
+    'decode-tokens': { type: 'string', default: '64' },
+    repeats: { type: 'string', default: '3' },
+  },
+});
+const promptTokens = Number(values['prompt-tokens']);
+const decodeTokens = Number(values['decode-tokens']);
+const repeats = Number(values.repeats);
+
+/** Records how long each step took, split by whether it was a single-token (decode) step. */
+class TimedExecutor implements Executor {
+  prefillMs = 0;
+  prefillTokens = 0;
+  decodeMs: number[] = [];
+  constructor(private readonly inner: Executor) {}
+  get vocabSize(): number { return this.inner.vocabSize; }
+  get cache(): Executor['cache'] { return this.inner.cache; }
+  get device(): Executor['device'] { return this.inner.device; }
+  async step(inputs: ForwardInputs): Promise<RunnerOutput> {
+    const t0 = performance.now();
+    const out = await this.inner.step(inputs);
+    const ms = performance.now() - t0;
+    if (inputs.tokenIds.length === 1) this.decodeMs.push(ms);
+    else { this.prefillMs += ms; this.prefillTokens += inputs.tokenIds.length; }
+    return out;
+  }
+  close(): Promise<void> { return this.inner.close(); }
+}
+
+/** Weight bytes (float32) one token touches: attention, dense/shared MLPs, k routed experts, lm_head row block. */
+function activeWeightBytes(c: ModelConfig): number {
+  const h = c.hiddenSize;
+  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim;
+  const attn = (c.qLoraRank === null ? h * c.numAttentionHeads * qk : h * c.qLoraRank + c.qLoraRank * c.numAttentionHeads * qk)
+    + h * (c.kvLoraRank + c.qkRopeHeadDim) + c.numAttentionHeads * (c.qkNopeHeadDim + c.vHeadDim) * c.kvLoraRank + c.numAttentionHeads * c.vHeadDim * h;
+  let params = c.vocabSize * h; // lm_head
+  for (let l = 0; l < c.numHiddenLayers; l++) {
+    params += attn;
+    const m = c.moe;
+    params += isMoeLayer(c, l) && m !== null
+      ? h * m.nRoutedExperts + 3 * h * m.moeIntermediateSize * (m.numExpertsPerTok + m.nSharedExperts)
+      : 3 * h * c.intermediateSize;
+  }
+  return params * 4;
+}
+
+async function main(): Promise<void> {
+  let modelDir = values.model;
+  if (modelDir === undefined) {
+    modelDir = join(defaultCacheDir(), 'synth', `${values.preset}-seed0`);
+    if (!existsSync(join(modelDir, 'model.safetensors'))) {
+      await synthesizeCheckpoint({ outDir: modelDir, seed: 0, preset: values.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
+    }
+  }
+  const t0 = performance.now();
+  const model = await loadModel(modelDir, { numBlocks: Math.ceil((promptTokens + decodeTokens) / 64) + 1, onProgress: (m) => process.stderr.write(`${m}\n`) });
+  const loadMs = performance.now() - t0;
+  const timed = new TimedExecutor(model.executor);
+  const vocab = model.config.vocabSize;
+  const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919 + 13) % Math.min(vocab, 1000) + 3);
+  const params = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: promptTokens };
+  await generateOffline(model.executor, prompt.slice(0, 16), { ...params, maxTokens: 4 }); // warm-up
+  for (let r = 0; r < repeats; r++) await generateOffline(timed, prompt, { ...params, maxTokens: decodeTokens + 1 });
+  await model.executor.close();
+
+  const sorted = [...timed.decodeMs].sort((a, b) => a - b);
+  const medianDecodeMs = sorted[Math.floor(sorted.length / 2)]!;
+  const meanDecodeMs = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  const c = model.config;
+  const report = {
+    model: modelDir,
+    layers: c.numHiddenLayers,
+    hidden: c.hiddenSize,
+    experts: c.moe === null ? 0 : `${c.moe.nRoutedExperts} routed top-${c.moe.numExpertsPerTok} + ${c.moe.nSharedExperts} shared`,
+    activeWeightMiBPerToken: +(activeWeightBytes(c) / 2 ** 20).toFixed(1),
+    cacheBytesPerToken: cacheBytesPerToken(model.executor.cache),
+    loadSeconds: +(loadMs / 1000).toFixed(2),
+    prefillTokensPerSecond: +((timed.prefillTokens / timed.prefillMs) * 1000).toFixed(1),
+    prefillPromptTokens: promptTokens,
+    decodeTokensPerSecondBatch1: +(1000 / meanDecodeMs).toFixed(2),
+    decodeMedianStepMs: +medianDecodeMs.toFixed(2),
+    decodeSteps: sorted.length,
+    peakRssMiB: +maxRssMiB.toFixed(0),
+  };
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+await main();
