@@ -14,6 +14,8 @@ export interface LoadOptions {
   readonly cacheDir?: string;
   readonly intraOpThreads?: number;
   readonly onProgress?: (msg: string) => void;
+  /** Where the one-line CUDA fallback warning goes (default: stderr). */
+  readonly warn?: (line: string) => void;
 }
 
 export interface LoadedModel {
@@ -39,6 +41,7 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
     numBlocks,
     blockSize,
     ...(opts.intraOpThreads === undefined ? {} : { intraOpThreads: opts.intraOpThreads }),
+    ...(opts.warn === undefined ? {} : { warn: opts.warn }),
   });
   return { config, tokenizer, executor };
 }

@@ -15,6 +15,10 @@ function reply(msg: WorkerReply, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
 }
 
+// ORT's process-wide logger is set up by the first session. A CUDA attempt that fails would print ORT's own
+// multi-line error there; the fallback below says it in one line instead.
+ort.env.logLevel = init.device === 'cuda' ? 'fatal' : 'error';
+
 async function createSession(): Promise<{ session: ort.InferenceSession; device: 'cpu' | 'cuda'; warning: string | null }> {
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
@@ -22,7 +26,8 @@ async function createSession(): Promise<{ session: ort.InferenceSession; device:
   };
   if (init.device === 'cuda') {
     try {
-      return { session: await ort.InferenceSession.create(init.onnxPath, { ...options, executionProviders: ['cuda', 'cpu'] }), device: 'cuda', warning: null };
+      const session = await ort.InferenceSession.create(init.onnxPath, { ...options, logSeverityLevel: 4, executionProviders: ['cuda', 'cpu'] });
+      return { session, device: 'cuda', warning: null };
     } catch (err) {
       // ONNX Runtime does not fall back by itself when the CUDA provider cannot load.
       const why = (err as Error).message.split('\n')[0] ?? 'unknown error';
@@ -47,12 +52,12 @@ class StepRunner {
 
   async run(inputs: ForwardInputs): Promise<Float32Array> {
     const p = packStep(inputs);
+    for (const s of inputs.seqs) {
+      for (const b of s.blockTable) if (b < 0 || b >= init.numBlocks) throw new Error(`block ${b} outside the cache's ${init.numBlocks} blocks`);
+    }
     const slots = init.numBlocks * init.blockSize;
     for (const slot of inputs.slotMapping) {
       if (slot < 0 || slot >= slots) throw new Error(`slot ${slot} outside the cache's ${slots} slots`);
-    }
-    for (const s of inputs.seqs) {
-      for (const b of s.blockTable) if (b < 0 || b >= init.numBlocks) throw new Error(`block ${b} outside the cache's ${init.numBlocks} blocks`);
     }
     const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', p.inputIds, [p.batch, p.queryLen]),

@@ -1,0 +1,99 @@
+// The executor worker: batching sequences into one step changes nothing, a bad step fails alone, and a CUDA
+// request on a machine without the CUDA provider falls back to CPU with exactly one warning line.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { BlockId, ForwardInputs, SequenceSlice } from '../model/executor/types.js';
+import type { LoadedModel } from '../model/load.js';
+import { loadModel } from '../model/load.js';
+import { fixtureDir, loadReference, tempCacheDir } from './helpers/fixtures.js';
+
+const BLOCK_SIZE = 8;
+
+interface Seq { ids: number[]; blocks: BlockId[] }
+
+/** One step prefilling each sequence completely, returning logits of every token of every sequence. */
+function prefillStep(seqs: Seq[]): ForwardInputs {
+  const slices: SequenceSlice[] = seqs.map((s) => ({ queryLen: s.ids.length, contextLen: 0, blockTable: s.blocks }));
+  const positions = seqs.flatMap((s) => s.ids.map((_, i) => i));
+  const slots = seqs.flatMap((s) => s.ids.map((_, i) => s.blocks[Math.floor(i / BLOCK_SIZE)]! * BLOCK_SIZE + (i % BLOCK_SIZE)));
+  const total = positions.length;
+  return {
+    tokenIds: Int32Array.from(seqs.flatMap((s) => s.ids)),
+    positions: Int32Array.from(positions),
+    seqs: slices,
+    slotMapping: Int32Array.from(slots),
+    logitsIndices: Int32Array.from({ length: total }, (_, i) => i),
+  };
+}
+
+const blocks = (...ids: number[]): BlockId[] => ids as BlockId[];
+
+describe('executor', () => {
+  const cacheDir = tempCacheDir();
+  let model: LoadedModel;
+  const prompts = loadReference('deepseek-v3-tiny-b').prompts;
+  const short = prompts.find((p) => p.name === 'short7')!.fed_ids;
+  const chat = prompts.find((p) => p.name === 'chat40')!.fed_ids;
+  before(async () => {
+    model = await loadModel(fixtureDir('deepseek-v3-tiny-b'), { cacheDir, blockSize: BLOCK_SIZE, numBlocks: 32 });
+  });
+  after(async () => {
+    await model.executor.close();
+    rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('sequences batched into one padded step give the logits each gives alone', async () => {
+    const a: Seq = { ids: short, blocks: blocks(0, 1, 2) };
+    const b: Seq = { ids: chat, blocks: blocks(10, 11, 12, 13, 14, 15, 16) };
+    const alone = [...(await model.executor.step(prefillStep([a]))).logits, ...(await model.executor.step(prefillStep([b]))).logits];
+    const together = (await model.executor.step(prefillStep([a, b]))).logits;
+    assert.equal(together.length, alone.length);
+    let maxDiff = 0;
+    together.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - alone[i]!)); });
+    assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
+  });
+
+  it('decode reads earlier steps\' rows through the block table', async () => {
+    const ids = short;
+    const seqBlocks = blocks(5, 3, 20); // deliberately non-contiguous
+    const full = (await model.executor.step(prefillStep([{ ids, blocks: seqBlocks }]))).logits;
+    const vocab = model.executor.vocabSize;
+    const split = ids.length - 1;
+    await model.executor.step(prefillStep([{ ids: ids.slice(0, split), blocks: seqBlocks }]));
+    const pos = split;
+    const { logits } = await model.executor.step({
+      tokenIds: Int32Array.of(ids[pos]!),
+      positions: Int32Array.of(pos),
+      seqs: [{ queryLen: 1, contextLen: split, blockTable: seqBlocks }],
+      slotMapping: Int32Array.of(seqBlocks[Math.floor(pos / BLOCK_SIZE)]! * BLOCK_SIZE + (pos % BLOCK_SIZE)),
+      logitsIndices: Int32Array.of(0),
+    });
+    const want = full.subarray(pos * vocab, (pos + 1) * vocab);
+    logits.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-4, `logit ${i}: ${v} vs ${want[i]}`));
+  });
+
+  it('a step with an invalid block fails alone; the next step still runs', async () => {
+    const bad = prefillStep([{ ids: [0, 5], blocks: blocks(999) }]);
+    await assert.rejects(model.executor.step(bad), /block 999 outside the cache's 32 blocks/);
+    const ok = await model.executor.step(prefillStep([{ ids: [0, 5], blocks: blocks(0) }]));
+    assert.equal(ok.logits.length, 2 * model.executor.vocabSize);
+  });
+});
+
+describe('--device cuda without the CUDA provider', () => {
+  it('falls back to CPU with one warning line', async () => {
+    const cacheDir = tempCacheDir();
+    const warnings: string[] = [];
+    const model = await loadModel(fixtureDir('deepseek-v2-tiny'), { cacheDir, device: 'cuda', numBlocks: 4, warn: (l) => warnings.push(l) });
+    try {
+      assert.equal(model.executor.device, 'cpu');
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0]!, /^warning: CUDA execution provider unavailable \(.+\); running on CPU$/);
+      assert.ok(!warnings[0]!.includes('\n'));
+    } finally {
+      await model.executor.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
