@@ -10,7 +10,7 @@ import { buildDeepseekGraph } from './graph/deepseek.js';
 import { SafetensorsCheckpoint } from './safetensors.js';
 
 /** Bump whenever the emitted graph or weight layout changes, so stale compiled models are not reused. */
-const COMPILER_VERSION = 'graph-v1';
+const COMPILER_VERSION = 'graph-v3';
 
 export interface CompiledModel {
   readonly config: ModelConfig;

@@ -41,6 +41,8 @@ async function createSession(): Promise<{ session: ort.InferenceSession; device:
 class StepRunner {
   private readonly pools: ort.Tensor[] = [];
   private readonly poolData: Float32Array[] = [];
+  /** What a step returns; the graph has other outputs that exist only to pin buffers (see graph/moe.ts). */
+  private readonly fetches = ['logits', ...Array.from({ length: init.numLayers }, (_, l) => `latent.${l}`)];
 
   constructor(private readonly session: ort.InferenceSession) {
     for (let l = 0; l < init.numLayers; l++) {
@@ -60,24 +62,23 @@ class StepRunner {
       if (slot < 0 || slot >= slots) throw new Error(`slot ${slot} outside the cache's ${slots} slots`);
     }
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', p.inputIds, [p.batch, p.queryLen]),
-      positions: new ort.Tensor('int64', p.positions, [p.batch, p.queryLen]),
+      input_ids: new ort.Tensor('int64', p.inputIds, [p.numTokens]),
+      positions: new ort.Tensor('int64', p.positions, [p.numTokens]),
       query_lens: new ort.Tensor('int64', p.queryLens, [p.batch]),
       context_lens: new ort.Tensor('int64', p.contextLens, [p.batch]),
       block_table: new ort.Tensor('int64', p.blockTable, [p.batch, p.maxBlocks]),
+      pad_index: new ort.Tensor('int64', p.padIndex, [p.batch, p.queryLen]),
+      unpad_index: new ort.Tensor('int64', p.unpadIndex, [p.numTokens]),
       logits_indices: new ort.Tensor('int64', p.logitsIndices, [p.logitsIndices.length]),
     };
     this.pools.forEach((pool, l) => { feeds[`cache.${l}`] = pool; });
-    const out = await this.session.run(feeds);
+    const out = await this.session.run(feeds, this.fetches);
     // Only now write the step's rows: the graph read the pools as they were before this step.
     const width = init.rowWidth;
     for (let l = 0; l < init.numLayers; l++) {
-      const rows = out[`latent.${l}`]!.data as Float32Array; // [B·T, width]
+      const rows = out[`latent.${l}`]!.data as Float32Array; // [N, width]
       const pool = this.poolData[l]!;
-      inputs.slotMapping.forEach((slot, i) => {
-        const r = p.paddedRow[i]!;
-        pool.set(rows.subarray(r * width, (r + 1) * width), slot * width);
-      });
+      inputs.slotMapping.forEach((slot, i) => pool.set(rows.subarray(i * width, (i + 1) * width), slot * width));
     }
     return out['logits']!.data as Float32Array;
   }

@@ -1,14 +1,18 @@
-// The whole DeepSeek-V2/V3 step graph. One graph serves prefill, decode and mixed batches: the step is a padded
-// [B, T] block of new tokens, each sequence attending to its cached latent rows (through its block table) and to
-// its own new tokens causally.
+// The whole DeepSeek-V2/V3 step graph. One graph serves prefill, decode and mixed batches. The step's N new
+// tokens are ragged (sequences back to back): embeddings, projections, MoE and lm_head run on exactly those N
+// rows. Attention alone works per sequence: it gathers a padded [B, T] view through pad_index, attends to the
+// sequence's cached latent rows (through its block table) and causally to its own new tokens, and scatters back
+// through unpad_index.
 //
 // Inputs                                            Outputs
-//   input_ids      [B, T] int64                       logits       [R, vocab]        rows at logits_indices
-//   positions      [B, T] int64                       latent.<l>   [B·T, kvLoraRank + qkRopeHeadDim] per layer
-//   query_lens     [B]    int64 (valid tokens per row)
-//   context_lens   [B]    int64 (cached tokens per row)
+//   input_ids      [N]    int64                       logits       [R, vocab]        rows at logits_indices
+//   positions      [N]    int64                       latent.<l>   [N, kvLoraRank + qkRopeHeadDim] per layer
+//   query_lens     [B]    int64 (new tokens per sequence)
+//   context_lens   [B]    int64 (cached tokens per sequence)
 //   block_table    [B, maxBlocks] int64
-//   logits_indices [R]    int64 (flat b·T + t)
+//   pad_index      [B, T] int64 (token index of each padded slot)
+//   unpad_index    [N]    int64 (padded slot b·T + t of each token)
+//   logits_indices [R]    int64 (token indices)
 //   cache.<l>      [numBlocks, blockSize, kvLoraRank + qkRopeHeadDim] float32 per layer
 import { writeFileSync } from 'node:fs';
 import type { ModelConfig } from '../config.js';
@@ -33,19 +37,21 @@ export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, on
   try {
     const ctx = new GraphContext(g, file, source);
     const rowWidth = latentRowWidth(config);
-    const inputIds = g.input('input_ids', DataType.INT64, ['batch', 'query_len']);
-    const positions = g.input('positions', DataType.INT64, ['batch', 'query_len']);
+    const inputIds = g.input('input_ids', DataType.INT64, ['num_tokens']);
+    const positions = g.input('positions', DataType.INT64, ['num_tokens']);
     const queryLens = g.input('query_lens', DataType.INT64, ['batch']);
     const contextLens = g.input('context_lens', DataType.INT64, ['batch']);
     const blockTable = g.input('block_table', DataType.INT64, ['batch', 'max_blocks']);
+    const padIndex = g.input('pad_index', DataType.INT64, ['batch', 'query_len']);
+    const unpadIndex = g.input('unpad_index', DataType.INT64, ['num_tokens']);
     const logitsIndices = g.input('logits_indices', DataType.INT64, ['num_logits']);
     const pools: Value[] = [];
     for (let l = 0; l < config.numHiddenLayers; l++) {
       pools.push(g.input(cacheInputName(l), DataType.FLOAT, ['num_blocks', 'block_size', rowWidth]));
     }
-    const io = attentionInputs(g, config, { inputIds, positions, queryLens, contextLens, blockTable, pool: pools[0]! });
+    const io = attentionInputs(g, config, { positions, queryLens, contextLens, blockTable, padIndex, unpadIndex, pool: pools[0]! });
 
-    let x = g.op1('Reshape', [g.op1('Gather', [ctx.weight('model.embed_tokens.weight'), inputIds], { axis: 0 }), g.constInt64([-1, config.hiddenSize])]); // [N, hidden]
+    let x = g.op1('Gather', [ctx.weight('model.embed_tokens.weight'), inputIds], { axis: 0 }); // [N, hidden]
     for (let l = 0; l < config.numHiddenLayers; l++) {
       onProgress?.(`layer ${l + 1}/${config.numHiddenLayers}`);
       const prefix = `model.layers.${l}`;
@@ -67,26 +73,28 @@ export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, on
 }
 
 interface StepInputs {
-  readonly inputIds: Value;
   readonly positions: Value;
   readonly queryLens: Value;
   readonly contextLens: Value;
   readonly blockTable: Value;
+  readonly padIndex: Value;
+  readonly unpadIndex: Value;
   readonly pool: Value;
 }
 
 /** The per-step values every layer shares: shapes, rope tables and the attention mask. */
 function attentionInputs(g: GraphBuilder, config: ModelConfig, s: StepInputs): AttentionInputs {
-  const batchShape = g.op1('Shape', [s.inputIds]); // [B, T]
-  const half = config.qkRopeHeadDim / 2;
-  const { cos, sin } = ropeTables(g, config, s.positions); // [B, T, rope/2]
+  const batchShape = g.op1('Shape', [s.padIndex]); // [B, T]
+  const { cos, sin } = ropeTables(g, config, s.positions); // [N, rope/2]
+  const padded = (v: Value): Value => g.op1('Gather', [v, s.padIndex], { axis: 0 }); // [N, ...] → [B, T, ...]
+  const positions = padded(s.positions); // [B, T]
   const qAxes = g.constInt64([1, 4]);
-  const kShape = g.constInt64([-1, half, 1]);
+  const lastAxis = g.constInt64([-1]);
 
   const scalar = (v: Value): Value => g.op1('Squeeze', [v, g.constInt64([0])]);
   const zero = g.constInt64(0);
   const one = g.constInt64(1);
-  const numQuery = g.op1('Shape', [s.inputIds], { start: 1, end: 2 }); // [1] = T
+  const numQuery = g.op1('Shape', [s.padIndex], { start: 1, end: 2 }); // [1] = T
   const numCached = g.op1('Mul', [g.op1('Shape', [s.blockTable], { start: 1, end: 2 }), g.op1('Shape', [s.pool], { start: 1, end: 2 })]); // [1] = maxBlocks·blockSize
 
   // Cached slot j of row b is visible iff j < context_lens[b] (all cached tokens precede the new ones).
@@ -96,17 +104,19 @@ function attentionInputs(g: GraphBuilder, config: ModelConfig, s: StepInputs): A
   // New token j is visible to new token t iff j is a real token and pos[j] ≤ pos[t].
   const col = g.op1('Unsqueeze', [g.op1('Range', [zero, scalar(numQuery), one]), g.constInt64([0])]); // [1, T]
   const real = g.op1('Less', [col, g.op1('Unsqueeze', [s.queryLens, g.constInt64([1])])]); // [B, T]
-  const causal = g.op1('LessOrEqual', [g.op1('Unsqueeze', [s.positions, g.constInt64([1])]), g.op1('Unsqueeze', [s.positions, g.constInt64([2])])]); // [B, T(query), T(key)]
+  const causal = g.op1('LessOrEqual', [g.op1('Unsqueeze', [positions, g.constInt64([1])]), g.op1('Unsqueeze', [positions, g.constInt64([2])])]); // [B, T(query), T(key)]
   const newMask = g.op1('And', [causal, g.op1('Unsqueeze', [real, g.constInt64([1])])]);
   const mask = g.op1('Unsqueeze', [g.op1('Concat', [cachedMask, newMask], { axis: 2 }), g.constInt64([1])]); // [B, 1, T, S]
 
   return {
     batchShape,
     blockTable: s.blockTable,
+    padIndex: s.padIndex,
+    unpadIndex: s.unpadIndex,
     mask,
-    qCos: g.op1('Unsqueeze', [cos, qAxes]),
-    qSin: g.op1('Unsqueeze', [sin, qAxes]),
-    kCos: g.op1('Reshape', [cos, kShape]),
-    kSin: g.op1('Reshape', [sin, kShape]),
+    qCos: g.op1('Unsqueeze', [padded(cos), qAxes]),
+    qSin: g.op1('Unsqueeze', [padded(sin), qAxes]),
+    kCos: g.op1('Unsqueeze', [cos, lastAxis]),
+    kSin: g.op1('Unsqueeze', [sin, lastAxis]),
   };
 }

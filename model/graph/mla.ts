@@ -15,6 +15,9 @@ export interface AttentionInputs {
   readonly batchShape: Value;
   /** [B, maxBlocks] int64 block ids of each sequence's context. */
   readonly blockTable: Value;
+  /** [B, T] int64 token index of each padded slot, and [N] int64 padded slot of each token. */
+  readonly padIndex: Value;
+  readonly unpadIndex: Value;
   /** [B, 1, T, maxBlocks·blockSize + T] bool: key s is visible to query t. */
   readonly mask: Value;
   /** rope tables for queries, broadcastable to [B, H, T, rope/2, 1]. */
@@ -48,12 +51,12 @@ export function mlaAttention(
   const rowWidth = latent + rope;
   const eps = config.rmsNormEps;
 
-  // Queries: [N, H·(nope + rope)] → [B, H, T, nope + rope]
+  // Queries: [N, H·(nope + rope)] → padded [B, T, H, nope + rope] → [B, H, T, nope + rope]
   const q2d = config.qLoraRank === null
     ? ctx.linear(h, `${prefix}.q_proj.weight`)
     : ctx.linear(ctx.rmsNorm(ctx.linear(h, `${prefix}.q_a_proj.weight`), `${prefix}.q_a_layernorm.weight`, eps), `${prefix}.q_b_proj.weight`);
   const qShape = g.op1('Concat', [io.batchShape, g.constInt64([heads, nope + rope])], { axis: 0 });
-  const q = g.op1('Transpose', [g.op1('Reshape', [q2d, qShape])], { perm: [0, 2, 1, 3] });
+  const q = g.op1('Transpose', [g.op1('Reshape', [g.op1('Gather', [q2d, io.padIndex], { axis: 0 }), qShape])], { perm: [0, 2, 1, 3] });
   const [qNope, qPe] = g.op('Split', [q, g.constInt64([nope, rope])], { axis: -1 }, { outputs: 2 }) as [Value, Value];
 
   // Absorb W_UK: q̃ = q_nope · W_UK[h], [B, H, T, nope] · [H, nope, latent] → [B, H, T, latent]
@@ -70,7 +73,7 @@ export function mlaAttention(
   const latentRows = g.op1('Concat', [cKv, kPe], { axis: -1 });
 
   // Keys = the sequence's cached rows (gathered through its block table) followed by this step's rows.
-  const newRows = g.op1('Reshape', [latentRows, g.op1('Concat', [io.batchShape, g.constInt64([rowWidth])], { axis: 0 })]);
+  const newRows = g.op1('Gather', [latentRows, io.padIndex], { axis: 0 }); // [B, T, rowWidth]
   const cached = g.op1('Reshape', [g.op1('Gather', [pool, io.blockTable], { axis: 0 }), g.constInt64([0, -1, rowWidth])]);
   const keys = g.op1('Unsqueeze', [g.op1('Concat', [cached, newRows], { axis: 1 }), g.constInt64([1])]); // [B, 1, S, rowWidth]
 
@@ -79,7 +82,8 @@ export function mlaAttention(
   const values = g.op1('Slice', [keys, g.constInt64([0]), g.constInt64([latent]), g.constInt64([3])]); // [B, 1, S, latent]
   const oLatent = g.op1('MatMul', [probs, values]); // [B, H, T, latent]
   const oHeads = g.op1('MatMul', [oLatent, wUVt]); // [B, H, T, v]
-  const o2d = g.op1('Reshape', [g.op1('Transpose', [oHeads], { perm: [0, 2, 1, 3] }), g.constInt64([-1, heads * config.vHeadDim])]);
+  const oPadded = g.op1('Reshape', [g.op1('Transpose', [oHeads], { perm: [0, 2, 1, 3] }), g.constInt64([-1, heads * config.vHeadDim])]); // [B·T, H·v]
+  const o2d = g.op1('Gather', [oPadded, io.unpadIndex], { axis: 0 }); // [N, H·v]
   return { out: ctx.linear(o2d, `${prefix}.o_proj.weight`), latentRows };
 }
 

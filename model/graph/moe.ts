@@ -17,6 +17,10 @@ export function moeFeedForward(ctx: GraphContext, config: ModelConfig, moe: MoeC
   const plainGreedy = moe.topkMethod === 'greedy' && moe.scoringFunc === 'softmax';
   const routing = plainGreedy ? { routerProbs: logits, mixScale: null } : chooseExperts(ctx, moe, prefix, logits);
 
+  // The CPU MoE kernel is registered MayInplace(0, 0) but zeroes its output before reading the input, so when ORT
+  // reuses `h`'s buffer for the output the routed experts contribute nothing. A graph output is never reused in
+  // place, so `h` is exposed as one (the executor does not fetch it; nothing is copied out).
+  g.output(h, DataType.FLOAT, ['num_tokens', config.hiddenSize]);
   const routed = g.op1('MoE', [h, routing.routerProbs, stackedFc1(ctx, config, moe, prefix), null, stackedFc2(ctx, config, moe, prefix)], {
     k: moe.numExpertsPerTok,
     activation_type: 'swiglu',
