@@ -2,13 +2,16 @@
 // Composition root: `latentserve serve | complete | synth`.
 import { COMPLETE_USAGE, runComplete } from './cli/complete.js';
 import { UsageError } from './cli/options.js';
+import { SERVE_USAGE, runServe } from './cli/serve.js';
 import { SYNTH_USAGE, runSynth } from './cli/synth.js';
 
 const USAGE = `usage:
+  ${SERVE_USAGE}
   ${COMPLETE_USAGE}
   ${SYNTH_USAGE}`;
 
 const commands: Record<string, (argv: string[]) => Promise<void>> = {
+  serve: runServe,
   complete: runComplete,
   synth: runSynth,
 };

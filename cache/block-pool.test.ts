@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { BlockPool, blocksFor, slotOf } from './block-pool.js';
-import type { BlockId } from './types.js';
+import type { BlockHash, BlockId } from './types.js';
 
 const ids = (...n: number[]): BlockId[] => n as BlockId[];
 
@@ -145,4 +145,26 @@ test('slotOf maps a position through the block table', () => {
 test('slotOf refuses positions beyond the table', () => {
   assert.throws(() => slotOf(ids(5, 2, 9), 12, 4), /position 12 beyond the sequence's 3 blocks/);
   assert.throws(() => slotOf([], 0, 4), /beyond/);
+});
+
+test('prefix-cache states: a hashed block released to 0 stays cached and allocatable, until evicted', () => {
+  const pool = new BlockPool(2);
+  const [a, b] = pool.allocate(2)! as [BlockId, BlockId];
+  const h = 'h' as BlockHash;
+  assert.equal(pool.cacheBlock(a, h), true);
+  assert.equal(pool.cacheBlock(b, h), false); // first entry wins
+  assert.equal(pool.blockHash(b), null);
+  assert.throws(() => pool.cacheBlock(a, 'g' as BlockHash), /already cached/);
+  assert.throws(() => pool.touch([b]), /not cached/);
+  pool.release([a, b]);
+  assert.deepEqual([pool.numFree, pool.numUsed, pool.numCached], [2, 0, 1]);
+  assert.equal(pool.cachedBlock(h), a);
+  pool.touch([a]); // a hit takes it back out of the evictable set
+  assert.deepEqual([pool.refCount(a), pool.numFree, pool.numEvictable([a])], [1, 1, 0]);
+  pool.release([a]);
+  assert.equal(pool.numEvictable([a, b]), 1);
+  assert.deepEqual(pool.allocate(2)!.sort(), [a, b].sort()); // free list first, then evicts a
+  assert.equal(pool.cachedBlock(h), null);
+  assert.equal(pool.blockHash(a), null);
+  assert.equal(pool.numCached, 0);
 });

@@ -4,7 +4,8 @@ import { BlockPool, blocksFor, slotOf } from '../cache/block-pool.js';
 import type { BlockId, Executor } from '../model/executor/types.js';
 import { Rng } from '../model/rng.js';
 import type { LogprobEntry } from './sampling.js';
-import { logSoftmax, sampleToken, topK } from './sampling.js';
+import { logprobEntry } from './logprobs.js';
+import { sampleToken } from './sampling.js';
 
 export interface GenerateParams {
   readonly maxTokens: number;
@@ -34,10 +35,7 @@ export async function generateOffline(executor: Executor, promptIds: readonly nu
   const blockTable: BlockId[] = [];
   const rng = new Rng(params.seed ?? Math.floor(Math.random() * 2 ** 32));
   const scratch = new Float32Array(executor.vocabSize);
-  const entry = (row: Float32Array, id: number): LogprobEntry => {
-    const lp = logSoftmax(row, scratch);
-    return { id, logprob: lp[id]!, top: topK(lp, params.logprobs ?? 0) };
-  };
+  const entry = (row: Float32Array, id: number): LogprobEntry => logprobEntry(row, id, params.logprobs ?? 0, scratch);
 
   const tokens = [...promptIds];
   const result = { tokens: [] as number[], finishReason: 'length' as GenerateResult['finishReason'], logprobs: [] as LogprobEntry[], promptLogprobs: (params.echo ? [null] : []) as (LogprobEntry | null)[] };

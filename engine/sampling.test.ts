@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { argmax, logSoftmax, sampleToken, topK } from './sampling.js';
+import { SamplingScratch, argmax, logSoftmax, sampleToken, topK } from './sampling.js';
 import { Rng } from '../model/rng.js';
 
 function randomLogits(n: number, seed: number, std = 3): Float32Array {
@@ -131,4 +131,115 @@ test('topP at or near 0 keeps the most likely token (greedy), never nothing', ()
   const logits = Float32Array.from([0.1, 2, 1.9, -3]);
   const rng = new Rng(5);
   for (let i = 0; i < 50; i++) assert.equal(sampleToken(logits, { temperature: 1, topP: 0 }, rng), 1);
+});
+
+test('topK restricts sampling to the k most likely tokens, in proportion', () => {
+  // Masses 0.4, 0.3, 0.2, 0.1: topK 2 keeps {0, 1} in proportion 4 : 3.
+  const logits = Float32Array.from([0.3, 0.4, 0.1, 0.2].map(Math.log));
+  const rng = new Rng(99);
+  const scratch = new SamplingScratch();
+  const counts = [0, 0, 0, 0];
+  const draws = 8000;
+  for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature: 1, topP: 1, topK: 2, minP: 0 }, rng, scratch)]!++;
+  assert.equal(counts[0]! + counts[1]!, draws);
+  assert.ok(Math.abs(counts[1]! / draws - 4 / 7) < 0.03, `token 1 frequency ${counts[1]! / draws}`);
+  for (let i = 0; i < 50; i++) assert.equal(sampleToken(logits, { temperature: 1, topP: 1, topK: 1, minP: 0 }, rng, scratch), 1);
+  // k ≥ V is off.
+  const all = new Set(Array.from({ length: 400 }, () => sampleToken(logits, { temperature: 1, topP: 1, topK: 10, minP: 0 }, rng)));
+  assert.equal(all.size, 4);
+});
+
+test('topK breaks ties at the cut-off by lower id', () => {
+  const logits = Float32Array.from([1, 2, 2, 2, 0]);
+  const rng = new Rng(3);
+  const seen = new Set(Array.from({ length: 300 }, () => sampleToken(logits, { temperature: 1, topP: 1, topK: 2, minP: 0 }, rng)));
+  assert.deepEqual([...seen].sort(), [1, 2]);
+});
+
+test('minP drops tokens below minP × max probability, then renormalizes', () => {
+  // Masses 0.5, 0.3, 0.15, 0.05: minP 0.25 keeps p ≥ 0.125 → {0, 1, 2}, in proportion 10 : 6 : 3.
+  const logits = Float32Array.from([0.5, 0.3, 0.15, 0.05].map(Math.log));
+  const rng = new Rng(4242);
+  const scratch = new SamplingScratch();
+  const counts = [0, 0, 0, 0];
+  const draws = 12000;
+  for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature: 1, topP: 1, topK: 0, minP: 0.25 }, rng, scratch)]!++;
+  assert.equal(counts[3], 0);
+  [10 / 19, 6 / 19, 3 / 19].forEach((want, id) => {
+    assert.ok(Math.abs(counts[id]! / draws - want) < 0.02, `token ${id}: ${counts[id]! / draws} vs ${want}`);
+  });
+  // minP 1 keeps only the maximum.
+  for (let i = 0; i < 50; i++) assert.equal(sampleToken(logits, { temperature: 1, topP: 1, topK: 0, minP: 1 }, rng, scratch), 0);
+});
+
+test('minP applies to temperature-scaled probabilities', () => {
+  // At T = 0.5 the masses become ∝ 0.25, 0.09, 0.0225: relative 1, 0.36, 0.09; minP 0.2 keeps {0, 1}.
+  const logits = Float32Array.from([0.5, 0.3, 0.15].map(Math.log));
+  const rng = new Rng(8);
+  const seen = new Set(Array.from({ length: 500 }, () => sampleToken(logits, { temperature: 0.5, topP: 1, topK: 0, minP: 0.2 }, rng)));
+  assert.deepEqual([...seen].sort(), [0, 1]);
+});
+
+test('top-k, then min-p, then top-p over what remains', () => {
+  // Masses 0.4, 0.25, 0.2, 0.1, 0.05. topK 3 → {0,1,2} with mass 0.85; minP 0.55 (threshold 0.22) → {0,1};
+  // topP 0.6 of the remaining 0.65 = 0.39 → {0} alone would be 0.4 ≥ 0.39, so only token 0.
+  const logits = Float32Array.from([0.4, 0.25, 0.2, 0.1, 0.05].map(Math.log));
+  const rng = new Rng(12);
+  for (let i = 0; i < 100; i++) assert.equal(sampleToken(logits, { temperature: 1, topP: 0.6, topK: 3, minP: 0.55 }, rng), 0);
+  // topP 0.7 of 0.65 = 0.455 → {0, 1}, in proportion 8 : 5.
+  const counts = [0, 0, 0, 0, 0];
+  const draws = 6000;
+  for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature: 1, topP: 0.7, topK: 3, minP: 0.55 }, rng)]!++;
+  assert.equal(counts[0]! + counts[1]!, draws);
+  assert.ok(Math.abs(counts[0]! / draws - 8 / 13) < 0.03, `token 0 frequency ${counts[0]! / draws}`);
+});
+
+/** The filtered set by brute force: full sort by (logit desc, id asc), then top-k, min-p, top-p. */
+function referenceKept(logits: Float32Array, p: { temperature: number; topP: number; topK: number; minP: number }): Set<number> {
+  const probs = softmax64(logits, p.temperature);
+  let order = Array.from(logits, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
+  if (p.topK > 0) order = order.slice(0, p.topK);
+  const maxP = probs[order[0]!]!;
+  order = order.filter((id) => probs[id]! >= p.minP * maxP);
+  const total = order.reduce((s, id) => s + probs[id]!, 0);
+  let mass = 0;
+  let kept = 0;
+  while (kept < order.length && (kept === 0 || mass < p.topP * total * (1 - 1e-9))) mass += probs[order[kept++]!]!;
+  return new Set(order.slice(0, kept));
+}
+
+test('property: every draw lies in the brute-force filtered set', () => {
+  const arb = fc.record({
+    raw: fc.array(fc.integer({ min: -40, max: 40 }), { minLength: 1, maxLength: 300 }),
+    temperature: fc.constantFrom(0.3, 1, 2),
+    topP: fc.constantFrom(1, 0.95, 0.5, 0.1),
+    topK: fc.constantFrom(0, 1, 3, 20),
+    minP: fc.constantFrom(0, 0.05, 0.5),
+    seed: fc.nat(),
+  });
+  const scratch = new SamplingScratch();
+  fc.assert(fc.property(arb, ({ raw, seed, ...params }) => {
+    const logits = Float32Array.from(raw, (x) => x / 4);
+    const kept = referenceKept(logits, params);
+    const rng = new Rng(seed);
+    for (let i = 0; i < 20; i++) assert.ok(kept.has(sampleToken(logits, params, rng, scratch)), `outside ${[...kept]}`);
+  }), { numRuns: 300 });
+});
+
+test('a reused scratch gives the same draws as a fresh one, across vocabulary sizes', () => {
+  const scratch = new SamplingScratch();
+  for (const [n, params] of [[50, { temperature: 1, topP: 0.9, topK: 5, minP: 0 }], [500, { temperature: 0.8, topP: 1, topK: 0, minP: 0.1 }], [20, { temperature: 1.2, topP: 1, topK: 0, minP: 0 }]] as const) {
+    const logits = randomLogits(n, n);
+    const a = new Rng(1);
+    const b = new Rng(1);
+    for (let i = 0; i < 50; i++) assert.equal(sampleToken(logits, params, a, scratch), sampleToken(logits, params, b));
+  }
+});
+
+test('masked (-Infinity) tokens are never drawn', () => {
+  const logits = Float32Array.from([-Infinity, 0, -Infinity, 0.5, -Infinity]);
+  const rng = new Rng(77);
+  for (const params of [{ temperature: 1, topP: 1 }, { temperature: 1, topP: 0.99, topK: 4, minP: 0 }]) {
+    for (let i = 0; i < 300; i++) assert.ok([1, 3].includes(sampleToken(logits, params, rng)));
+  }
 });

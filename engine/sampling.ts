@@ -14,11 +14,43 @@ export interface LogprobEntry extends TokenLogprob {
 export interface SamplingParams {
   /** 0 means greedy. */
   readonly temperature: number;
+  /** Nucleus mass in (0, 1]; 1 = off. */
   readonly topP: number;
+  /** Keep the k most likely tokens; 0 (or absent) = off. */
+  readonly topK?: number;
+  /** Drop tokens with probability < minP × max probability; 0 (or absent) = off. */
+  readonly minP?: number;
 }
 
+/**
+ * Per-caller work buffers for sampleToken, grown to the vocabulary on first use. Keep one per engine (or per
+ * generation loop) and pass it on every call so the hot path does not allocate; not shared across threads.
+ */
+export class SamplingScratch {
+  /** exp((logit − max) / T): unnormalized probabilities, the max being exactly 1. */
+  probs = new Float64Array(0);
+  /** Candidate token ids for the filtered path. */
+  ids = new Uint32Array(0);
+  /** Bucket of each token (NUM_BUCKETS − 1 also for tokens filtered out by min-p; they are skipped by p). */
+  buckets = new Uint8Array(0);
+  /** Per bucket of −ln p (BUCKETS_PER_NAT buckets per nat): token count and probability mass. */
+  readonly bucketCount = new Uint32Array(NUM_BUCKETS);
+  readonly bucketMass = new Float64Array(NUM_BUCKETS);
+
+  ensure(n: number): void {
+    if (this.probs.length >= n) return;
+    this.probs = new Float64Array(n);
+    this.ids = new Uint32Array(n);
+    this.buckets = new Uint8Array(n);
+  }
+}
+
+const BUCKETS_PER_NAT = 4;
+// 256 buckets cover p > e^-64 (far below float32 resolution of a useful token); the last one takes the rest.
+const NUM_BUCKETS = 256;
+
 /** log-softmax of `logits`, computed in float64 and rounded to float32. */
-export function logSoftmax(logits: Float32Array, out = new Float32Array(logits.length)): Float32Array {
+export function logSoftmax(logits: Float32Array, out: Float32Array = new Float32Array(logits.length)): Float32Array {
   let max = -Infinity;
   for (const v of logits) if (v > max) max = v;
   let sum = 0;
@@ -49,30 +81,120 @@ export function argmax(values: Float32Array): number {
   return best;
 }
 
-/** Samples from softmax(logits / temperature) restricted to the smallest set with mass ≥ topP. */
-export function sampleToken(logits: Float32Array, params: SamplingParams, rng: Rng): number {
-  if (params.temperature === 0) return argmax(logits);
+/**
+ * Samples from softmax(logits / temperature), filtered in vLLM's order: top-k, then min-p (relative to the most
+ * likely token), then top-p over the mass that remains (the smallest prefix with mass ≥ topP × remaining; the
+ * most likely token always stays). Ties in rank go to the lower id. Temperature 0 is greedy argmax.
+ *
+ * Temperature alone costs two O(V) passes and no sort. Filters add two O(V) passes that bucket tokens by −ln p,
+ * so only the tokens in the buckets that can survive are sorted. Pass `scratch` to avoid allocating per call.
+ */
+export function sampleToken(logits: Float32Array, params: SamplingParams, rng: Rng, scratch = new SamplingScratch()): number {
   const n = logits.length;
   let max = -Infinity;
-  for (const v of logits) if (v > max) max = v;
-  const probs = new Float64Array(n);
+  for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;
+  if (params.temperature === 0 || max === -Infinity) return argmax(logits);
+  const t = params.temperature;
+  scratch.ensure(n);
+  const probs = scratch.probs;
   let sum = 0;
-  for (let i = 0; i < n; i++) sum += probs[i] = Math.exp((logits[i]! - max) / params.temperature);
-  let order: number[] | null = null;
-  let mass = sum;
+  for (let i = 0; i < n; i++) sum += probs[i] = Math.exp((logits[i]! - max) / t);
+
+  const k = params.topK !== undefined && params.topK > 0 ? params.topK : n;
+  const minP = params.minP ?? 0;
+  if (k >= n && minP <= 0 && params.topP >= 1) return drawLinear(probs, n, rng.nextUnit() * sum);
+
+  const found = findCandidates(logits, max, t, k, minP, params.topP, scratch);
+  const ids = scratch.ids.subarray(0, found.count);
+  // Rank by logit (not by p, which exp may round together) so ranks agree with the buckets.
+  if (found.topKCuts || params.topP < 1) ids.sort((a, b) => logits[b]! - logits[a]! || a - b);
+  let kept = found.topKCuts ? k : found.count;
+  let remaining = found.survivorMass;
+  if (found.topKCuts) {
+    remaining = 0;
+    for (let j = 0; j < kept; j++) remaining += probs[ids[j]!]!;
+  }
+  let mass = remaining;
   if (params.topP < 1) {
-    order = Array.from({ length: n }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b);
-    let kept = 0;
+    let j = 0;
     mass = 0;
-    // The most likely token always stays, so topP → 0 degrades to greedy rather than to nothing.
-    while (kept < n && (kept === 0 || mass < params.topP * sum)) mass += probs[order[kept++]!]!;
-    order.length = kept;
+    while (j < kept && (j === 0 || mass < params.topP * remaining)) mass += probs[ids[j++]!]!;
+    kept = j;
   }
   let u = rng.nextUnit() * mass;
-  const ids = order ?? Array.from({ length: n }, (_, i) => i);
-  for (const id of ids) {
-    u -= probs[id]!;
-    if (u <= 0) return id;
+  for (let j = 0; j < kept; j++) {
+    u -= probs[ids[j]!]!;
+    if (u <= 0) return ids[j]!;
   }
-  return ids[ids.length - 1]!;
+  return ids[kept - 1]!;
+}
+
+/** Inverse-CDF draw over all ids; rounding left over at the end falls to the last token with p > 0. */
+function drawLinear(probs: Float64Array, n: number, u: number): number {
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const p = probs[i]!;
+    if (p === 0) continue;
+    u -= p;
+    last = i;
+    if (u <= 0) return i;
+  }
+  return last;
+}
+
+interface Candidates {
+  /** Ids written to scratch.ids. */
+  count: number;
+  /** More min-p survivors than k: the candidates are a superset of the top k, to be sorted and cut. */
+  topKCuts: boolean;
+  /** Mass of all min-p survivors (meaningful when !topKCuts): the top-p normalizer. */
+  survivorMass: number;
+}
+
+/**
+ * Fills scratch.ids with a superset of the tokens that survive top-k / min-p / top-p. Tokens are bucketed by
+ * d = (max − logit) / T = −ln p, which is monotone in rank, so buckets 0..B always hold a prefix of the ranking:
+ * once that prefix has k tokens, or (when top-k does not cut) mass ≥ topP × the survivors' mass, nothing past B
+ * can survive. Min-p (p < minP, the max p being exactly 1) cuts a rank suffix.
+ */
+function findCandidates(logits: Float32Array, max: number, t: number, k: number, minP: number, topP: number, scratch: SamplingScratch): Candidates {
+  const { probs, ids, buckets, bucketCount, bucketMass } = scratch;
+  bucketCount.fill(0);
+  bucketMass.fill(0);
+  const n = logits.length;
+  let survivors = 0;
+  let survivorMass = 0;
+  for (let i = 0; i < n; i++) {
+    const p = probs[i]!;
+    if (p === 0 || p < minP) continue;
+    const b = bucketOf((max - logits[i]!) / t);
+    buckets[i] = b;
+    bucketCount[b]!++;
+    bucketMass[b]! += p;
+    survivors++;
+    survivorMass += p;
+  }
+  const topKCuts = survivors > k;
+  let last = NUM_BUCKETS - 1;
+  let tokens = 0;
+  let mass = 0;
+  for (let b = 0; b < NUM_BUCKETS && (topKCuts || topP < 1); b++) {
+    tokens += bucketCount[b]!;
+    mass += bucketMass[b]!;
+    if (topKCuts ? tokens >= k : mass >= topP * survivorMass) {
+      last = b;
+      break;
+    }
+  }
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const p = probs[i]!;
+    if (p === 0 || p < minP) continue;
+    if (buckets[i]! <= last) ids[count++] = i;
+  }
+  return { count, topKCuts, survivorMass };
+}
+
+function bucketOf(negLogP: number): number {
+  return Math.min(NUM_BUCKETS - 1, Math.floor(negLogP * BUCKETS_PER_NAT));
 }

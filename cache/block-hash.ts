@@ -1,0 +1,26 @@
+// Chained block hashes for prefix caching: hash_i = sha256(hash_{i-1} bytes ‖ tokenIds of block i as int32).
+// Chaining makes a hash name the whole prefix up to and including its block, so equal hashes mean equal prefixes
+// (up to sha256 collisions) and the same block tokens after a different prefix never match. The int32 bytes are
+// platform-endian; hashes live only in this process, never on disk or the wire.
+import { createHash } from 'node:crypto';
+import type { BlockHash } from './types.js';
+
+export class BlockHasher {
+  // [blockSize] int32; reused so hashing a block allocates only the digest.
+  private readonly scratch: Int32Array;
+  private readonly scratchBytes: Uint8Array;
+
+  constructor(readonly blockSize: number) {
+    this.scratch = new Int32Array(blockSize);
+    this.scratchBytes = new Uint8Array(this.scratch.buffer);
+  }
+
+  /** Hash of the full block tokenIds[start, start + blockSize) chained onto `parent` (null for the first block). */
+  hash(parent: BlockHash | null, tokenIds: readonly number[], start: number): BlockHash {
+    if (start + this.blockSize > tokenIds.length) throw new Error(`block at ${start} is not full (${tokenIds.length} tokens)`);
+    for (let i = 0; i < this.blockSize; i++) this.scratch[i] = tokenIds[start + i]!;
+    const h = createHash('sha256');
+    if (parent !== null) h.update(parent, 'base64');
+    return h.update(this.scratchBytes).digest('base64') as BlockHash;
+  }
+}

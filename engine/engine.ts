@@ -1,0 +1,267 @@
+// The step loop (the batcher): schedule → run the executor → sample → update → emit, one model step at a time,
+// for every live request together. Runs on the caller's thread; the executor's work happens in its worker, so
+// the event loop stays free while a step computes.
+import { KvCacheManager } from '../cache/kv-cache-manager.js';
+import type { Executor } from '../model/executor/types.js';
+import { cacheBytesPerToken } from '../model/executor/types.js';
+import { Rng } from '../model/rng.js';
+import type { Decoder } from './detokenizer.js';
+import { ContextLengthExceeded, InvalidRequest, Overloaded, Unavailable } from './errors.js';
+import { EventStream } from './event-stream.js';
+import { PenaltyTracker, applyLogitsProcessors } from './logits-processors.js';
+import { logprobEntry } from './logprobs.js';
+import { OutputProcessor } from './output-processor.js';
+import { Request } from './request.js';
+import type { LogprobEntry } from './sampling.js';
+import { SamplingScratch, sampleToken } from './sampling.js';
+import type { SchedulerOutput } from './scheduler.js';
+import { Scheduler } from './scheduler.js';
+import type { RowPlan } from './step-inputs.js';
+import { buildStepInputs } from './step-inputs.js';
+import type { Engine, EngineObserver, EngineRequest, EngineStats, TokenEvent } from './types.js';
+
+export interface EngineConfig {
+  readonly maxNumSeqs: number;
+  readonly maxNumBatchedTokens: number;
+  /** Requests allowed to wait for a slot; beyond it submit() throws Overloaded. */
+  readonly maxWaiting: number;
+  /** Longest prompt + completion accepted (the model's window, capped by what the cache can hold). */
+  readonly maxModelLen: number;
+  readonly enablePrefixCaching: boolean;
+}
+
+export interface TokenizerLike extends Decoder {
+  readonly eosTokenIds: readonly number[];
+}
+
+interface SampledToken {
+  readonly token: number;
+  readonly logprob: LogprobEntry | null;
+}
+
+interface LiveRequest {
+  readonly request: Request;
+  readonly stream: EventStream<TokenEvent>;
+  readonly rng: Rng;
+  readonly penalties: PenaltyTracker;
+  readonly output: OutputProcessor;
+}
+
+export class LatentEngine implements Engine {
+  readonly maxModelLen: number;
+  private readonly kv: KvCacheManager;
+  private readonly scheduler: Scheduler;
+  private readonly live = new Map<string, LiveRequest>();
+  private readonly pendingAborts = new Set<string>();
+  private readonly processed: Float32Array;
+  private readonly scratch: Float32Array;
+  private readonly samplingScratch = new SamplingScratch();
+  private loop: Promise<void> | null = null;
+  private stepping = false;
+  private closed = false;
+
+  constructor(
+    private readonly executor: Executor,
+    private readonly tokenizer: TokenizerLike,
+    private readonly config: EngineConfig,
+    private readonly observer: EngineObserver = {},
+  ) {
+    const { numBlocks, blockSize } = executor.cache;
+    this.maxModelLen = Math.min(config.maxModelLen, numBlocks * blockSize);
+    this.kv = new KvCacheManager({ numBlocks, blockSize, enablePrefixCaching: config.enablePrefixCaching });
+    this.scheduler = new Scheduler({ maxNumSeqs: config.maxNumSeqs, maxNumBatchedTokens: config.maxNumBatchedTokens }, this.kv, observer);
+    this.processed = new Float32Array(executor.vocabSize);
+    this.scratch = new Float32Array(executor.vocabSize);
+  }
+
+  submit(req: EngineRequest, signal?: AbortSignal): AsyncIterable<TokenEvent> {
+    if (this.closed) throw new Unavailable('the engine is shutting down');
+    this.validate(req);
+    if (this.live.has(req.id)) throw new InvalidRequest(`request id ${req.id} is already in use`);
+    if (this.scheduler.numWaiting >= this.config.maxWaiting) throw new Overloaded(`too many requests waiting (${this.config.maxWaiting}); retry later`);
+    const request = new Request(req, this.tokenizer.eosTokenIds, performance.now());
+    const stream = new EventStream<TokenEvent>(() => this.abort(req.id));
+    this.live.set(req.id, {
+      request,
+      stream,
+      rng: new Rng(req.sampling.seed ?? Math.floor(Math.random() * 2 ** 48)),
+      penalties: new PenaltyTracker(req.promptIds),
+      output: new OutputProcessor(this.tokenizer, request),
+    });
+    if (signal !== undefined) {
+      if (signal.aborted) this.abort(req.id);
+      else signal.addEventListener('abort', () => this.abort(req.id), { once: true });
+    }
+    this.scheduler.add(request);
+    this.loop ??= this.run();
+    return stream;
+  }
+
+  /** Cancels a request: it leaves the batch before the next step and its blocks are freed. */
+  abort(id: string): void {
+    if (!this.live.has(id)) return;
+    this.pendingAborts.add(id);
+    if (!this.stepping) this.applyAborts();
+  }
+
+  stats(): EngineStats {
+    const cache = this.executor.cache;
+    return {
+      numRunning: this.scheduler.numRunning,
+      numWaiting: this.scheduler.numWaiting,
+      cacheBlocksUsed: this.kv.numUsedBlocks(),
+      cacheBlocksTotal: cache.numBlocks,
+      cacheBlockSize: cache.blockSize,
+      cacheBytesPerToken: cacheBytesPerToken(cache),
+    };
+  }
+
+  async shutdown(): Promise<void> {
+    this.closed = true;
+    await this.loop;
+    for (const id of [...this.live.keys()]) this.fail(id, new Unavailable('the engine shut down'));
+  }
+
+  private validate(req: EngineRequest): void {
+    if (req.promptIds.length === 0) throw new InvalidRequest('the prompt is empty', 'prompt');
+    const vocab = this.executor.vocabSize;
+    for (const id of req.promptIds) {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new InvalidRequest(`token id ${id} is outside the vocabulary [0, ${vocab})`, 'prompt');
+    }
+    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new InvalidRequest('max_tokens must be a positive integer', 'max_tokens');
+    const total = req.promptIds.length + req.maxTokens;
+    if (total > this.maxModelLen) {
+      throw new ContextLengthExceeded(`This model's maximum context length is ${this.maxModelLen} tokens. However, you requested ${total} tokens (${req.promptIds.length} in the prompt, ${req.maxTokens} for the completion).`);
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      this.applyAborts();
+      if (!this.scheduler.hasWork()) break;
+      const output = this.scheduler.schedule();
+      if (output.scheduled.length === 0) {
+        if (output.preempted.length === 0) this.failUnschedulable();
+        continue;
+      }
+      await this.step(output);
+      // Let the HTTP side run between steps even when the executor answers at once (tests' fakes).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    // Synchronous with the last hasWork() check, so a submit() that finds loop === null starts a new one.
+    this.loop = null;
+  }
+
+  /** Nothing runs and the head of the queue cannot be admitted: fail it rather than spin. */
+  private failUnschedulable(): void {
+    const stats = this.stats();
+    for (const [id, live] of this.live) {
+      if (live.request.status === 'waiting') {
+        this.fail(id, new Unavailable(`request needs more cache than is free (${stats.cacheBlocksTotal - stats.cacheBlocksUsed} of ${stats.cacheBlocksTotal} blocks)`));
+        return;
+      }
+    }
+  }
+
+  private async step(output: SchedulerOutput): Promise<void> {
+    const { inputs, plans } = buildStepInputs(output, this.kv);
+    let logits: Float32Array;
+    this.stepping = true;
+    try {
+      logits = (await this.executor.step(inputs)).logits;
+    } catch (err) {
+      // The step failed as a whole: end the requests that were in it, keep serving the rest.
+      for (const { request } of output.scheduled) this.fail(request.id, err);
+      return;
+    } finally {
+      this.stepping = false;
+    }
+    const sampled = this.sample(plans, logits);
+    const finished = this.scheduler.update(output, new Map([...sampled].map(([id, s]) => [id, s.token])));
+    const now = performance.now();
+    for (const [id, s] of sampled) this.emitToken(id, s, now);
+    for (const request of finished) this.complete(request, now);
+  }
+
+  private sample(plans: readonly RowPlan[], logits: Float32Array): Map<string, SampledToken> {
+    const vocab = this.executor.vocabSize;
+    const rowAt = (r: number): Float32Array => logits.subarray(r * vocab, (r + 1) * vocab);
+    const sampled = new Map<string, SampledToken>();
+    for (const plan of plans) {
+      const { request } = plan.scheduled;
+      const live = this.live.get(request.id);
+      if (live === undefined) continue;
+      for (const { row, position } of plan.promptRows) {
+        request.promptLogprobEntries.push(logprobEntry(rowAt(row), request.tokenIds[position + 1]!, request.promptLogprobs ?? 0, this.scratch));
+      }
+      if (plan.sampleRow === null) continue;
+      const raw = rowAt(plan.sampleRow);
+      this.processed.set(raw);
+      applyLogitsProcessors(this.processed, request.sampling, live.penalties);
+      const token = sampleToken(this.processed, request.sampling, live.rng, this.samplingScratch);
+      live.penalties.add(token);
+      const logprob = request.logprobs === null ? null : logprobEntry(raw, token, request.logprobs, this.scratch);
+      sampled.set(request.id, { token, logprob });
+    }
+    return sampled;
+  }
+
+  private emitToken(id: string, { token, logprob }: SampledToken, now: number): void {
+    const live = this.live.get(id);
+    if (live === undefined) return;
+    const { request } = live;
+    if (request.firstTokenMs === null) {
+      request.firstTokenMs = now;
+      this.observer.onFirstToken?.((now - request.arrivalMs) / 1000);
+      this.observer.onPromptTokens?.(request.numPromptTokens);
+    } else if (request.lastTokenMs !== null) {
+      this.observer.onInterToken?.((now - request.lastTokenMs) / 1000);
+    }
+    request.lastTokenMs = now;
+    this.observer.onGenerationTokens?.(1);
+    const { text, stop } = live.output.push(token);
+    live.stream.push({ type: 'delta', text, tokenIds: [token], logprobs: logprob === null ? null : [logprob] });
+    if (stop !== null && request.status !== 'finished') {
+      this.scheduler.finish(request, 'stop', stop);
+      this.complete(request, now);
+    }
+  }
+
+  private complete(request: Request, now: number): void {
+    const live = this.live.get(request.id);
+    if (live === undefined) return;
+    this.live.delete(request.id);
+    const tail = live.output.finish();
+    if (tail.length > 0) live.stream.push({ type: 'delta', text: tail, tokenIds: [], logprobs: null });
+    const usage = { promptTokens: request.numPromptTokens, completionTokens: request.numOutputTokens, cachedTokens: request.numCachedTokens };
+    live.stream.push({
+      type: 'finish',
+      reason: request.finishReason ?? 'length',
+      stopReason: request.stopReason,
+      usage,
+      promptLogprobs: request.promptLogprobs === null ? null : request.promptLogprobEntries,
+    });
+    live.stream.end();
+    this.observer.onRequestFinished?.((now - request.arrivalMs) / 1000, usage);
+  }
+
+  private fail(id: string, err: unknown): void {
+    const live = this.live.get(id);
+    if (live === undefined) return;
+    this.live.delete(id);
+    this.scheduler.remove(id);
+    live.stream.end(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private applyAborts(): void {
+    for (const id of this.pendingAborts) {
+      const live = this.live.get(id);
+      if (live !== undefined) {
+        this.live.delete(id);
+        this.scheduler.remove(id);
+        live.stream.end();
+      }
+    }
+    this.pendingAborts.clear();
+  }
+}

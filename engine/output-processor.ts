@@ -1,0 +1,36 @@
+// Turns a request's generated tokens into the text a client sees: incremental detokenization, then stop
+// strings (held back while they might still match, cut when they do).
+import type { Decoder } from './detokenizer.js';
+import { IncrementalDetokenizer } from './detokenizer.js';
+import type { Request } from './request.js';
+import { StopChecker } from './stop-checker.js';
+
+/** Prompt tokens given to the detokenizer as context, so the first output token decodes as it would in place. */
+const PROMPT_CONTEXT_TOKENS = 4;
+
+export class OutputProcessor {
+  private readonly detokenizer: IncrementalDetokenizer;
+  private readonly stops: StopChecker;
+  private stopped = false;
+
+  constructor(decoder: Decoder, request: Request) {
+    this.detokenizer = new IncrementalDetokenizer(decoder, { skipSpecialTokens: true, promptTail: request.promptIds.slice(-PROMPT_CONTEXT_TOKENS) });
+    this.stops = new StopChecker(request.stop);
+  }
+
+  /** Text to emit for one more token, and the stop string it completed, if any. */
+  push(token: number): { readonly text: string; readonly stop: string | null } {
+    if (this.stopped) return { text: '', stop: null };
+    const { emit, stop } = this.stops.push(this.detokenizer.push(token));
+    if (stop !== null) this.stopped = true;
+    return { text: emit, stop };
+  }
+
+  /** Text still held back when the request ends for another reason (EOS, length). */
+  finish(): string {
+    if (this.stopped) return '';
+    const { emit, stop } = this.stops.push(this.detokenizer.flush());
+    this.stopped = true;
+    return stop !== null ? emit : emit + this.stops.flush();
+  }
+}

@@ -1,0 +1,169 @@
+// Continuous batching without phases (vLLM v1): each step spends a token budget, first on running requests
+// (oldest first; a decode costs one token, an unfinished prefill continues in chunks), then on waiting requests
+// (their uncached prompt, chunked to what is left). Pure and synchronous: no I/O, no model.
+//
+// Invariants:
+// - a running request always has numComputedTokens < numTokens (something to compute);
+// - a request in a step samples iff the step brings numComputedTokens up to numTokens;
+// - when blocks run out, the newest running request is preempted by recompute: its blocks are freed, its
+//   progress reset to 0, and it goes back to the front of the waiting queue (tokens generated so far are kept).
+import type { KvCacheManager } from '../cache/kv-cache-manager.js';
+import type { Request } from './request.js';
+
+export interface SchedulerConfig {
+  /** Requests running at once. */
+  readonly maxNumSeqs: number;
+  /** Tokens per step across all requests. */
+  readonly maxNumBatchedTokens: number;
+}
+
+export interface ScheduledRequest {
+  readonly request: Request;
+  /** numComputedTokens before this step: the first new token's position. */
+  readonly start: number;
+  readonly numNewTokens: number;
+  /** Whether this step produces the request's next token. */
+  readonly samples: boolean;
+}
+
+export interface SchedulerOutput {
+  readonly scheduled: readonly ScheduledRequest[];
+  /** Requests pushed back to waiting in this step to free blocks. */
+  readonly preempted: readonly Request[];
+  readonly numTokens: number;
+}
+
+export interface PrefixCacheEvents {
+  onPrefixCacheQuery?(queriedTokens: number, hitTokens: number): void;
+  onPreemption?(): void;
+}
+
+export class Scheduler {
+  private readonly waiting: Request[] = [];
+  private readonly running: Request[] = [];
+
+  constructor(
+    private readonly config: SchedulerConfig,
+    private readonly kv: KvCacheManager,
+    private readonly events: PrefixCacheEvents = {},
+  ) {}
+
+  get numWaiting(): number {
+    return this.waiting.length;
+  }
+
+  get numRunning(): number {
+    return this.running.length;
+  }
+
+  hasWork(): boolean {
+    return this.waiting.length > 0 || this.running.length > 0;
+  }
+
+  add(request: Request): void {
+    request.status = 'waiting';
+    this.waiting.push(request);
+  }
+
+  /** Removes a request wherever it is and frees its blocks. Returns it, or null if unknown. */
+  remove(id: string): Request | null {
+    for (const queue of [this.running, this.waiting]) {
+      const i = queue.findIndex((r) => r.id === id);
+      if (i >= 0) {
+        const [request] = queue.splice(i, 1);
+        this.kv.free(id);
+        return request!;
+      }
+    }
+    return null;
+  }
+
+  schedule(): SchedulerOutput {
+    let budget = this.config.maxNumBatchedTokens;
+    const scheduled: ScheduledRequest[] = [];
+    const preempted: Request[] = [];
+
+    for (let i = 0; i < this.running.length && budget > 0; i++) {
+      const request = this.running[i]!;
+      const numNew = Math.min(request.numTokens - request.numComputedTokens, budget);
+      while (!this.kv.allocateSlots(request.id, request.numComputedTokens + numNew)) {
+        const victim = this.running.pop()!;
+        this.preempt(victim);
+        preempted.push(victim);
+        if (victim === request) break;
+      }
+      if (request.status !== 'running') break; // preempted itself: nothing older left to shrink
+      scheduled.push(this.entry(request, numNew));
+      budget -= numNew;
+    }
+
+    while (preempted.length === 0 && this.waiting.length > 0 && this.running.length < this.config.maxNumSeqs && budget > 0) {
+      const request = this.waiting[0]!;
+      const cached = request.numComputedTokens === 0 && !request.needsPromptLogprobs
+        ? this.kv.findCachedPrefix(request.tokenIds)
+        : { blocks: [], numTokens: 0 };
+      const numNew = Math.min(request.numTokens - cached.numTokens, budget);
+      if (!this.kv.allocateSlots(request.id, cached.numTokens + numNew, cached)) break;
+      if (request.numOutputTokens === 0) {
+        // First admission (not a preempted request coming back): this is the prefix-cache query that counts.
+        this.events.onPrefixCacheQuery?.(request.numTokens, cached.numTokens);
+        request.numCachedTokens = cached.numTokens;
+      }
+      this.waiting.shift();
+      request.numComputedTokens = cached.numTokens;
+      request.status = 'running';
+      this.running.push(request);
+      scheduled.push(this.entry(request, numNew));
+      budget -= numNew;
+    }
+
+    return { scheduled, preempted, numTokens: this.config.maxNumBatchedTokens - budget };
+  }
+
+  /**
+   * Records a finished step: computed counts advance, sampled tokens are appended, full blocks enter the prefix
+   * cache, and requests reaching EOS / a stop token / max tokens finish (blocks freed). Returns those.
+   */
+  update(output: SchedulerOutput, sampled: ReadonlyMap<string, number>): Request[] {
+    const finished: Request[] = [];
+    for (const { request, numNewTokens } of output.scheduled) {
+      if (request.status !== 'running') continue; // removed while the step ran
+      request.numComputedTokens += numNewTokens;
+      const token = sampled.get(request.id);
+      if (token !== undefined) {
+        request.tokenIds.push(token);
+        const stopToken = request.stopTokenIds.has(token);
+        if (stopToken || request.numOutputTokens >= request.maxTokens) {
+          this.finish(request, stopToken ? 'stop' : 'length', stopToken ? token : null);
+          finished.push(request);
+          continue;
+        }
+      }
+      this.kv.cacheFullBlocks(request.id, request.tokenIds, request.numComputedTokens);
+    }
+    return finished;
+  }
+
+  /** Ends a running request (e.g. on a stop string found in its text) and frees its blocks. */
+  finish(request: Request, reason: 'stop' | 'length', stopReason: string | number | null): void {
+    if (request.status === 'finished') return;
+    this.kv.cacheFullBlocks(request.id, request.tokenIds, request.numComputedTokens);
+    this.remove(request.id);
+    request.status = 'finished';
+    request.finishReason = reason;
+    request.stopReason = stopReason;
+  }
+
+  private entry(request: Request, numNewTokens: number): ScheduledRequest {
+    const start = request.numComputedTokens;
+    return { request, start, numNewTokens, samples: start + numNewTokens === request.numTokens };
+  }
+
+  private preempt(request: Request): void {
+    this.kv.free(request.id);
+    request.numComputedTokens = 0;
+    request.status = 'waiting';
+    this.waiting.unshift(request);
+    this.events.onPreemption?.();
+  }
+}
