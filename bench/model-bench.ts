@@ -79,8 +79,8 @@ async function main(): Promise<void> {
   const vocab = model.config.vocabSize;
   const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919 + 13) % Math.min(vocab, 1000) + 3);
   const params = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: promptTokens };
-  await generateOffline(model.executor, prompt.slice(0, 16), { ...params, maxTokens: 4 }); // warm-up
-  for (let r = 0; r < repeats; r++) await generateOffline(timed, prompt, { ...params, maxTokens: decodeTokens + 1 });
+  await generateOffline(model.executor, model.tokenizer, prompt.slice(0, 16), { ...params, maxTokens: 4 }); // warm-up
+  for (let r = 0; r < repeats; r++) await generateOffline(timed, model.tokenizer, prompt, { ...params, maxTokens: decodeTokens + 1 });
   await model.executor.close();
 
   const sorted = [...timed.decodeMs].sort((a, b) => a - b);

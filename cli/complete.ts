@@ -40,7 +40,7 @@ export async function runComplete(argv: string[]): Promise<void> {
   if (values.model === undefined) throw new UsageError('--model DIR is required');
   if ((values.prompt === undefined) === (values['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
   if (values.device !== 'cpu' && values.device !== 'cuda') throw new UsageError('--device must be cpu or cuda');
-  const maxTokens = intOption('--max-tokens', values['max-tokens'], 0);
+  const maxTokens = intOption('--max-tokens', values['max-tokens'], 1);
   const temperature = numberOption('--temperature', values.temperature, 0);
   const topP = numberOption('--top-p', values['top-p'], 0, 1);
   if (topP === 0) throw new UsageError('--top-p must be greater than 0');
@@ -56,7 +56,7 @@ export async function runComplete(argv: string[]): Promise<void> {
     if (promptIds.length + maxTokens > model.config.maxPositionEmbeddings) {
       throw new UsageError(`prompt (${promptIds.length} tokens) + --max-tokens ${maxTokens} exceeds the context window of ${model.config.maxPositionEmbeddings}`);
     }
-    const result = await generateOffline(model.executor, promptIds, {
+    const result = await generateOffline(model.executor, model.tokenizer, promptIds, {
       maxTokens, temperature, topP, seed, logprobs, echo: values.echo, ignoreEos: values['ignore-eos'],
       eosTokenIds: model.config.eosTokenIds.length > 0 ? model.config.eosTokenIds : model.tokenizer.eosTokenIds, maxBatchTokens,
     });

@@ -1,11 +1,11 @@
-// One prompt, generated to completion: the engine of `latentserve complete`. Prefill runs in chunks of at most
-// `maxBatchTokens` (each chunk attends to the rows earlier chunks cached), then one token per decode step.
-import { BlockPool, blocksFor, slotOf } from '../cache/block-pool.js';
-import type { BlockId, Executor } from '../model/executor/types.js';
-import { Rng } from '../model/rng.js';
+// One prompt, generated to completion through the same engine the server uses: `latentserve complete` and
+// the parity tests. Prefill runs in chunks of at most `maxBatchTokens` tokens, then one token per step.
+import type { Executor } from '../model/executor/types.js';
+import type { TokenizerLike } from './engine.js';
+import { LatentEngine } from './engine.js';
 import type { LogprobEntry } from './sampling.js';
-import { logprobEntry } from './logprobs.js';
-import { sampleToken } from './sampling.js';
+import type { FinishReason } from './types.js';
+import { DEFAULT_SAMPLING } from './types.js';
 
 export interface GenerateParams {
   readonly maxTokens: number;
@@ -22,67 +22,40 @@ export interface GenerateParams {
 
 export interface GenerateResult {
   readonly tokens: number[];
-  readonly finishReason: 'stop' | 'length';
+  readonly finishReason: FinishReason;
   readonly logprobs: LogprobEntry[];
   /** Entry j scores prompt token j given the tokens before it; entry 0 is null. Empty unless echo. */
   readonly promptLogprobs: (LogprobEntry | null)[];
 }
 
-export async function generateOffline(executor: Executor, promptIds: readonly number[], params: GenerateParams): Promise<GenerateResult> {
-  if (promptIds.length === 0) throw new Error('prompt is empty');
-  const { blockSize, numBlocks } = executor.cache;
-  const pool = new BlockPool(numBlocks);
-  const blockTable: BlockId[] = [];
-  const rng = new Rng(params.seed ?? Math.floor(Math.random() * 2 ** 32));
-  const scratch = new Float32Array(executor.vocabSize);
-  const entry = (row: Float32Array, id: number): LogprobEntry => logprobEntry(row, id, params.logprobs ?? 0, scratch);
-
-  const tokens = [...promptIds];
-  const result = { tokens: [] as number[], finishReason: 'length' as GenerateResult['finishReason'], logprobs: [] as LogprobEntry[], promptLogprobs: (params.echo ? [null] : []) as (LogprobEntry | null)[] };
-  try {
-    let computed = 0;
-    while (result.tokens.length < params.maxTokens) {
-      // Catch the cache up with every known token; the last chunk yields the next token's logits.
-      const chunk = Math.min(tokens.length - computed, params.maxBatchTokens);
-      const needed = blocksFor(computed + chunk, blockSize) - blockTable.length;
-      if (needed > 0) {
-        const fresh = pool.allocate(needed);
-        if (fresh === null) throw new Error(`cache too small: ${computed + chunk} tokens need ${blocksFor(computed + chunk, blockSize)} blocks of ${numBlocks}`);
-        blockTable.push(...fresh);
-      }
-      const positions = Int32Array.from({ length: chunk }, (_, i) => computed + i);
-      const wantPrompt = params.echo && computed < promptIds.length;
-      const logitsIndices = wantPrompt ? Int32Array.from({ length: chunk }, (_, i) => i) : Int32Array.of(chunk - 1);
-      const { logits } = await executor.step({
-        tokenIds: Int32Array.from(tokens.slice(computed, computed + chunk)),
-        positions,
-        seqs: [{ queryLen: chunk, contextLen: computed, blockTable: [...blockTable] }],
-        slotMapping: positions.map((p) => slotOf(blockTable, p, blockSize)),
-        logitsIndices,
-      });
-      const vocab = executor.vocabSize;
-      const rowAt = (r: number): Float32Array => logits.subarray(r * vocab, (r + 1) * vocab);
-      if (wantPrompt) {
-        // Row i predicts token computed + i + 1; those inside the prompt become prompt logprobs.
-        for (let i = 0; i < chunk && computed + i + 1 < promptIds.length; i++) {
-          result.promptLogprobs.push(entry(rowAt(i), promptIds[computed + i + 1]!));
-        }
-      }
-      computed += chunk;
-      if (computed < tokens.length) continue;
-
-      const last = rowAt(logitsIndices.length - 1);
-      const id = sampleToken(last, params, rng);
-      if (params.logprobs !== null) result.logprobs.push(entry(last, id));
-      result.tokens.push(id);
-      tokens.push(id);
-      if (!params.ignoreEos && params.eosTokenIds.includes(id)) {
-        result.finishReason = 'stop';
-        break;
-      }
+export async function generateOffline(executor: Executor, tokenizer: TokenizerLike, promptIds: readonly number[], params: GenerateParams): Promise<GenerateResult> {
+  const engine = new LatentEngine(executor, { decode: (ids, opts) => tokenizer.decode(ids, opts), eosTokenIds: params.eosTokenIds }, {
+    maxNumSeqs: 1,
+    maxNumBatchedTokens: params.maxBatchTokens,
+    maxWaiting: 1,
+    maxModelLen: Number.MAX_SAFE_INTEGER, // bounded by what the cache holds
+    enablePrefixCaching: false,
+  });
+  const events = engine.submit({
+    id: 'offline',
+    promptIds,
+    maxTokens: params.maxTokens,
+    sampling: { ...DEFAULT_SAMPLING, temperature: params.temperature, topP: params.topP, seed: params.seed },
+    stop: [],
+    stopTokenIds: [],
+    ignoreEos: params.ignoreEos,
+    logprobs: params.logprobs,
+    promptLogprobs: params.echo ? (params.logprobs ?? 0) : null,
+  });
+  const result: GenerateResult = { tokens: [], finishReason: 'length', logprobs: [], promptLogprobs: [] };
+  for await (const e of events) {
+    if (e.type === 'delta') {
+      result.tokens.push(...e.tokenIds);
+      if (e.logprobs !== null) result.logprobs.push(...e.logprobs);
+    } else {
+      result.promptLogprobs.push(...(e.promptLogprobs ?? []));
+      return { ...result, finishReason: e.reason };
     }
-  } finally {
-    pool.release(blockTable);
   }
-  return result;
+  throw new Error('generation ended without a finish event');
 }

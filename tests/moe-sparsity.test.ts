@@ -59,7 +59,7 @@ describe('MoE sparsity', () => {
     const run = async (dir: string) => {
       const model = await loadModel(dir, { cacheDir: join(root, 'compiled') });
       try {
-        return await generateOffline(model.executor, prompt.prompt_ids, params);
+        return await generateOffline(model.executor, model.tokenizer, prompt.prompt_ids, params);
       } finally {
         await model.executor.close();
       }

@@ -53,7 +53,7 @@ for (const fixture of FIXTURES) {
         it(prompt.name, async () => {
           const rows = referenceRows(prompt, reference.vocab_size);
           const fed = mode.oneShot ? prompt.fed_ids : prompt.prompt_ids;
-          const result: GenerateResult = await generateOffline(model.executor, fed, {
+          const result: GenerateResult = await generateOffline(model.executor, model.tokenizer, fed, {
             ...greedy, maxTokens: mode.oneShot ? 1 : prompt.continuation_ids.length, maxBatchTokens: mode.maxBatchTokens,
           });
           // Every row is either a prompt logprob (row j-1 scores fed token j) or a generated token's.
