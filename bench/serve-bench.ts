@@ -1,0 +1,148 @@
+// Serving benchmark: starts `latentserve serve` (the synthetic demo model by default) as a child process and
+// measures, side by side in one run,
+//   - output tokens/s at 1, 4 and 16 concurrent streams (batching shares each weight read),
+//   - /health latency (p50/p99) while 16 streams decode (the event loop must never wait on the model),
+//   - TTFT of a repeated 1,000-token prompt, cold and repeated, with prefix caching on and off.
+// Prints one JSON report; asserts nothing.
+//   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 64] [--prompt-tokens 1000]
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string' },
+    'max-tokens': { type: 'string', default: '64' },
+    'prompt-tokens': { type: 'string', default: '1000' },
+  },
+});
+const maxTokens = Number(values['max-tokens']);
+const promptTokens = Number(values['prompt-tokens']);
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+async function startServer(extra: string[]): Promise<{ url: string; proc: ChildProcess }> {
+  const port = await freePort();
+  const args = [BIN, 'serve', '--port', String(port), '--max-num-seqs', '16', ...(values.model === undefined ? [] : ['--model', values.model]), ...extra];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 1200; i++) {
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
+    try {
+      if ((await fetch(`${url}/health`)).ok) return { url, proc };
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error('server did not become healthy');
+}
+
+async function stopServer(proc: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => proc.once('exit', r));
+  proc.kill('SIGTERM');
+  await exited;
+}
+
+interface StreamResult { ttftMs: number; tokens: number; totalMs: number }
+
+/** One streamed completion over token ids; counts streamed tokens and the time to the first. */
+async function stream(url: string, prompt: number[], tokens: number): Promise<StreamResult> {
+  const t0 = performance.now();
+  const res = await fetch(`${url}/v1/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ prompt, max_tokens: tokens, temperature: 0, ignore_eos: true, stream: true, return_tokens_as_token_ids: true, logprobs: 0 }),
+  });
+  if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
+  let ttftMs = -1;
+  let count = 0;
+  let buffered = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of res.body) {
+    buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+    let end: number;
+    while ((end = buffered.indexOf('\n\n')) >= 0) {
+      const event = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
+      const data = JSON.parse(event.slice(6)) as { choices?: { logprobs?: { tokens?: string[] } }[] };
+      const n = data.choices?.[0]?.logprobs?.tokens?.length ?? 0;
+      if (n > 0 && ttftMs < 0) ttftMs = performance.now() - t0;
+      count += n;
+    }
+  }
+  return { ttftMs, tokens: count, totalMs: performance.now() - t0 };
+}
+
+const randomPrompt = (len: number, salt: number): number[] => Array.from({ length: len }, (_, i) => 3 + ((i * 7919 + salt * 104729) % 4000));
+
+async function throughput(url: string, concurrency: number): Promise<{ tokensPerSecond: number; wallSeconds: number }> {
+  const t0 = performance.now();
+  const results = await Promise.all(Array.from({ length: concurrency }, (_, i) => stream(url, randomPrompt(16, 1000 + i), maxTokens)));
+  const wallSeconds = (performance.now() - t0) / 1000;
+  return { tokensPerSecond: +(results.reduce((a, r) => a + r.tokens, 0) / wallSeconds).toFixed(1), wallSeconds: +wallSeconds.toFixed(2) };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function healthDuringLoad(url: string): Promise<{ samples: number; p50Ms: number; p99Ms: number; maxMs: number }> {
+  const latencies: number[] = [];
+  let done = false;
+  const load = Promise.all(Array.from({ length: 16 }, (_, i) => stream(url, randomPrompt(16, 2000 + i), maxTokens))).finally(() => { done = true; });
+  while (!done) {
+    const t0 = performance.now();
+    await (await fetch(`${url}/health`)).arrayBuffer();
+    latencies.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await load;
+  latencies.sort((a, b) => a - b);
+  return { samples: latencies.length, p50Ms: +percentile(latencies, 50).toFixed(2), p99Ms: +percentile(latencies, 99).toFixed(2), maxMs: +latencies.at(-1)!.toFixed(2) };
+}
+
+async function repeatedPromptTtft(url: string): Promise<{ firstMs: number; repeatMs: number }> {
+  const prompt = randomPrompt(promptTokens, 7);
+  const first = await stream(url, prompt, 1);
+  const repeat = await stream(url, prompt, 1);
+  return { firstMs: +first.ttftMs.toFixed(1), repeatMs: +repeat.ttftMs.toFixed(1) };
+}
+
+async function main(): Promise<void> {
+  const report: Record<string, unknown> = { maxTokens, promptTokens };
+  const { url, proc } = await startServer([]);
+  try {
+    await stream(url, randomPrompt(8, 1), 4); // warm-up
+    const one = await throughput(url, 1);
+    const four = await throughput(url, 4);
+    const sixteen = await throughput(url, 16);
+    report['outputTokensPerSecond'] = { c1: one, c4: four, c16: sixteen, ratio16to1: +(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2) };
+    report['healthWhile16Decode'] = await healthDuringLoad(url);
+    report['ttftRepeatedPromptPrefixCaching'] = await repeatedPromptTtft(url);
+  } finally {
+    await stopServer(proc);
+  }
+  const off = await startServer(['--no-enable-prefix-caching']);
+  try {
+    await stream(off.url, randomPrompt(8, 1), 4);
+    report['ttftRepeatedPromptNoPrefixCaching'] = await repeatedPromptTtft(off.url);
+  } finally {
+    await stopServer(off.proc);
+  }
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+}
+
+await main();

@@ -1,0 +1,102 @@
+// From a validated API request to EngineRequests: sampling options, the token budget checked against the
+// context window, and one EngineRequest per choice (seeded seed + i, so n choices differ yet replay exactly).
+import { ContextLengthExceeded, InvalidRequest, NotFound } from '../engine/errors.js';
+import type { EngineRequest, SamplingOptions } from '../engine/types.js';
+import { DEFAULT_SAMPLING } from '../engine/types.js';
+import type { SamplingFields } from './schemas/common.js';
+
+/** The per-request settings every choice of every prompt shares. */
+export interface ChoiceSettings {
+  readonly sampling: SamplingOptions;
+  readonly stop: readonly string[];
+  readonly ignoreEos: boolean;
+  readonly logprobs: number | null;
+  readonly promptLogprobs: number | null;
+}
+
+/** 404 unless `model` is absent or names the served model. */
+export function checkModel(model: string | null | undefined, servedModelName: string): void {
+  if (model === null || model === undefined || model === servedModelName) return;
+  throw new NotFound(`The model \`${model}\` does not exist.`, 'model', 'model_not_found');
+}
+
+export function checkTokenIds(ids: readonly number[], vocabSize: number, param: string): void {
+  for (const id of ids) {
+    if (id >= vocabSize) throw new InvalidRequest(`Token id ${id} is out of vocabulary (vocab size ${vocabSize}).`, param);
+  }
+}
+
+export function samplingOptions(req: SamplingFields, vocabSize: number): SamplingOptions {
+  let logitBias: Map<number, number> | null = null;
+  if (req.logit_bias) {
+    logitBias = new Map();
+    for (const [key, bias] of Object.entries(req.logit_bias)) {
+      const id = Number(key);
+      if (id >= vocabSize) throw new InvalidRequest(`logit_bias token id ${key} is out of vocabulary.`, 'logit_bias');
+      logitBias.set(id, bias);
+    }
+  }
+  return {
+    temperature: req.temperature ?? DEFAULT_SAMPLING.temperature,
+    topP: req.top_p ?? DEFAULT_SAMPLING.topP,
+    topK: Math.max(0, req.top_k ?? DEFAULT_SAMPLING.topK),
+    minP: req.min_p ?? DEFAULT_SAMPLING.minP,
+    presencePenalty: req.presence_penalty ?? DEFAULT_SAMPLING.presencePenalty,
+    frequencyPenalty: req.frequency_penalty ?? DEFAULT_SAMPLING.frequencyPenalty,
+    repetitionPenalty: req.repetition_penalty ?? DEFAULT_SAMPLING.repetitionPenalty,
+    logitBias,
+    seed: req.seed ?? null,
+  };
+}
+
+export function stopStrings(stop: string | readonly string[] | null | undefined): string[] {
+  if (stop === null || stop === undefined) return [];
+  return typeof stop === 'string' ? [stop] : [...stop];
+}
+
+/**
+ * Tokens to generate: the request's limit, or whatever the context window leaves. Throws
+ * ContextLengthExceeded when prompt + completion would not fit.
+ */
+export function resolveMaxTokens(
+  promptLen: number,
+  requested: number | null | undefined,
+  maxModelLen: number,
+  param: string,
+): number {
+  if (promptLen === 0) throw new InvalidRequest('The prompt is empty.', param);
+  const maxTokens = requested ?? maxModelLen - promptLen;
+  if (maxTokens < 1 || promptLen + maxTokens > maxModelLen) {
+    const wanted = promptLen + Math.max(maxTokens, 1);
+    throw new ContextLengthExceeded(
+      `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${wanted} tokens ` +
+        `(${promptLen} in the ${param}, ${Math.max(maxTokens, 1)} in the completion). ` +
+        `Please reduce the length of the ${param} or completion.`,
+      param,
+    );
+  }
+  return maxTokens;
+}
+
+/** `n` EngineRequests for one prompt; choice i has id `${requestId}-${firstIndex + i}` and seed + i. */
+export function choiceRequests(
+  requestId: string,
+  promptIds: readonly number[],
+  maxTokens: number,
+  settings: ChoiceSettings,
+  n: number,
+  firstIndex = 0,
+): EngineRequest[] {
+  const seed = settings.sampling.seed;
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${requestId}-${firstIndex + i}`,
+    promptIds,
+    maxTokens,
+    sampling: seed === null ? settings.sampling : { ...settings.sampling, seed: seed + i },
+    stop: settings.stop,
+    stopTokenIds: [],
+    ignoreEos: settings.ignoreEos,
+    logprobs: settings.logprobs,
+    promptLogprobs: settings.promptLogprobs,
+  }));
+}

@@ -1,0 +1,33 @@
+// GET /v1/models, /v1/models/:id, /health and /metrics: what is served, whether it is up, how it is doing.
+import type { Hono } from 'hono';
+import { checkModel } from '../engine-request.js';
+import type { ServerOptions } from '../options.js';
+import { unixSeconds } from '../usage.js';
+
+export function addInfoRoutes(app: Hono, opts: ServerOptions): void {
+  const created = unixSeconds();
+  const model = {
+    id: opts.servedModelName,
+    object: 'model',
+    created,
+    owned_by: 'latentserve',
+    root: opts.servedModelName,
+    parent: null,
+    max_model_len: opts.maxModelLen,
+  };
+
+  app.get('/v1/models', (c) => c.json({ object: 'list', data: [model] }));
+
+  app.get('/v1/models/:id{.+}', (c) => {
+    checkModel(c.req.param('id'), opts.servedModelName);
+    return c.json(model);
+  });
+
+  // The engine is ready once constructed, so being able to answer is being healthy.
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+
+  app.get('/metrics', async (c) => {
+    const registry = opts.metrics.registry;
+    return c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType });
+  });
+}
