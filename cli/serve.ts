@@ -62,7 +62,7 @@ export async function runServe(argv: string[]): Promise<void> {
   engine = new LatentEngine(model.executor, model.tokenizer, {
     maxNumSeqs, maxNumBatchedTokens, maxWaiting, maxModelLen: config.maxPositionEmbeddings, enablePrefixCaching: !values['no-enable-prefix-caching'],
   }, metrics);
-  const app = createApp({ engine, tokenizer: model.tokenizer, servedModelName, maxModelLen: engine.maxModelLen, metrics });
+  const app = createApp({ engine, tokenizer: model.tokenizer, servedModelName, vocabSize: config.vocabSize, maxModelLen: engine.maxModelLen, metrics });
   const server = await listen(app, values.host, port);
   const cacheTokens = numBlocks * blockSize;
   log(`latentserve: serving ${servedModelName} (${modelDir}) on ${server.url} [${model.executor.device}]`);

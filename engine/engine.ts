@@ -23,7 +23,7 @@ import type { Engine, EngineObserver, EngineRequest, EngineStats, TokenEvent } f
 export interface EngineConfig {
   readonly maxNumSeqs: number;
   readonly maxNumBatchedTokens: number;
-  /** Requests allowed to wait for a slot; beyond it submit() throws Overloaded. */
+  /** Requests allowed to wait beyond the free seats of the batch; past that submit() throws Overloaded. */
   readonly maxWaiting: number;
   /** Longest prompt + completion accepted (the model's window, capped by what the cache can hold). */
   readonly maxModelLen: number;
@@ -78,7 +78,11 @@ export class LatentEngine implements Engine {
     if (this.closed) throw new Unavailable('the engine is shutting down');
     this.validate(req);
     if (this.live.has(req.id)) throw new InvalidRequest(`request id ${req.id} is already in use`);
-    if (this.scheduler.numWaiting >= this.config.maxWaiting) throw new Overloaded(`too many requests waiting (${this.config.maxWaiting}); retry later`);
+    // Requests that will not get a seat at the next step count against maxWaiting.
+    const freeSeats = Math.max(0, this.config.maxNumSeqs - this.scheduler.numRunning);
+    if (this.scheduler.numWaiting >= this.config.maxWaiting + freeSeats) {
+      throw new Overloaded(`too many requests waiting (${this.scheduler.numWaiting}); retry later`);
+    }
     const request = new Request(req, this.tokenizer.eosTokenIds, performance.now());
     const stream = new EventStream<TokenEvent>(() => this.abort(req.id));
     this.live.set(req.id, {

@@ -27,7 +27,7 @@ export async function startTestServer(): Promise<TestServer> {
   const tokenizer = await ModelTokenizer.load(FIXTURE_DIR);
   const metrics: ServerMetrics = new ServerMetrics(() => engine.stats());
   const engine = new FakeEngine(tokenizer, metrics);
-  const app = createApp({ engine, tokenizer, servedModelName: MODEL, maxModelLen: MAX_MODEL_LEN, metrics });
+  const app = createApp({ engine, tokenizer, servedModelName: MODEL, vocabSize: tokenizer.vocabSize, maxModelLen: MAX_MODEL_LEN, metrics });
   const server = await listen(app, '127.0.0.1', 0);
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'x', maxRetries: 0 });
   const post = async (path: string, body: string | object) => {

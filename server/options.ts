@@ -8,6 +8,8 @@ export interface ServerOptions {
   readonly tokenizer: ModelTokenizer;
   /** The only `model` value requests may name (absent is accepted too). */
   readonly servedModelName: string;
+  /** Token ids the model accepts in prompts and logit_bias: [0, vocabSize) (config vocab_size, which may exceed the tokenizer's). */
+  readonly vocabSize: number;
   /** Prompt + completion tokens per request, at most. */
   readonly maxModelLen: number;
   /** Also passed to the engine as its EngineObserver. */

@@ -48,7 +48,7 @@ export function addChatRoute(app: Hono, opts: ServerOptions): void {
     const n = req.n ?? 1;
     const id = newRequestId('chatcmpl');
     const requests = choiceRequests(id, promptIds, maxTokens, {
-      sampling: samplingOptions(req, opts.tokenizer.vocabSize),
+      sampling: samplingOptions(req, opts.vocabSize),
       stop: stopStrings(req.stop),
       ignoreEos: req.ignore_eos ?? false,
       logprobs: topLogprobs,

@@ -12,10 +12,10 @@ import { completionRequestSchema, type CompletionRequest } from '../schemas/comp
 import { requestAbortController, sseResponse } from '../sse.js';
 import { newRequestId, unixSeconds } from '../usage.js';
 
-function completionPrompts(tokenizer: ModelTokenizer, prompt: CompletionRequest['prompt']): CompletionPrompt[] {
+function completionPrompts(tokenizer: ModelTokenizer, vocabSize: number, prompt: CompletionRequest['prompt']): CompletionPrompt[] {
   const fromText = (text: string): CompletionPrompt => ({ ids: tokenizer.encode(text, { addSpecialTokens: true }), text });
   const fromIds = (ids: readonly number[]): CompletionPrompt => {
-    checkTokenIds(ids, tokenizer.vocabSize, 'prompt');
+    checkTokenIds(ids, vocabSize, 'prompt');
     return { ids, text: tokenizer.decode(ids) };
   };
   if (typeof prompt === 'string') return [fromText(prompt)];
@@ -30,7 +30,7 @@ export function addCompletionsRoute(app: Hono, opts: ServerOptions): void {
     const req = await parseBody(c, completionRequestSchema);
     checkModel(req.model, opts.servedModelName);
     if (req.suffix) throw new InvalidRequest('suffix is not supported.', 'suffix');
-    const prompts = completionPrompts(opts.tokenizer, req.prompt);
+    const prompts = completionPrompts(opts.tokenizer, opts.vocabSize, req.prompt);
     const maxTokens = prompts.map((p) => resolveMaxTokens(p.ids.length, req.max_tokens, opts.maxModelLen, 'prompt'));
     const logprobs = req.logprobs ?? null;
     const echo = req.echo ?? false;
@@ -40,7 +40,7 @@ export function addCompletionsRoute(app: Hono, opts: ServerOptions): void {
     const echoScored = echo && logprobs !== null && req.stream !== true;
     const enginePromptLogprobs = Math.max(promptTopLogprobs ?? -1, echoScored ? logprobs : -1);
     const settings = {
-      sampling: samplingOptions(req, opts.tokenizer.vocabSize),
+      sampling: samplingOptions(req, opts.vocabSize),
       stop: stopStrings(req.stop),
       ignoreEos: req.ignore_eos ?? false,
       logprobs,

@@ -45,3 +45,13 @@ export function referenceRows(prompt: ReferencePrompt, vocabSize: number): Float
 export function tempCacheDir(): string {
   return mkdtempSync(join(tmpdir(), 'latentserve-test-'));
 }
+
+/** The reference's top-5 tokens at a row, as log-softmax values (float64). */
+export function referenceTop5(row: Float32Array): { id: number; logprob: number }[] {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  let sum = 0;
+  for (const v of row) sum += Math.exp(v - max);
+  const logZ = max + Math.log(sum);
+  return Array.from(row.keys()).sort((a, b) => row[b]! - row[a]!).slice(0, 5).map((id) => ({ id, logprob: row[id]! - logZ }));
+}

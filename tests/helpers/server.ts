@@ -1,0 +1,81 @@
+// A real latentserve server on 127.0.0.1 (random port) over a fixture checkpoint, for end-to-end tests.
+import { rmSync } from 'node:fs';
+import OpenAI from 'openai';
+import type { EngineConfig } from '../../engine/engine.js';
+import { LatentEngine } from '../../engine/engine.js';
+import type { Executor, ForwardInputs, RunnerOutput } from '../../model/executor/types.js';
+import type { LoadedModel } from '../../model/load.js';
+import { loadModel } from '../../model/load.js';
+import { createApp } from '../../server/app.js';
+import { listen } from '../../server/listen.js';
+import { ServerMetrics } from '../../server/metrics.js';
+import { fixtureDir, tempCacheDir } from './fixtures.js';
+
+export const MODEL_NAME = 'fixture';
+
+/** Passes steps through, remembering each step's inputs (to see what was computed). */
+class RecordingExecutor implements Executor {
+  readonly steps: ForwardInputs[] = [];
+  constructor(private readonly inner: Executor) {}
+  get vocabSize(): number { return this.inner.vocabSize; }
+  get cache(): Executor['cache'] { return this.inner.cache; }
+  get device(): Executor['device'] { return this.inner.device; }
+  step(inputs: ForwardInputs): Promise<RunnerOutput> {
+    this.steps.push(inputs);
+    return this.inner.step(inputs);
+  }
+  close(): Promise<void> { return this.inner.close(); }
+}
+
+export interface ModelServer {
+  readonly url: string;
+  readonly client: OpenAI;
+  readonly engine: LatentEngine;
+  readonly executor: RecordingExecutor;
+  readonly model: LoadedModel;
+  /** One metric's value from /metrics (summing label sets), or null when absent. */
+  metric(name: string): Promise<number | null>;
+  close(): Promise<void>;
+}
+
+export interface ModelServerOptions extends Partial<EngineConfig> {
+  readonly blockSize?: number;
+  readonly numBlocks?: number;
+}
+
+export async function startModelServer(fixture: string, opts: ModelServerOptions = {}): Promise<ModelServer> {
+  const cacheDir = tempCacheDir();
+  const model = await loadModel(fixtureDir(fixture), { cacheDir, blockSize: opts.blockSize ?? 16, numBlocks: opts.numBlocks ?? 128 });
+  const executor = new RecordingExecutor(model.executor);
+  let engine: LatentEngine | null = null;
+  const metrics = new ServerMetrics(() => engine!.stats());
+  engine = new LatentEngine(executor, model.tokenizer, {
+    maxNumSeqs: opts.maxNumSeqs ?? 32,
+    maxNumBatchedTokens: opts.maxNumBatchedTokens ?? 256,
+    maxWaiting: opts.maxWaiting ?? 64,
+    maxModelLen: opts.maxModelLen ?? model.config.maxPositionEmbeddings,
+    enablePrefixCaching: opts.enablePrefixCaching ?? true,
+  }, metrics);
+  const app = createApp({ engine, tokenizer: model.tokenizer, servedModelName: MODEL_NAME, vocabSize: model.config.vocabSize, maxModelLen: engine.maxModelLen, metrics });
+  const server = await listen(app, '127.0.0.1', 0);
+  const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+  const live = engine;
+  return {
+    url: server.url,
+    client,
+    engine: live,
+    executor,
+    model,
+    async metric(name) {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      const values = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).map((l) => Number(l.split(' ').at(-1)));
+      return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
+    },
+    async close() {
+      await server.close();
+      await live.shutdown();
+      await model.executor.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    },
+  };
+}
