@@ -4,7 +4,7 @@
 //   - /health latency (p50/p99) while 16 streams decode (the event loop must never wait on the model),
 //   - TTFT of a repeated 1,000-token prompt, cold and repeated, with prefix caching on and off.
 // Prints one JSON report; asserts nothing.
-//   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 64] [--prompt-tokens 1000]
+//   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 128] [--prompt-tokens 1000]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
-    'max-tokens': { type: 'string', default: '64' },
+    'max-tokens': { type: 'string', default: '128' },
     'prompt-tokens': { type: 'string', default: '1000' },
   },
 });
@@ -57,13 +57,13 @@ async function stopServer(proc: ChildProcess): Promise<void> {
 
 interface StreamResult { ttftMs: number; tokens: number; totalMs: number }
 
-/** One streamed completion over token ids; counts streamed tokens and the time to the first. */
+/** One streamed completion over token ids: time to the first content chunk, and tokens from the usage chunk. */
 async function stream(url: string, prompt: number[], tokens: number): Promise<StreamResult> {
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt, max_tokens: tokens, temperature: 0, ignore_eos: true, stream: true, return_tokens_as_token_ids: true, logprobs: 0 }),
+    body: JSON.stringify({ prompt, max_tokens: tokens, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true } }),
   });
   if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
   let ttftMs = -1;
@@ -77,10 +77,9 @@ async function stream(url: string, prompt: number[], tokens: number): Promise<St
       const event = buffered.slice(0, end);
       buffered = buffered.slice(end + 2);
       if (!event.startsWith('data: ') || event === 'data: [DONE]') continue;
-      const data = JSON.parse(event.slice(6)) as { choices?: { logprobs?: { tokens?: string[] } }[] };
-      const n = data.choices?.[0]?.logprobs?.tokens?.length ?? 0;
-      if (n > 0 && ttftMs < 0) ttftMs = performance.now() - t0;
-      count += n;
+      const data = JSON.parse(event.slice(6)) as { choices?: unknown[]; usage?: { completion_tokens: number } | null };
+      if (ttftMs < 0 && (data.choices?.length ?? 0) > 0) ttftMs = performance.now() - t0;
+      if (data.usage) count = data.usage.completion_tokens;
     }
   }
   return { ttftMs, tokens: count, totalMs: performance.now() - t0 };

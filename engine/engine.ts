@@ -149,8 +149,6 @@ export class LatentEngine implements Engine {
         continue;
       }
       await this.step(output);
-      // Let the HTTP side run between steps even when the executor answers at once (tests' fakes).
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     // Synchronous with the last hasWork() check, so a submit() that finds loop === null starts a new one.
     this.loop = null;
@@ -172,7 +170,10 @@ export class LatentEngine implements Engine {
     let logits: Float32Array;
     this.stepping = true;
     try {
-      logits = (await this.executor.step(inputs)).logits;
+      // The step is dispatched before anything else runs; the previous step's events are consumed (SSE writes)
+      // while it computes. The extra macrotask turn lets HTTP work run even when an executor answers at once.
+      const [result] = await Promise.all([this.executor.step(inputs), new Promise<void>((resolve) => setImmediate(resolve))]);
+      logits = result.logits;
     } catch (err) {
       // The step failed as a whole: end the requests that were in it, keep serving the rest.
       for (const { request } of output.scheduled) this.fail(request.id, err);
