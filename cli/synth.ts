@@ -2,10 +2,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SynthDtype, SynthPreset } from '../model/synth.js';
-import { SYNTH_PRESETS, synthesizeCheckpoint } from '../model/synth.js';
+import { SYNTH_DTYPES, SYNTH_PRESETS, synthesizeCheckpoint } from '../model/synth.js';
 import { UsageError, intOption } from './options.js';
 
-export const SYNTH_USAGE = `latentserve synth --out DIR [--preset tiny|demo|mini] [--config FILE] [--seed S] [--dtype F32|BF16]`;
+export const SYNTH_USAGE = `latentserve synth --out DIR [--preset tiny|demo|mini] [--config FILE] [--seed S] [--dtype F32|BF16|FP8]`;
 
 export async function runSynth(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -22,7 +22,10 @@ export async function runSynth(argv: string[]): Promise<void> {
   if (values.preset !== undefined && !SYNTH_PRESETS.includes(values.preset as SynthPreset)) {
     throw new UsageError(`--preset must be one of ${SYNTH_PRESETS.join(', ')}`);
   }
-  if (values.dtype !== undefined && values.dtype !== 'F32' && values.dtype !== 'BF16') throw new UsageError('--dtype must be F32 or BF16');
+  const dtype = values.dtype?.toUpperCase();
+  if (dtype !== undefined && !SYNTH_DTYPES.includes(dtype as SynthDtype)) {
+    throw new UsageError(`--dtype must be one of ${SYNTH_DTYPES.join(', ')} (any case)`);
+  }
   let config: Record<string, unknown> | undefined;
   if (values.config !== undefined) {
     try {
@@ -36,7 +39,7 @@ export async function runSynth(argv: string[]): Promise<void> {
     seed: intOption('--seed', values.seed, 0),
     ...(values.preset === undefined && config !== undefined ? {} : { preset: (values.preset ?? 'tiny') as SynthPreset }),
     ...(config === undefined ? {} : { config }),
-    ...(values.dtype === undefined ? {} : { dtype: values.dtype as SynthDtype }),
+    ...(dtype === undefined ? {} : { dtype: dtype as SynthDtype }),
     onProgress: (m) => process.stderr.write(`synth: ${m}\n`),
   });
   process.stderr.write(`synth: wrote ${values.out}\n`);

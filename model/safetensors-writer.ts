@@ -5,18 +5,23 @@
 //   [u64 LE headerBytes][JSON header, space-padded to a multiple of 8][tensor 0 bytes][tensor 1 bytes]...
 //   header = {"__metadata__": {string: string}, name: {"dtype", "shape", "data_offsets": [begin, end]}, ...}
 //   data_offsets are relative to the first byte after the header and follow declaration order.
+// Each tensor has its own dtype (a checkpoint mixes them: DeepSeek-V3's FP8 release stores F8_E4M3 weights next to
+// F32 scale_inv and BF16 norms); a declaration without one takes the writer's default.
 
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { encodeE4M3 } from '../quant/index.js';
 
-export type SafetensorsDtype = 'F32' | 'BF16';
+export type SafetensorsDtype = 'F32' | 'BF16' | 'F8_E4M3';
 
 export interface TensorDecl {
   name: string;
   shape: readonly number[];
+  /** Defaults to the writer's dtype. */
+  dtype?: SafetensorsDtype;
 }
 
-const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F32: 4, BF16: 2 };
+const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { F32: 4, BF16: 2, F8_E4M3: 1 };
 
 export function elementCount(shape: readonly number[]): number {
   return shape.reduce((product, dim) => product * dim, 1);
@@ -37,13 +42,14 @@ export function bf16BitsToF32(bits: number): number {
 /** Encodes the JSON header (with its 8-byte length prefix) for `tensors` stored in that order. */
 export function encodeSafetensorsHeader(
   tensors: readonly TensorDecl[],
-  dtype: SafetensorsDtype,
+  defaultDtype: SafetensorsDtype,
   metadata: Readonly<Record<string, string>>,
 ): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offsetBytes = 0;
   for (const tensor of tensors) {
     if (tensor.name in header) throw new Error(`duplicate tensor name ${tensor.name}`);
+    const dtype = tensor.dtype ?? defaultDtype;
     const sizeBytes = elementCount(tensor.shape) * BYTES_PER_ELEMENT[dtype];
     header[tensor.name] = { dtype, shape: [...tensor.shape], data_offsets: [offsetBytes, offsetBytes + sizeBytes] };
     offsetBytes += sizeBytes;
@@ -59,8 +65,8 @@ export function encodeSafetensorsHeader(
 
 export class SafetensorsWriter {
   private nextTensor = 0;
-  // BF16 conversion target, grown on demand and reused across chunks.
-  private bf16Scratch = new Uint16Array(0);
+  // BF16 / F8 conversion target, grown on demand and reused across chunks.
+  private scratch = new Uint8Array(0);
 
   private constructor(
     private readonly file: FileHandle,
@@ -88,23 +94,19 @@ export class SafetensorsWriter {
   }
 
   /**
-   * Writes the next declared tensor from F32 chunks. Each chunk is consumed before the iterator is resumed, so a
-   * generator may refill one reused Float32Array for every chunk.
+   * Writes the next declared tensor from F32 chunks, converted to its dtype (F8_E4M3 values are encoded as they
+   * are, unscaled, saturating at ±448). Each chunk is consumed before the iterator is resumed, so a generator may
+   * refill one reused Float32Array for every chunk.
    */
   async writeTensor(name: string, chunks: Iterable<Float32Array>): Promise<void> {
-    const decl = this.tensors[this.nextTensor];
-    if (decl === undefined || decl.name !== name) {
-      throw new Error(`tensor ${name} written out of order: expected ${decl?.name ?? 'no more tensors'}`);
-    }
-    const expected = elementCount(decl.shape);
-    let written = 0;
-    for (const chunk of chunks) {
-      written += chunk.length;
-      if (written > expected) throw new Error(`tensor ${name}: more than ${expected} elements supplied`);
-      await this.file.write(this.encode(chunk));
-    }
-    if (written !== expected) throw new Error(`tensor ${name}: ${written} of ${expected} elements supplied`);
-    this.nextTensor++;
+    const dtype = this.next(name).dtype ?? this.dtype;
+    await this.writeBytes(name, chunks, (chunk) => this.encode(chunk, dtype), BYTES_PER_ELEMENT[dtype]);
+  }
+
+  /** Writes the next declared tensor from chunks already in its dtype's little-endian bytes (e.g. E4M3 codes). */
+  async writeTensorBytes(name: string, chunks: Iterable<Uint8Array>): Promise<void> {
+    this.next(name);
+    await this.writeBytes(name, chunks, (chunk) => chunk, 1);
   }
 
   async close(): Promise<void> {
@@ -114,12 +116,44 @@ export class SafetensorsWriter {
     }
   }
 
-  private encode(chunk: Float32Array): Uint8Array {
-    if (this.dtype === 'F32') return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    if (this.bf16Scratch.length < chunk.length) this.bf16Scratch = new Uint16Array(chunk.length);
+  private next(name: string): TensorDecl {
+    const decl = this.tensors[this.nextTensor];
+    if (decl === undefined || decl.name !== name) {
+      throw new Error(`tensor ${name} written out of order: expected ${decl?.name ?? 'no more tensors'}`);
+    }
+    return decl;
+  }
+
+  /** Streams the next tensor's chunks, each turned into bytes by `toBytes` (`unitBytes` bytes per chunk element). */
+  private async writeBytes<Chunk extends { length: number }>(
+    name: string,
+    chunks: Iterable<Chunk>,
+    toBytes: (chunk: Chunk) => Uint8Array,
+    unitBytes: number,
+  ): Promise<void> {
+    const decl = this.next(name);
+    const expectedBytes = elementCount(decl.shape) * BYTES_PER_ELEMENT[decl.dtype ?? this.dtype];
+    let writtenBytes = 0;
+    for (const chunk of chunks) {
+      writtenBytes += chunk.length * unitBytes;
+      if (writtenBytes > expectedBytes) throw new Error(`tensor ${name}: more than ${expectedBytes} bytes supplied`);
+      await this.file.write(toBytes(chunk));
+    }
+    if (writtenBytes !== expectedBytes) throw new Error(`tensor ${name}: ${writtenBytes} of ${expectedBytes} bytes supplied`);
+    this.nextTensor++;
+  }
+
+  private encode(chunk: Float32Array, dtype: SafetensorsDtype): Uint8Array {
+    if (dtype === 'F32') return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const outBytes = chunk.length * BYTES_PER_ELEMENT[dtype];
+    if (this.scratch.byteLength < outBytes) this.scratch = new Uint8Array(Math.max(outBytes, 2 * this.scratch.byteLength));
+    if (dtype === 'F8_E4M3') {
+      for (let i = 0; i < chunk.length; i++) this.scratch[i] = encodeE4M3(chunk[i] ?? 0);
+      return this.scratch.subarray(0, outBytes);
+    }
     const bits = new Uint32Array(chunk.buffer, chunk.byteOffset, chunk.length);
-    const out = this.bf16Scratch;
+    const out = new Uint16Array(this.scratch.buffer, 0, chunk.length);
     for (let i = 0; i < chunk.length; i++) out[i] = f32BitsToBf16Bits(bits[i] ?? 0);
-    return new Uint8Array(out.buffer, 0, chunk.length * 2);
+    return this.scratch.subarray(0, outBytes);
   }
 }

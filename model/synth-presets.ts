@@ -2,17 +2,25 @@
 // (DeepseekV3Config vocabulary), so a synthesized folder looks like a real checkpoint to every loader.
 
 export type SynthPreset = 'tiny' | 'demo' | 'mini';
-export type SynthDtype = 'F32' | 'BF16';
+/** FP8: DeepSeek-V3's release format, linear weights F8_E4M3 with 128×128 block scales, the rest BF16. */
+export type SynthDtype = 'F32' | 'BF16' | 'FP8';
 
 export const SYNTH_PRESETS: readonly SynthPreset[] = ['tiny', 'demo', 'mini'];
+export const SYNTH_DTYPES: readonly SynthDtype[] = ['F32', 'BF16', 'FP8'];
 
 /** Real checkpoints ship BF16; `tiny` stays F32 so it can be compared against the F32 fixtures. */
 export function synthPresetDtype(preset: SynthPreset): SynthDtype {
   return preset === 'tiny' ? 'F32' : 'BF16';
 }
 
+/** config.json's torch_dtype: the dtype of the unquantized tensors (bfloat16 in an FP8 checkpoint, as DeepSeek-V3's). */
 export function torchDtypeName(dtype: SynthDtype): string {
   return dtype === 'F32' ? 'float32' : 'bfloat16';
+}
+
+/** DeepSeek-V3's config.json quantization_config, verbatim. */
+export function fp8QuantizationConfig(blockSize: number): Record<string, unknown> {
+  return { activation_scheme: 'dynamic', fmt: 'e4m3', quant_method: 'fp8', weight_block_size: [blockSize, blockSize] };
 }
 
 interface PresetShape {

@@ -28,6 +28,12 @@ export type TensorInit =
 
 export interface PlannedTensor extends TensorDecl {
   init: TensorInit;
+  /**
+   * A linear layer's weight that DeepSeek-V3's FP8 release stores as F8_E4M3 + `_scale_inv`: attention projections
+   * and dense / shared / routed expert MLPs. Embeddings, norms, the router (mlp.gate.weight and its
+   * e_score_correction_bias) and lm_head stay unquantized.
+   */
+  fp8: boolean;
   /** Which layer the tensor belongs to, or null for embeddings / final norm / lm_head; drives progress lines. */
   layer: number | null;
 }
@@ -107,12 +113,12 @@ export function planTensors(shape: SynthShape, usedVocabRows: number): PlannedTe
   const plan: PlannedTensor[] = [];
   const residualScale = 1 / Math.sqrt(2 * shape.numHiddenLayers) / SUBLAYER_OUTPUT_RMS;
   const h = shape.hiddenSize;
-  const add = (name: string, dims: number[], init: TensorInit, layer: number | null): void => {
-    plan.push({ name, shape: dims, init, layer });
+  const add = (name: string, dims: number[], init: TensorInit, layer: number | null, fp8 = false): void => {
+    plan.push({ name, shape: dims, init, layer, fp8 });
   };
   // Linear weight [out, in] ~ N(0, (gain² / in)).
-  const linear = (name: string, out: number, inFeatures: number, layer: number | null, gain = 1): void =>
-    add(name, [out, inFeatures], { kind: 'normal', mean: 0, std: gain / Math.sqrt(inFeatures) }, layer);
+  const linear = (name: string, out: number, inFeatures: number, layer: number | null, gain = 1, fp8 = true): void =>
+    add(name, [out, inFeatures], { kind: 'normal', mean: 0, std: gain / Math.sqrt(inFeatures) }, layer, fp8);
   const norm = (name: string, dim: number, layer: number | null): void =>
     add(name, [dim], { kind: 'normal', mean: 1, std: NORM_NOISE_STD }, layer);
   const mlp = (prefix: string, intermediate: number, layer: number, downGain: number): void => {
@@ -146,7 +152,7 @@ export function planTensors(shape: SynthShape, usedVocabRows: number): PlannedTe
       mlp(`${p}.mlp`, shape.intermediateSize, layer, residualScale);
       continue;
     }
-    linear(`${p}.mlp.gate.weight`, shape.nRoutedExperts, h, layer, ROUTER_LOGIT_STD);
+    linear(`${p}.mlp.gate.weight`, shape.nRoutedExperts, h, layer, ROUTER_LOGIT_STD, false);
     if (shape.topkMethod === 'noaux_tc') {
       add(`${p}.mlp.gate.e_score_correction_bias`, [shape.nRoutedExperts],
         { kind: 'normal', mean: 0, std: CORRECTION_BIAS_STD }, layer);

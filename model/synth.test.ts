@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
+import { E4M3_TABLE } from '../quant/index.js';
 import { Rng } from './rng.js';
 import { SafetensorsWriter, bf16BitsToF32, f32BitsToBf16Bits } from './safetensors-writer.js';
 import { synthesizeCheckpoint, synthPresetConfig } from './synth.js';
@@ -27,12 +28,15 @@ function parseSafetensors(file: Buffer): ParsedSafetensors {
   };
 }
 
-function tensorF32(file: Buffer, parsed: ParsedSafetensors, name: string): Float32Array {
+function tensorBytes(file: Buffer, parsed: ParsedSafetensors, name: string, dtype: string): Buffer {
   const entry = parsed.tensors.find(([tensorName]) => tensorName === name)?.[1];
   assert.ok(entry, `missing ${name}`);
-  assert.equal(entry.dtype, 'F32');
-  const [begin, end] = entry.data_offsets;
-  const bytes = file.subarray(parsed.dataStart + begin, parsed.dataStart + end);
+  assert.equal(entry.dtype, dtype, name);
+  return file.subarray(parsed.dataStart + entry.data_offsets[0], parsed.dataStart + entry.data_offsets[1]);
+}
+
+function tensorF32(file: Buffer, parsed: ParsedSafetensors, name: string): Float32Array {
+  const bytes = tensorBytes(file, parsed, name, 'F32');
   return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
@@ -183,6 +187,79 @@ test('BF16 conversion rounds to nearest even and survives a safetensors round tr
     assert.equal(read[i], toBf16(value));
     assert.ok(Math.abs((read[i] ?? 0) - value) <= Math.abs(value) * 2 ** -8);
   });
+});
+
+test('FP8: DeepSeek-V3 layout (F8_E4M3 linears + F32 scale_inv, BF16 rest), same draws as F32', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'synth-fp8-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await synthesizeCheckpoint({ outDir: join(root, 'f32'), seed: 77, preset: 'tiny', dtype: 'F32' });
+  await synthesizeCheckpoint({ outDir: join(root, 'fp8'), seed: 77, preset: 'tiny', dtype: 'FP8' });
+  const config = JSON.parse(await readFile(join(root, 'fp8', 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.deepEqual(config['quantization_config'],
+    { activation_scheme: 'dynamic', fmt: 'e4m3', quant_method: 'fp8', weight_block_size: [128, 128] });
+  assert.deepEqual({ ...config, quantization_config: undefined }, { ...synthPresetConfig('tiny'), torch_dtype: 'bfloat16', quantization_config: undefined });
+
+  const [f32File, file] = await Promise.all(['f32', 'fp8'].map((dir) => readFile(join(root, dir, 'model.safetensors'))));
+  assert.ok(f32File && file);
+  const [f32, parsed] = [parseSafetensors(f32File), parseSafetensors(file)];
+  const entries = new Map(parsed.tensors);
+  assert.deepEqual(parsed.tensors.map(([name]) => name).filter((name) => !name.endsWith('_scale_inv')), f32.tensors.map(([name]) => name));
+  const linear = /\.(self_attn\.(q_a|q_b|q|kv_a|kv_b|o)_proj(_with_mqa)?|mlp\.(experts\.\d+\.|shared_experts\.)?(gate|up|down)_proj)\.weight$/;
+  let fp8Weights = 0;
+  for (const [name, f32Entry] of f32.tensors) {
+    const entry = entries.get(name);
+    assert.ok(entry);
+    assert.deepEqual(entry.shape, f32Entry.shape, name);
+    const reference = tensorF32(f32File, f32, name);
+    if (name.endsWith('e_score_correction_bias')) {
+      assert.deepEqual(tensorF32(file, parsed, name), reference); // DeepSeek-V3 ships the router bias in F32
+      continue;
+    }
+    if (!linear.test(name)) {
+      const bf16 = tensorBytes(file, parsed, name, 'BF16');
+      reference.forEach((value, i) => assert.ok(Math.abs(bf16BitsToF32(bf16.readUInt16LE(2 * i)) - value) <= Math.abs(value) * 2 ** -8));
+      continue;
+    }
+    fp8Weights++;
+    const codes = tensorBytes(file, parsed, name, 'F8_E4M3');
+    const scaleEntry = entries.get(`${name}_scale_inv`);
+    const [rows = 0, cols = 0] = entry.shape;
+    assert.deepEqual(scaleEntry && { dtype: scaleEntry.dtype, shape: scaleEntry.shape }, { dtype: 'F32', shape: [Math.ceil(rows / 128), Math.ceil(cols / 128)] });
+    const scaleInv = tensorF32(file, parsed, `${name}_scale_inv`);
+    const blockCols = Math.ceil(cols / 128);
+    reference.forEach((value, i) => {
+      const scale = scaleInv[Math.floor(i / cols / 128) * blockCols + Math.floor((i % cols) / 128)] ?? 0;
+      const decoded = (E4M3_TABLE[codes[i] ?? 0] ?? 0) * scale;
+      const bound = Math.max(Math.abs(value) * 2 ** -4, scale * 2 ** -10) * (1 + 2 ** -20);
+      assert.ok(Math.abs(decoded - value) <= bound, `${name}[${i}]: ${decoded} vs ${value}`);
+    });
+  }
+  // Per layer: 5 attention projections and 3 MLP weights, times (8 routed + 1 shared) experts in layers 1 and 2.
+  assert.equal(fp8Weights, 3 * 5 + 3 + 2 * 9 * 3);
+  assert.equal(parsed.tensors.length, f32.tensors.length + fp8Weights);
+
+  // A config carrying an fp8 quantization_config defaults to FP8; an explicit float dtype drops it.
+  const fp8Config = { quantization_config: { quant_method: 'fp8' } };
+  await synthesizeCheckpoint({ outDir: join(root, 'auto'), seed: 77, preset: 'tiny', config: fp8Config });
+  await synthesizeCheckpoint({ outDir: join(root, 'bf16'), seed: 77, preset: 'tiny', config: fp8Config, dtype: 'BF16' });
+  assert.ok((await readFile(join(root, 'auto', 'model.safetensors'))).equals(file));
+  assert.equal((JSON.parse(await readFile(join(root, 'bf16', 'config.json'), 'utf8')) as Record<string, unknown>)['quantization_config'], undefined);
+});
+
+test('SafetensorsWriter: F8_E4M3 from F32 values (unscaled, saturating) or raw codes, mixed dtypes', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'synth-f8w-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const path = join(root, 'x.safetensors');
+  const decls = [{ name: 'a', shape: [4], dtype: 'F8_E4M3' as const }, { name: 'b', shape: [2], dtype: 'F8_E4M3' as const }, { name: 'c', shape: [1] }];
+  const writer = await SafetensorsWriter.create(path, decls, 'F32');
+  await writer.writeTensor('a', [new Float32Array([1, 448, 1000, -0.5])]);
+  await assert.rejects(writer.writeTensorBytes('b', [new Uint8Array(3)]), /more than 2 bytes/);
+  await writer.close().catch(() => {});
+  const file = await readFile(path);
+  const parsed = parseSafetensors(file);
+  assert.deepEqual(parsed.tensors.map(([name, entry]) => [name, entry.dtype, entry.data_offsets]),
+    [['a', 'F8_E4M3', [0, 4]], ['b', 'F8_E4M3', [4, 6]], ['c', 'F32', [6, 10]]]);
+  assert.deepEqual([...file.subarray(parsed.dataStart, parsed.dataStart + 4)], [0x38, 0x7e, 0x7e, 0xb0]);
 });
 
 test('Rng: per-stream determinism, chunking does not change the draws', () => {
