@@ -3,11 +3,12 @@ import { parseArgs } from 'node:util';
 import type { LogprobEntry } from '../engine/sampling.js';
 import { generateOffline } from '../engine/offline-generate.js';
 import { loadModel } from '../model/load.js';
+import { COMPILE_FLAGS_USAGE, compileFlagSpecs, requestedCompileOptions } from './compile-flags.js';
 import { UsageError, intOption, numberOption } from './options.js';
 
 export const COMPLETE_USAGE = `latentserve complete --model DIR (--prompt TEXT | --prompt-ids 0,865,437) [--max-tokens N]
     [--temperature T] [--top-p P] [--seed S] [--logprobs K] [--echo] [--ignore-eos] [--json]
-    [--device cpu|cuda] [--max-num-batched-tokens N]`;
+    [--device cpu|cuda] [--max-num-batched-tokens N] ${COMPILE_FLAGS_USAGE}`;
 
 /** The --json output shape. */
 export interface CompleteJson {
@@ -35,6 +36,7 @@ export async function runComplete(argv: string[]): Promise<void> {
       json: { type: 'boolean', default: false },
       device: { type: 'string', default: 'cpu' },
       'max-num-batched-tokens': { type: 'string', default: '2048' },
+      ...compileFlagSpecs,
     },
   });
   if (values.model === undefined) throw new UsageError('--model DIR is required');
@@ -48,7 +50,8 @@ export async function runComplete(argv: string[]): Promise<void> {
   const logprobs = values.logprobs === undefined ? null : intOption('--logprobs', values.logprobs, 0);
   const maxBatchTokens = intOption('--max-num-batched-tokens', values['max-num-batched-tokens'], 1);
 
-  const model = await loadModel(values.model, { device: values.device, onProgress: (m) => process.stderr.write(`${m}\n`) });
+  const compile = requestedCompileOptions(values);
+  const model = await loadModel(values.model, { device: values.device, ...(compile === undefined ? {} : { compile }), onProgress: (m) => process.stderr.write(`${m}\n`) });
   try {
     const promptIds = values['prompt-ids'] !== undefined
       ? parseIds(values['prompt-ids'], model.config.vocabSize)

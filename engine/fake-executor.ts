@@ -25,7 +25,7 @@ export class FakeExecutor implements Executor {
 
   constructor(private readonly opts: FakeExecutorOptions) {
     this.vocabSize = opts.vocabSize;
-    this.cache = { numBlocks: opts.numBlocks, blockSize: opts.blockSize, numLayers: 1, rowWidth: 1, bytesPerValue: 4 };
+    this.cache = { numBlocks: opts.numBlocks, blockSize: opts.blockSize, numLayers: 1, rowWidth: 1, bytesPerValue: 4, scaleBytesPerRow: 0 };
     this.slots = new Int32Array(opts.numBlocks * opts.blockSize).fill(-1);
   }
 

@@ -1,40 +1,92 @@
 // Compiles a HuggingFace checkpoint folder into latentserve's step graph (model.onnx + external weights) once,
 // in a cache folder keyed by the checkpoint's files and this compiler's version, and reuses it afterwards.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ModelConfig } from './config.js';
 import { loadModelConfig } from './config.js';
+import type { CompileOptions } from './graph/compile-options.js';
+import { FLOAT_COMPILE } from './graph/compile-options.js';
 import { buildDeepseekGraph } from './graph/deepseek.js';
+import { Fp8DequantizingSource, fp8BlockSize } from './fp8-source.js';
 import { SafetensorsCheckpoint } from './safetensors.js';
 
 /** Bump whenever the emitted graph or weight layout changes, so stale compiled models are not reused. */
-const COMPILER_VERSION = 'graph-v3';
+const COMPILER_VERSION = 'graph-v4';
 
 export interface CompiledModel {
   readonly config: ModelConfig;
   readonly onnxPath: string;
+  readonly options: CompileOptions;
 }
 
 export function defaultCacheDir(): string {
   return process.env['LATENTSERVE_CACHE_DIR'] ?? join(homedir(), '.cache', 'latentserve');
 }
 
-export function compileModel(modelDir: string, opts: { cacheDir?: string; onProgress?: (msg: string) => void } = {}): CompiledModel {
+export interface CompileModelOptions {
+  readonly cacheDir?: string;
+  readonly compile?: CompileOptions;
+  readonly onProgress?: (msg: string) => void;
+}
+
+/** Marker of a converted, ready-to-serve folder (`latentserve convert`). */
+const ARTIFACT_FILE = 'latentserve.json';
+const TOKENIZER_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'];
+
+interface ArtifactManifest {
+  readonly format: 'latentserve-compiled';
+  readonly compiler: string;
+  readonly options: CompileOptions;
+  readonly source: string;
+}
+
+/**
+ * The compiled step graph for a checkpoint folder: built once into the cache folder, or taken as is from a
+ * folder `latentserve convert` wrote (then `compile` must match what it was converted with, if given).
+ */
+export function compileModel(modelDir: string, opts: CompileModelOptions = {}): CompiledModel {
   const dir = resolve(modelDir);
   const config = loadModelConfig(dir);
-  const outDir = join(opts.cacheDir ?? defaultCacheDir(), 'compiled', checkpointKey(dir));
+  const artifact = readArtifact(dir);
+  if (artifact !== null) {
+    if (opts.compile !== undefined && JSON.stringify(opts.compile) !== JSON.stringify(artifact.options)) {
+      throw new Error(`${dir} was converted with ${describe(artifact.options)}; it cannot be served with ${describe(opts.compile)} (convert the original checkpoint again)`);
+    }
+    return { config, onnxPath: join(dir, 'model.onnx'), options: artifact.options };
+  }
+  const options = opts.compile ?? FLOAT_COMPILE;
+  const outDir = join(opts.cacheDir ?? defaultCacheDir(), 'compiled', checkpointKey(dir, options));
   const onnxPath = join(outDir, 'model.onnx');
-  if (existsSync(onnxPath)) return { config, onnxPath };
+  if (!existsSync(onnxPath)) buildAtomically(dir, config, options, outDir, opts.onProgress);
+  return { config, onnxPath, options };
+}
 
+/** Writes a ready-to-serve folder: step graph, external weights, config and tokenizer files, and a manifest. */
+export function convertModel(modelDir: string, outDir: string, options: CompileOptions, onProgress?: (msg: string) => void): CompiledModel {
+  const dir = resolve(modelDir);
+  const out = resolve(outDir);
+  if (readArtifact(dir) !== null) throw new Error(`${dir} is already a converted folder; convert the original checkpoint`);
+  if (existsSync(out)) throw new Error(`${out} already exists`);
+  const config = loadModelConfig(dir);
+  buildAtomically(dir, config, options, out, onProgress, (tmp) => {
+    for (const f of TOKENIZER_FILES) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(tmp, f));
+    const manifest: ArtifactManifest = { format: 'latentserve-compiled', compiler: COMPILER_VERSION, options, source: dir };
+    writeFileSync(join(tmp, ARTIFACT_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  });
+  return { config, onnxPath: join(out, 'model.onnx'), options };
+}
+
+function buildAtomically(dir: string, config: ModelConfig, options: CompileOptions, outDir: string, onProgress?: (msg: string) => void, finish?: (tmp: string) => void): void {
   const tmpDir = `${outDir}.tmp-${process.pid}`;
   rmSync(tmpDir, { recursive: true, force: true });
   mkdirSync(tmpDir, { recursive: true });
   const checkpoint = SafetensorsCheckpoint.open(dir);
   try {
-    opts.onProgress?.(`compiling ${dir} into ${outDir}`);
-    buildDeepseekGraph(config, checkpoint, join(tmpDir, 'model.onnx'), opts.onProgress);
+    onProgress?.(`compiling ${dir} (${describe(options)}) into ${outDir}`);
+    buildDeepseekGraph(config, new Fp8DequantizingSource(checkpoint, fp8BlockSize(config.quantizationConfig)), join(tmpDir, 'model.onnx'), options, onProgress);
+    finish?.(tmpDir);
   } catch (err) {
     rmSync(tmpDir, { recursive: true, force: true });
     throw err;
@@ -46,14 +98,28 @@ export function compileModel(modelDir: string, opts: { cacheDir?: string; onProg
   } catch (err) {
     // Another process finished the same compilation first: use theirs.
     rmSync(tmpDir, { recursive: true, force: true });
-    if (!existsSync(onnxPath)) throw err;
+    if (!existsSync(join(outDir, 'model.onnx'))) throw err;
   }
-  return { config, onnxPath };
+}
+
+function readArtifact(dir: string): ArtifactManifest | null {
+  const path = join(dir, ARTIFACT_FILE);
+  if (!existsSync(path)) return null;
+  const manifest = JSON.parse(readFileSync(path, 'utf8')) as ArtifactManifest;
+  if (manifest.format !== 'latentserve-compiled') throw new Error(`${path}: not a latentserve manifest`);
+  if (manifest.compiler !== COMPILER_VERSION) {
+    throw new Error(`${dir} was converted by compiler ${manifest.compiler}; this latentserve needs ${COMPILER_VERSION} (convert again)`);
+  }
+  return manifest;
+}
+
+function describe(o: CompileOptions): string {
+  return `weights ${o.quant}${o.quant === 'none' ? '' : `/block ${o.quantBlockSize}`}, cache ${o.kvCacheDtype}`;
 }
 
 /** Hash of what the compiled graph depends on: config, weight files (name, size, mtime) and compiler version. */
-function checkpointKey(dir: string): string {
-  const h = createHash('sha256').update(COMPILER_VERSION).update(readFileSync(join(dir, 'config.json')));
+function checkpointKey(dir: string, options: CompileOptions): string {
+  const h = createHash('sha256').update(COMPILER_VERSION).update(JSON.stringify(options)).update(readFileSync(join(dir, 'config.json')));
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.safetensors') || f.endsWith('.index.json')).sort()) {
     const st = statSync(join(dir, name));
     h.update(`${name}:${st.size}:${st.mtimeMs}`);

@@ -2,6 +2,7 @@
 import { latentRowWidth } from './config.js';
 import type { ModelConfig } from './config.js';
 import { compileModel } from './compile.js';
+import type { CompileOptions } from './graph/compile-options.js';
 import { OnnxExecutor } from './executor/onnx-executor.js';
 import type { Executor } from './executor/types.js';
 import { ModelTokenizer } from './tokenizer.js';
@@ -12,6 +13,8 @@ export interface LoadOptions {
   /** Cache size in blocks; default: enough for 4 full-length sequences. */
   readonly numBlocks?: number;
   readonly cacheDir?: string;
+  /** Weight precision and cache dtype (default: float32 throughout). */
+  readonly compile?: CompileOptions;
   readonly intraOpThreads?: number;
   readonly onProgress?: (msg: string) => void;
   /** Where the one-line CUDA fallback warning goes (default: stderr). */
@@ -20,6 +23,8 @@ export interface LoadOptions {
 
 export interface LoadedModel {
   readonly config: ModelConfig;
+  /** The compiled step graph (its weights are in `${onnxPath}.data`). */
+  readonly onnxPath: string;
   readonly tokenizer: ModelTokenizer;
   readonly executor: Executor;
 }
@@ -27,7 +32,11 @@ export interface LoadedModel {
 export const DEFAULT_BLOCK_SIZE = 64;
 
 export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promise<LoadedModel> {
-  const compiled = compileModel(modelDir, { ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }), ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }) });
+  const compiled = compileModel(modelDir, {
+    ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }),
+    ...(opts.compile === undefined ? {} : { compile: opts.compile }),
+    ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+  });
   const { config } = compiled;
   const tokenizer = await ModelTokenizer.load(modelDir);
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
@@ -37,11 +46,12 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
     device: opts.device ?? 'cpu',
     numLayers: config.numHiddenLayers,
     rowWidth: latentRowWidth(config),
+    kvCacheDtype: compiled.options.kvCacheDtype,
     vocabSize: config.vocabSize,
     numBlocks,
     blockSize,
     ...(opts.intraOpThreads === undefined ? {} : { intraOpThreads: opts.intraOpThreads }),
     ...(opts.warn === undefined ? {} : { warn: opts.warn }),
   });
-  return { config, tokenizer, executor };
+  return { config, onnxPath: compiled.onnxPath, tokenizer, executor };
 }

@@ -1,6 +1,13 @@
 // Runs the compiled step graph in a worker_thread and exposes it as an Executor. Steps are queued in order;
 // each call resolves with that step's logits.
+//
+// Fault isolation: a step the runtime rejects fails with ExecutorError and the worker keeps serving. A worker that
+// dies (uncaught error, out of memory, terminated) takes the latent cache pools with it: the step in flight, if
+// any, fails with ExecutorCrashed (inStep: true); a death while idle is reported by the next step() instead
+// (inStep: false), before anything is sent. Either way the following step() starts a fresh worker (empty pools)
+// first, so the engine hears of every lost cache exactly once and before any step runs on the new one.
 import { Worker } from 'node:worker_threads';
+import { ExecutorCrashed, ExecutorError } from './errors.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 import type { CacheGeometry, Executor, ForwardInputs, RunnerOutput } from './types.js';
 
@@ -9,11 +16,13 @@ export interface OnnxExecutorOptions {
   readonly device: 'cpu' | 'cuda';
   readonly numLayers: number;
   readonly rowWidth: number;
+  /** Latent rows stored as float32, or as E4M3 codes plus a float32 scale per row. */
+  readonly kvCacheDtype?: 'fp32' | 'fp8';
   readonly vocabSize: number;
   readonly numBlocks: number;
   readonly blockSize: number;
   readonly intraOpThreads?: number;
-  /** Where the one-line CUDA fallback warning goes (default: stderr). */
+  /** Where one-line warnings go: the CUDA fallback, a worker crash and its restart (default: stderr). */
   readonly warn?: (line: string) => void;
 }
 
@@ -22,20 +31,50 @@ interface Pending {
   reject(err: Error): void;
 }
 
+type Ready = Extract<WorkerReply, { kind: 'ready' }>;
+
+async function spawnWorker(init: WorkerInit): Promise<{ worker: Worker; ready: Ready }> {
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+  const ready = await new Promise<Ready>((resolve, reject) => {
+    const onExit = (code: number): void => reject(new Error(`executor worker exited during start-up (code ${code})`));
+    const onMessage = (msg: WorkerReply): void => {
+      worker.off('error', reject);
+      worker.off('exit', onExit);
+      if (msg.kind === 'ready') resolve(msg);
+      else reject(new Error(msg.kind === 'init-failed' ? `cannot load model: ${msg.message}` : `unexpected ${msg.kind}`));
+    };
+    worker.once('message', onMessage);
+    worker.once('error', reject);
+    worker.once('exit', onExit);
+  }).catch(async (err: unknown) => {
+    await worker.terminate();
+    throw err;
+  });
+  return { worker, ready };
+}
+
 export class OnnxExecutor implements Executor {
   private readonly pending = new Map<number, Pending>();
+  private readonly warn: (line: string) => void;
   private nextId = 0;
-  private failure: Error | null = null;
+  /** null while no worker runs: after a crash, until the next step() starts one. */
+  private worker: Worker | null = null;
+  /** A crash no step has reported yet (the worker died while idle). */
+  private unreported: ExecutorCrashed | null = null;
+  private closed = false;
+  private restarts = 0;
+  private restarting: Promise<void> | null = null;
 
   private constructor(
-    private readonly worker: Worker,
+    private readonly init: WorkerInit,
+    worker: Worker,
     readonly vocabSize: number,
     readonly cache: CacheGeometry,
     readonly device: 'cpu' | 'cuda',
+    warn: ((line: string) => void) | undefined,
   ) {
-    worker.on('message', (msg: WorkerReply) => this.onReply(msg));
-    worker.on('error', (err) => this.failAll(err));
-    worker.on('exit', (code) => this.failAll(new Error(`executor worker exited (code ${code})`)));
+    this.warn = warn ?? ((line: string) => { process.stderr.write(`${line}\n`); });
+    this.attach(worker);
   }
 
   static async start(opts: OnnxExecutorOptions): Promise<OnnxExecutor> {
@@ -44,47 +83,104 @@ export class OnnxExecutor implements Executor {
       device: opts.device,
       numLayers: opts.numLayers,
       rowWidth: opts.rowWidth,
+      kvCacheDtype: opts.kvCacheDtype ?? 'fp32',
       numBlocks: opts.numBlocks,
       blockSize: opts.blockSize,
       vocabSize: opts.vocabSize,
       intraOpThreads: opts.intraOpThreads ?? null,
     };
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
-    const ready = await new Promise<Extract<WorkerReply, { kind: 'ready' }>>((resolve, reject) => {
-      const onMessage = (msg: WorkerReply): void => {
-        worker.off('error', reject);
-        if (msg.kind === 'ready') resolve(msg);
-        else reject(new Error(msg.kind === 'init-failed' ? `cannot load model: ${msg.message}` : `unexpected ${msg.kind}`));
-      };
-      worker.once('message', onMessage);
-      worker.once('error', reject);
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
-      throw err;
-    });
+    const { worker, ready } = await spawnWorker(init);
     if (ready.warning !== null) (opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(ready.warning);
-    const cache: CacheGeometry = { numBlocks: opts.numBlocks, blockSize: opts.blockSize, numLayers: opts.numLayers, rowWidth: opts.rowWidth, bytesPerValue: 4 };
-    return new OnnxExecutor(worker, opts.vocabSize, cache, ready.device);
+    const cache: CacheGeometry = {
+      numBlocks: opts.numBlocks, blockSize: opts.blockSize, numLayers: opts.numLayers, rowWidth: opts.rowWidth,
+      ...(init.kvCacheDtype === 'fp8' ? { bytesPerValue: 1, scaleBytesPerRow: 4 } : { bytesPerValue: 4, scaleBytesPerRow: 0 }),
+    };
+    return new OnnxExecutor(init, worker, opts.vocabSize, cache, ready.device, opts.warn);
+  }
+
+  /** Workers started after a crash (for logs, metrics and tests). */
+  get numRestarts(): number {
+    return this.restarts;
   }
 
   async step(inputs: ForwardInputs): Promise<RunnerOutput> {
+    if (this.closed) throw new ExecutorError('executor closed');
+    if (this.unreported !== null) {
+      const crash = this.unreported;
+      this.unreported = null;
+      throw crash;
+    }
+    if (this.worker === null) {
+      this.restarting ??= this.restart().finally(() => { this.restarting = null; });
+      await this.restarting;
+    }
     const logits = await this.send((id) => ({ kind: 'step', id, inputs }));
-    if (logits === null) throw new Error('executor returned no logits');
+    if (logits === null) throw new ExecutorError('executor returned no logits');
     return { logits };
   }
 
   async close(): Promise<void> {
-    if (this.failure !== null) return;
-    await this.send((id) => ({ kind: 'close', id }));
-    await this.worker.terminate();
+    if (this.closed) return;
+    this.closed = true;
+    const worker = this.worker;
+    if (worker === null) return;
+    await this.send((id) => ({ kind: 'close', id }), worker).catch(() => {});
+    await worker.terminate();
   }
 
-  private send(make: (id: number) => WorkerRequest): Promise<Float32Array | null> {
-    if (this.failure !== null) return Promise.reject(this.failure);
+  /**
+   * Test hook: kills the worker from outside, as a crash would. Steps already sent fail with ExecutorCrashed;
+   * resolves once the worker has exited.
+   */
+  async terminateWorkerForTest(): Promise<void> {
+    await this.worker?.terminate();
+  }
+
+  private attach(worker: Worker): void {
+    this.worker = worker;
+    worker.on('message', (msg: WorkerReply) => this.onReply(msg));
+    worker.once('error', (err) => this.onDeath(worker, err));
+    worker.once('exit', (code) => this.onDeath(worker, new Error(`exited with code ${code}`)));
+  }
+
+  private async restart(): Promise<void> {
+    try {
+      const { worker } = await spawnWorker(this.init);
+      if (this.closed) {
+        await worker.terminate();
+        throw new ExecutorError('executor closed');
+      }
+      this.restarts++;
+      this.attach(worker);
+      this.warn(`latentserve: executor worker restarted (restart ${this.restarts}); the latent cache starts empty`);
+    } catch (err) {
+      if (err instanceof ExecutorError) throw err;
+      throw new ExecutorError(`cannot restart the executor worker: ${(err as Error).message}`, 'executor_unavailable', { cause: err });
+    }
+  }
+
+  private onDeath(worker: Worker, cause: Error): void {
+    if (worker !== this.worker) return; // 'error' then 'exit' for the same death, or a replaced worker
+    this.worker = null;
+    worker.removeAllListeners('message');
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    if (this.closed) {
+      for (const p of pending) p.reject(new ExecutorError('executor closed'));
+      return;
+    }
+    const crash = new ExecutorCrashed(`executor worker died (${cause.message})`, pending.length > 0, { cause });
+    if (pending.length === 0) this.unreported = crash;
+    for (const p of pending) p.reject(crash);
+    this.warn(`latentserve: executor worker died (${cause.message}); ${pending.length} step(s) failed, restarting it on the next step`);
+  }
+
+  private send(make: (id: number) => WorkerRequest, worker = this.worker): Promise<Float32Array | null> {
+    if (worker === null) return Promise.reject(new ExecutorError('executor has no worker'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage(make(id));
+      worker.postMessage(make(id));
     });
   }
 
@@ -94,16 +190,7 @@ export class OnnxExecutor implements Executor {
     if (p === undefined) return;
     this.pending.delete(msg.id);
     if (msg.kind === 'step') p.resolve(msg.logits);
-    else if (msg.kind === 'error') p.reject(new Error(msg.message));
-    else {
-      this.failure = new Error('executor closed');
-      p.resolve(null);
-    }
-  }
-
-  private failAll(err: Error): void {
-    this.failure ??= err;
-    for (const p of this.pending.values()) p.reject(this.failure);
-    this.pending.clear();
+    else if (msg.kind === 'error') p.reject(new ExecutorError(msg.message));
+    else p.resolve(null);
   }
 }

@@ -6,6 +6,7 @@ export interface WorkerInit {
   readonly device: 'cpu' | 'cuda';
   readonly numLayers: number;
   readonly rowWidth: number;
+  readonly kvCacheDtype: 'fp32' | 'fp8';
   readonly numBlocks: number;
   readonly blockSize: number;
   readonly vocabSize: number;

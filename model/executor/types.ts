@@ -40,6 +40,8 @@ export interface CacheGeometry {
   /** Values per token per layer: kvLoraRank + qkRopeHeadDim. */
   readonly rowWidth: number;
   readonly bytesPerValue: number;
+  /** Per-row scale bytes (fp8 rows carry one float32 scale). */
+  readonly scaleBytesPerRow: number;
 }
 
 export interface Executor {
@@ -51,7 +53,7 @@ export interface Executor {
   close(): Promise<void>;
 }
 
-/** Bytes the cache holds per token: layers × (kvLoraRank + qkRopeHeadDim) × bytesPerValue. */
+/** Bytes the cache holds per token: layers × ((kvLoraRank + qkRopeHeadDim) × bytesPerValue + scale bytes). */
 export function cacheBytesPerToken(g: CacheGeometry): number {
-  return g.numLayers * g.rowWidth * g.bytesPerValue;
+  return g.numLayers * (g.rowWidth * g.bytesPerValue + g.scaleBytesPerRow);
 }

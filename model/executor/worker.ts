@@ -3,6 +3,7 @@
 // only ever sends block ids and slots.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { LatentPools } from './latent-pools.js';
 import { packStep } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 import type { ForwardInputs } from './types.js';
@@ -39,18 +40,12 @@ async function createSession(): Promise<{ session: ort.InferenceSession; device:
 }
 
 class StepRunner {
-  private readonly pools: ort.Tensor[] = [];
-  private readonly poolData: Float32Array[] = [];
+  private readonly pools = new LatentPools(init.numLayers, init.numBlocks, init.blockSize, init.rowWidth, init.kvCacheDtype);
+  private readonly poolTensors = this.pools.inputs.map((p) => [p.name, new ort.Tensor(p.type, p.data, p.dims)] as const);
   /** What a step returns; the graph has other outputs that exist only to pin buffers (see graph/moe.ts). */
   private readonly fetches = ['logits', ...Array.from({ length: init.numLayers }, (_, l) => `latent.${l}`)];
 
-  constructor(private readonly session: ort.InferenceSession) {
-    for (let l = 0; l < init.numLayers; l++) {
-      const data = new Float32Array(init.numBlocks * init.blockSize * init.rowWidth);
-      this.poolData.push(data);
-      this.pools.push(new ort.Tensor('float32', data, [init.numBlocks, init.blockSize, init.rowWidth]));
-    }
-  }
+  constructor(private readonly session: ort.InferenceSession) {}
 
   async run(inputs: ForwardInputs): Promise<Float32Array> {
     const p = packStep(inputs);
@@ -71,15 +66,10 @@ class StepRunner {
       unpad_index: new ort.Tensor('int64', p.unpadIndex, [p.numTokens]),
       logits_indices: new ort.Tensor('int64', p.logitsIndices, [p.logitsIndices.length]),
     };
-    this.pools.forEach((pool, l) => { feeds[`cache.${l}`] = pool; });
+    for (const [name, tensor] of this.poolTensors) feeds[name] = tensor;
     const out = await this.session.run(feeds, this.fetches);
     // Only now write the step's rows: the graph read the pools as they were before this step.
-    const width = init.rowWidth;
-    for (let l = 0; l < init.numLayers; l++) {
-      const rows = out[`latent.${l}`]!.data as Float32Array; // [N, width]
-      const pool = this.poolData[l]!;
-      inputs.slotMapping.forEach((slot, i) => pool.set(rows.subarray(i * width, (i + 1) * width), slot * width));
-    }
+    for (let l = 0; l < init.numLayers; l++) this.pools.write(l, inputs.slotMapping, out[`latent.${l}`]!.data as Float32Array);
     return out['logits']!.data as Float32Array;
   }
 }

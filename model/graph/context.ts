@@ -1,7 +1,10 @@
 // What every layer-emitting function needs: the builder, where weights come from, and where they go.
+import { quantizeBlocks } from '../../quant/int-blocks.js';
 import type { Value } from '../onnx/graph-builder.js';
-import { DataType, GraphBuilder } from '../onnx/graph-builder.js';
+import { DataType, GraphBuilder, MS_DOMAIN } from '../onnx/graph-builder.js';
 import type { WeightFile } from '../onnx/weight-file.js';
+import type { CompileOptions } from './compile-options.js';
+import { weightBits } from './compile-options.js';
 
 /** Read access to checkpoint tensors by HuggingFace name (SafetensorsCheckpoint satisfies it). */
 export interface WeightSource {
@@ -15,6 +18,7 @@ export class GraphContext {
     readonly g: GraphBuilder,
     private readonly file: WeightFile,
     readonly source: WeightSource,
+    readonly options: CompileOptions,
   ) {}
 
   /** A checkpoint tensor as an external float32 initializer, with its checkpoint shape. */
@@ -29,17 +33,31 @@ export class GraphContext {
     return this.g.external(name, DataType.FLOAT, dims, this.file.append(data));
   }
 
-  /** A tensor whose bytes are produced lazily part by part (e.g. stacked experts), streamed to the file. */
-  streamedTensor(name: string, dims: readonly number[], parts: Iterable<Float32Array>): Value {
-    const ref = this.file.appendParts(parts);
-    const expectedBytes = dims.reduce((a, b) => a * b, 1) * 4;
-    if (ref.length !== expectedBytes) throw new Error(`${name}: ${ref.length} bytes for shape [${dims.join(', ')}]`);
-    return this.g.external(name, DataType.FLOAT, dims, ref);
+  /**
+   * x [N, in] · Wᵀ for an HF Linear weight W [out, in]: Gemm on the float weight as shipped, or MatMulNBits on
+   * its block-wise 8/4-bit codes (which stay quantized in memory) when compiling with --quant.
+   */
+  linear(x: Value, hfName: string): Value {
+    const bits = weightBits(this.options.quant);
+    if (bits === null) return this.floatLinear(x, hfName);
+    const [rows, cols] = this.source.info(hfName).shape as [number, number];
+    const q = quantizeBlocks(this.source.readFloat32(hfName), rows, cols, bits, this.options.quantBlockSize);
+    const codes = this.g.external(`${hfName}.q${bits}`, DataType.UINT8, [rows, q.blocksPerRow, (q.blockSize * bits) / 8], this.file.append(q.data));
+    const scales = this.g.external(`${hfName}.scales`, DataType.FLOAT, [rows, q.blocksPerRow], this.file.append(q.scales));
+    return this.g.op1('MatMulNBits', [x, codes, scales], { K: cols, N: rows, bits, block_size: q.blockSize, accuracy_level: 4 }, MS_DOMAIN);
   }
 
-  /** x [N, in] · Wᵀ for an HF Linear weight W [out, in] (stored as shipped; Gemm transposes). */
-  linear(x: Value, hfName: string): Value {
+  /** Always float32 (router gates decide expert choice and stay exact). */
+  floatLinear(x: Value, hfName: string): Value {
     return this.g.op1('Gemm', [x, this.weight(hfName)], { transB: 1 });
+  }
+
+  /** A tensor whose bytes are produced lazily part by part (stacked experts), streamed to the weight file. */
+  streamedBytes(name: string, dataType: typeof DataType.UINT8 | typeof DataType.FLOAT, dims: readonly number[], parts: Iterable<ArrayBufferView>): Value {
+    const ref = this.file.appendParts(parts);
+    const expectedBytes = dims.reduce((a, b) => a * b, 1) * (dataType === DataType.FLOAT ? 4 : 1);
+    if (ref.length !== expectedBytes) throw new Error(`${name}: ${ref.length} bytes for shape [${dims.join(', ')}]`);
+    return this.g.external(name, dataType, dims, ref);
   }
 
   /** RMSNorm over the last axis: x · rsqrt(mean(x²) + eps) · w. */

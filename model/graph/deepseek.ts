@@ -13,13 +13,16 @@
 //   pad_index      [B, T] int64 (token index of each padded slot)
 //   unpad_index    [N]    int64 (padded slot b·T + t of each token)
 //   logits_indices [R]    int64 (token indices)
-//   cache.<l>      [numBlocks, blockSize, kvLoraRank + qkRopeHeadDim] float32 per layer
+//   cache.<l>      [numBlocks, blockSize, kvLoraRank + qkRopeHeadDim] per layer: float32, or uint8 E4M3 codes
+//   cache_scale.<l> [numBlocks, blockSize] float32 per layer (fp8 cache only: one scale per row)
 import { writeFileSync } from 'node:fs';
 import type { ModelConfig } from '../config.js';
 import { isMoeLayer, latentRowWidth } from '../config.js';
 import type { Value } from '../onnx/graph-builder.js';
 import { DataType, GraphBuilder } from '../onnx/graph-builder.js';
 import { WeightFile } from '../onnx/weight-file.js';
+import { E4M3_TABLE } from '../../quant/e4m3.js';
+import type { CompileOptions, KvCacheDtype } from './compile-options.js';
 import type { WeightSource } from './context.js';
 import { GraphContext } from './context.js';
 import type { AttentionInputs } from './mla.js';
@@ -28,14 +31,15 @@ import { moeFeedForward } from './moe.js';
 import { ropeTables } from './rope.js';
 
 export const cacheInputName = (layer: number): string => `cache.${layer}`;
+export const cacheScaleInputName = (layer: number): string => `cache_scale.${layer}`;
 export const latentOutputName = (layer: number): string => `latent.${layer}`;
 
 /** Writes the step graph to `onnxPath` and its weights to `onnxPath + '.data'`. */
-export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, onnxPath: string, onProgress?: (msg: string) => void): void {
+export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, onnxPath: string, options: CompileOptions, onProgress?: (msg: string) => void): void {
   const g = new GraphBuilder();
   const file = new WeightFile(`${onnxPath}.data`);
   try {
-    const ctx = new GraphContext(g, file, source);
+    const ctx = new GraphContext(g, file, source, options);
     const rowWidth = latentRowWidth(config);
     const inputIds = g.input('input_ids', DataType.INT64, ['num_tokens']);
     const positions = g.input('positions', DataType.INT64, ['num_tokens']);
@@ -45,17 +49,16 @@ export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, on
     const padIndex = g.input('pad_index', DataType.INT64, ['batch', 'query_len']);
     const unpadIndex = g.input('unpad_index', DataType.INT64, ['num_tokens']);
     const logitsIndices = g.input('logits_indices', DataType.INT64, ['num_logits']);
-    const pools: Value[] = [];
-    for (let l = 0; l < config.numHiddenLayers; l++) {
-      pools.push(g.input(cacheInputName(l), DataType.FLOAT, ['num_blocks', 'block_size', rowWidth]));
-    }
-    const io = attentionInputs(g, config, { positions, queryLens, contextLens, blockTable, padIndex, unpadIndex, pool: pools[0]! });
+    const pools: CachePool[] = [];
+    for (let l = 0; l < config.numHiddenLayers; l++) pools.push(cachePool(g, l, rowWidth, options.kvCacheDtype));
+    const io = attentionInputs(g, config, { positions, queryLens, contextLens, blockTable, padIndex, unpadIndex, pool: pools[0]!.rows });
 
     let x = g.op1('Gather', [ctx.weight('model.embed_tokens.weight'), inputIds], { axis: 0 }); // [N, hidden]
     for (let l = 0; l < config.numHiddenLayers; l++) {
       onProgress?.(`layer ${l + 1}/${config.numHiddenLayers}`);
       const prefix = `model.layers.${l}`;
-      const attn = mlaAttention(ctx, config, `${prefix}.self_attn`, ctx.rmsNorm(x, `${prefix}.input_layernorm.weight`, config.rmsNormEps), pools[l]!, io);
+      const cached = pools[l]!.gather(blockTable); // [B, maxBlocks·blockSize, rowWidth]
+      const attn = mlaAttention(ctx, config, `${prefix}.self_attn`, ctx.rmsNorm(x, `${prefix}.input_layernorm.weight`, config.rmsNormEps), cached, io);
       g.output(attn.latentRows, DataType.FLOAT, ['num_tokens', rowWidth], latentOutputName(l));
       x = g.op1('Add', [x, attn.out]);
       const h = ctx.rmsNorm(x, `${prefix}.post_attention_layernorm.weight`, config.rmsNormEps);
@@ -66,10 +69,41 @@ export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, on
     }
     const last = ctx.rmsNorm(g.op1('Gather', [x, logitsIndices], { axis: 0 }), 'model.norm.weight', config.rmsNormEps);
     g.output(ctx.linear(last, 'lm_head.weight'), DataType.FLOAT, ['num_logits', config.vocabSize], 'logits');
-    writeFileSync(onnxPath, g.build('deepseek', { 'latentserve.row_width': String(rowWidth) }));
+    writeFileSync(onnxPath, g.build('deepseek', {
+      'latentserve.row_width': String(rowWidth),
+      'latentserve.quant': options.quant,
+      'latentserve.kv_cache_dtype': options.kvCacheDtype,
+    }));
   } finally {
     file.close();
   }
+}
+
+/** One layer's cache pool input(s) and how to read a batch's blocks from it as float rows. */
+interface CachePool {
+  /** [numBlocks, blockSize, rowWidth]: float32 rows, or E4M3 codes. */
+  readonly rows: Value;
+  gather(blockTable: Value): Value;
+}
+
+function cachePool(g: GraphBuilder, layer: number, rowWidth: number, dtype: KvCacheDtype): CachePool {
+  const flatten = (v: Value): Value => g.op1('Reshape', [v, g.constInt64([0, -1, rowWidth])]);
+  if (dtype === 'fp32') {
+    const rows = g.input(cacheInputName(layer), DataType.FLOAT, ['num_blocks', 'block_size', rowWidth]);
+    return { rows, gather: (bt) => flatten(g.op1('Gather', [rows, bt], { axis: 0 })) };
+  }
+  // E4M3 codes decoded through a 256-entry table (Node cannot pass float8 tensors), times each row's scale.
+  const rows = g.input(cacheInputName(layer), DataType.UINT8, ['num_blocks', 'block_size', rowWidth]);
+  const scales = g.input(cacheScaleInputName(layer), DataType.FLOAT, ['num_blocks', 'block_size']);
+  return {
+    rows,
+    gather: (bt) => {
+      const codes = g.op1('Cast', [g.op1('Gather', [rows, bt], { axis: 0 })], { to: DataType.INT32 }); // [B, maxBlocks, blockSize, rowWidth]
+      const values = g.op1('Gather', [g.constFloat([...E4M3_TABLE]), codes], { axis: 0 });
+      const rowScales = g.op1('Unsqueeze', [g.op1('Gather', [scales, bt], { axis: 0 }), g.constInt64([-1])]); // [B, maxBlocks, blockSize, 1]
+      return flatten(g.op1('Mul', [values, rowScales]));
+    },
+  };
 }
 
 interface StepInputs {
@@ -110,7 +144,6 @@ function attentionInputs(g: GraphBuilder, config: ModelConfig, s: StepInputs): A
 
   return {
     batchShape,
-    blockTable: s.blockTable,
     padIndex: s.padIndex,
     unpadIndex: s.unpadIndex,
     mask,

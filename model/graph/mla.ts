@@ -13,8 +13,6 @@ import { applyRope, softmaxScale } from './rope.js';
 export interface AttentionInputs {
   /** [2] int64: (B, T) of the padded step. */
   readonly batchShape: Value;
-  /** [B, maxBlocks] int64 block ids of each sequence's context. */
-  readonly blockTable: Value;
   /** [B, T] int64 token index of each padded slot, and [N] int64 padded slot of each token. */
   readonly padIndex: Value;
   readonly unpadIndex: Value;
@@ -40,7 +38,7 @@ export function mlaAttention(
   config: ModelConfig,
   prefix: string,
   h: Value, // [N, hidden], already normed
-  pool: Value, // [numBlocks, blockSize, kvLoraRank + qkRopeHeadDim]
+  cached: Value, // [B, maxBlocks·blockSize, kvLoraRank + qkRopeHeadDim] the sequences' cached rows, as float
   io: AttentionInputs,
 ): AttentionOutputs {
   const { g } = ctx;
@@ -74,7 +72,6 @@ export function mlaAttention(
 
   // Keys = the sequence's cached rows (gathered through its block table) followed by this step's rows.
   const newRows = g.op1('Gather', [latentRows, io.padIndex], { axis: 0 }); // [B, T, rowWidth]
-  const cached = g.op1('Reshape', [g.op1('Gather', [pool, io.blockTable], { axis: 0 }), g.constInt64([0, -1, rowWidth])]);
   const keys = g.op1('Unsqueeze', [g.op1('Concat', [cached, newRows], { axis: 1 }), g.constInt64([1])]); // [B, 1, S, rowWidth]
 
   const scores = g.op1('Mul', [g.op1('MatMul', [qFull, g.op1('Transpose', [keys], { perm: [0, 1, 3, 2] })]), g.constFloat(softmaxScale(config))]);

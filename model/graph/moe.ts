@@ -9,26 +9,32 @@ import type { ModelConfig, MoeConfig } from '../config.js';
 import type { Value } from '../onnx/graph-builder.js';
 import type { InlineTensor } from '../onnx/graph-builder.js';
 import { DataType, MS_DOMAIN } from '../onnx/graph-builder.js';
+import { quantizeBlocks } from '../../quant/int-blocks.js';
+import { weightBits } from './compile-options.js';
 import type { GraphContext } from './context.js';
 
 export function moeFeedForward(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string, h: Value): Value {
   const { g } = ctx;
-  const logits = ctx.linear(h, `${prefix}.gate.weight`); // [N, E]
-  const plainGreedy = moe.topkMethod === 'greedy' && moe.scoringFunc === 'softmax';
+  const logits = ctx.floatLinear(h, `${prefix}.gate.weight`); // [N, E]
+  const experts = expertStacks(ctx, config, moe, prefix);
+  // QMoE applies softmax after top-k (it always renormalises), so only the float kernel takes raw greedy logits.
+  const plainGreedy = moe.topkMethod === 'greedy' && moe.scoringFunc === 'softmax' && experts.bits === null;
   const routing = plainGreedy ? { routerProbs: logits, mixScale: null } : chooseExperts(ctx, moe, prefix, logits);
-
-  // The CPU MoE kernel is registered MayInplace(0, 0) but zeroes its output before reading the input, so when ORT
-  // reuses `h`'s buffer for the output the routed experts contribute nothing. A graph output is never reused in
-  // place, so `h` is exposed as one (the executor does not fetch it; nothing is copied out).
-  g.output(h, DataType.FLOAT, ['num_tokens', config.hiddenSize]);
-  const routed = g.op1('MoE', [h, routing.routerProbs, stackedFc1(ctx, config, moe, prefix), null, stackedFc2(ctx, config, moe, prefix)], {
-    k: moe.numExpertsPerTok,
-    activation_type: 'swiglu',
-    swiglu_fusion: 1,
-    activation_alpha: { float: 1 },
-    activation_beta: { float: 0 },
-    normalize_routing_weights: plainGreedy && moe.normTopkProb ? 1 : 0,
-  }, MS_DOMAIN);
+  const swiglu = { k: moe.numExpertsPerTok, activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: 1 }, activation_beta: { float: 0 } } as const;
+  let routed: Value;
+  if (experts.bits === null) {
+    // The CPU MoE kernel is registered MayInplace(0, 0) but zeroes its output before reading the input, so when
+    // ORT reuses `h`'s buffer for the output the routed experts contribute nothing. A graph output is never reused
+    // in place, so `h` is exposed as one (the executor does not fetch it; nothing is copied out).
+    g.output(h, DataType.FLOAT, ['num_tokens', config.hiddenSize]);
+    routed = g.op1('MoE', [h, routing.routerProbs, experts.fc1, null, experts.fc2], {
+      ...swiglu, normalize_routing_weights: plainGreedy && moe.normTopkProb ? 1 : 0,
+    }, MS_DOMAIN);
+  } else {
+    routed = g.op1('QMoE', [h, routing.routerProbs, experts.fc1, experts.fc1Scales, null, experts.fc2, experts.fc2Scales], {
+      ...swiglu, normalize_routing_weights: 0, expert_weight_bits: experts.bits, block_size: ctx.options.quantBlockSize,
+    }, MS_DOMAIN);
+  }
   let out = routing.mixScale === null ? routed : g.op1('Mul', [routed, routing.mixScale]);
   if (moe.routedScalingFactor !== 1) out = g.op1('Mul', [out, g.constFloat(moe.routedScalingFactor)]);
   if (moe.nSharedExperts > 0) out = g.op1('Add', [out, ctx.gatedMlp(h, `${prefix}.shared_experts`)]);
@@ -72,31 +78,65 @@ function chooseExperts(ctx: GraphContext, moe: MoeConfig, prefix: string, logits
   return { routerProbs, mixScale: moe.normTopkProb ? null : sum };
 }
 
-/** fc1 [E, 2·I, hidden] with gate and up rows interleaved (row 2j = gate j, row 2j+1 = up j), as swiglu_fusion=1 wants. */
-function stackedFc1(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string): Value {
-  const inter = moe.moeIntermediateSize;
-  const hidden = config.hiddenSize;
-  function* parts(): Generator<Float32Array> {
-    const row = new Float32Array(2 * inter * hidden);
-    for (let e = 0; e < moe.nRoutedExperts; e++) {
-      const gate = ctx.source.readFloat32(`${prefix}.experts.${e}.gate_proj.weight`);
-      const up = ctx.source.readFloat32(`${prefix}.experts.${e}.up_proj.weight`);
-      for (let j = 0; j < inter; j++) {
-        row.set(gate.subarray(j * hidden, (j + 1) * hidden), 2 * j * hidden);
-        row.set(up.subarray(j * hidden, (j + 1) * hidden), (2 * j + 1) * hidden);
-      }
-      yield row;
-    }
-  }
-  return ctx.streamedTensor(`${prefix}.experts.fc1`, [moe.nRoutedExperts, 2 * inter, hidden], parts());
+/** Expert weights as the MoE kernels want them, float32 (MoE) or block-quantized (QMoE). */
+interface ExpertStacks {
+  readonly fc1: Value;
+  readonly fc2: Value;
+  /** Block scales of fc1 / fc2 when quantized. */
+  readonly fc1Scales: Value | null;
+  readonly fc2Scales: Value | null;
+  readonly bits: 4 | 8 | null;
 }
 
-/** fc2 [E, hidden, I]: each expert's down_proj as shipped. */
-function stackedFc2(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string): Value {
-  function* parts(): Generator<Float32Array> {
-    for (let e = 0; e < moe.nRoutedExperts; e++) yield ctx.source.readFloat32(`${prefix}.experts.${e}.down_proj.weight`);
+/**
+ * fc1 [E, 2·I, hidden] with gate and up rows interleaved (row 2j = gate j, row 2j+1 = up j, as swiglu_fusion=1
+ * wants) and fc2 [E, hidden, I] (each expert's down_proj as shipped). Streamed expert by expert; when quantized,
+ * codes are streamed and the (small) scales follow.
+ */
+function expertStacks(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string): ExpertStacks {
+  const inter = moe.moeIntermediateSize;
+  const hidden = config.hiddenSize;
+  const experts = moe.nRoutedExperts;
+  const interleaved = new Float32Array(2 * inter * hidden);
+  const fc1Rows = (e: number): Float32Array => {
+    const gate = ctx.source.readFloat32(`${prefix}.experts.${e}.gate_proj.weight`);
+    const up = ctx.source.readFloat32(`${prefix}.experts.${e}.up_proj.weight`);
+    for (let j = 0; j < inter; j++) {
+      interleaved.set(gate.subarray(j * hidden, (j + 1) * hidden), 2 * j * hidden);
+      interleaved.set(up.subarray(j * hidden, (j + 1) * hidden), (2 * j + 1) * hidden);
+    }
+    return interleaved;
+  };
+  const fc2Rows = (e: number): Float32Array => ctx.source.readFloat32(`${prefix}.experts.${e}.down_proj.weight`);
+  const bits = weightBits(ctx.options.quant);
+  if (bits === null) {
+    const stream = (rows: (e: number) => Float32Array) => function* () { for (let e = 0; e < experts; e++) yield rows(e); }();
+    return {
+      fc1: ctx.streamedBytes(`${prefix}.experts.fc1`, DataType.FLOAT, [experts, 2 * inter, hidden], stream(fc1Rows)),
+      fc2: ctx.streamedBytes(`${prefix}.experts.fc2`, DataType.FLOAT, [experts, hidden, inter], stream(fc2Rows)),
+      fc1Scales: null,
+      fc2Scales: null,
+      bits: null,
+    };
   }
-  return ctx.streamedTensor(`${prefix}.experts.fc2`, [moe.nRoutedExperts, config.hiddenSize, moe.moeIntermediateSize], parts());
+  const block = ctx.options.quantBlockSize;
+  const quantized = (name: string, rows: number, cols: number, weights: (e: number) => Float32Array): [Value, Value] => {
+    if (cols % block !== 0) throw new Error(`${name}: ${cols} columns are not a multiple of the quantization block ${block}`);
+    const scales: Float32Array[] = [];
+    function* codes(): Generator<Uint8Array> {
+      for (let e = 0; e < experts; e++) {
+        const q = quantizeBlocks(weights(e), rows, cols, bits!, block);
+        scales.push(q.scales);
+        yield q.data;
+      }
+    }
+    const codesValue = ctx.streamedBytes(`${name}.q${bits}`, DataType.UINT8, [experts, rows, (cols * bits!) / 8], codes());
+    const scalesValue = ctx.streamedBytes(`${name}.scales`, DataType.FLOAT, [experts, rows, cols / block], scales);
+    return [codesValue, scalesValue];
+  };
+  const [fc1, fc1Scales] = quantized(`${prefix}.experts.fc1`, 2 * inter, hidden, fc1Rows);
+  const [fc2, fc2Scales] = quantized(`${prefix}.experts.fc2`, hidden, inter, fc2Rows);
+  return { fc1, fc2, fc1Scales, fc2Scales, bits };
 }
 
 function floatScalar(v: number): InlineTensor {

@@ -1,0 +1,39 @@
+// One compile mode in its own process (so RSS is its own): resident memory of the loaded model and batch-1
+// decode speed. Used by quant-bench.ts; prints one JSON line.
+//   node dist/bench/quant-probe.js --model DIR [--quant none|int8|int4] [--kv-cache-dtype fp32|fp8]
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { compileFlagSpecs, compileOptionsFrom } from '../cli/compile-flags.js';
+import { generateOffline } from '../engine/offline-generate.js';
+import { cacheBytesPerToken } from '../model/executor/types.js';
+import { loadModel } from '../model/load.js';
+
+const { values } = parseArgs({ options: { model: { type: 'string' }, 'decode-tokens': { type: 'string', default: '32' }, ...compileFlagSpecs } });
+if (values.model === undefined) throw new Error('--model DIR is required');
+const compile = compileOptionsFrom(values);
+
+/** Resident set size now, from /proc (RSS of this process in MiB). */
+function rssMiB(): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m === null ? process.memoryUsage().rss / 2 ** 20 : Number(m[1]) / 1024;
+}
+
+const baseline = rssMiB();
+const model = await loadModel(values.model, { compile, numBlocks: 16, blockSize: 64 });
+const params = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: 512 };
+// A 256-token prefill routes to every expert, so all weights are resident (mmapped float32 weights count only
+// once touched) and arenas and prepacked buffers exist before RSS is read.
+const warmup = Array.from({ length: 256 }, (_, i) => 3 + ((i * 7919) % Math.min(1000, model.config.vocabSize - 3)));
+await generateOffline(model.executor, model.tokenizer, warmup, { ...params, maxTokens: 2 });
+const loaded = rssMiB();
+const decodeTokens = Number(values['decode-tokens']);
+const t0 = performance.now();
+await generateOffline(model.executor, model.tokenizer, [0, 5, 6, 7], { ...params, maxTokens: decodeTokens + 1 });
+const seconds = (performance.now() - t0) / 1000;
+await model.executor.close();
+process.stdout.write(`${JSON.stringify({
+  mode: compile,
+  modelRssMiB: +(loaded - baseline).toFixed(1),
+  decodeTokensPerSecond: +(decodeTokens / seconds).toFixed(2),
+  cacheBytesPerToken: cacheBytesPerToken(model.executor.cache),
+})}\n`);
