@@ -1,23 +1,42 @@
 // `latentserve serve`: the OpenAI-compatible server. Without --model it serves the synthetic `demo` checkpoint,
-// generated on first run into the cache folder.
+// generated on first run into the cache folder. Logs are JSON lines (pino) on stdout.
+//
+// Shutdown: the first SIGTERM or SIGINT starts a drain (new requests 503, /health 503, running requests and
+// streams continue); after --drain-timeout whatever still runs is ended with a final error event; then the
+// listener, the engine and the executor close and the process exits 0. A second signal skips the wait.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
 import { LatentEngine } from '../engine/engine.js';
 import { defaultCacheDir } from '../model/compile.js';
 import { latentRowWidth, loadModelConfig } from '../model/config.js';
+import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import { synthesizeCheckpoint } from '../model/synth.js';
 import { createApp } from '../server/app.js';
-import { listen } from '../server/listen.js';
+import { parseApiKeys } from '../server/auth.js';
+import { ServerLifecycle } from '../server/lifecycle.js';
+import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
+import { DEFAULT_TIMEOUTS, listen, type Listening } from '../server/listen.js';
 import { ServerMetrics } from '../server/metrics.js';
+import { COMPILE_FLAGS_USAGE, compileFlagSpecs, requestedCompileOptions } from './compile-flags.js';
 import { UsageError, intOption, numberOption } from './options.js';
 
 export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P] [--served-model-name NAME] [--block-size 64]
     [--num-cache-blocks N | --cache-memory-mb M] [--max-num-seqs N] [--max-num-batched-tokens N]
-    [--max-waiting N] [--no-enable-prefix-caching] [--device cpu|cuda]`;
+    [--max-waiting N] [--no-enable-prefix-caching] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
+    [--api-key KEY]... [--protect-metrics] [--max-model-len N] [--max-prompt-tokens N] [--max-completion-tokens N]
+    [--max-body-bytes N] [--max-n N] [--max-choices N] [--max-stop-strings N] [--max-stop-length N]
+    [--max-logit-bias N] [--max-concurrent-streams N] [--request-timeout S] [--stream-stall-timeout S] [--headers-timeout S]
+    [--body-timeout S] [--keep-alive-timeout S] [--drain-timeout S] [--log-level L] [--log-prompts]`;
 
 const DEMO_SEED = 0;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** After the drain timeout, how long the ended streams get to write their last event. */
+const ABORT_GRACE_MS = 3000;
+
+const seconds = (flag: string, text: string): number => numberOption(flag, text, 0) * 1000;
 
 export async function runServe(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -35,50 +54,144 @@ export async function runServe(argv: string[]): Promise<void> {
       'max-waiting': { type: 'string', default: '256' },
       'no-enable-prefix-caching': { type: 'boolean', default: false },
       device: { type: 'string', default: 'cpu' },
+      'api-key': { type: 'string', multiple: true, default: [] },
+      'protect-metrics': { type: 'boolean', default: false },
+      'max-model-len': { type: 'string' },
+      'max-prompt-tokens': { type: 'string' },
+      'max-completion-tokens': { type: 'string' },
+      'max-body-bytes': { type: 'string', default: String(DEFAULT_LIMITS.maxBodyBytes) },
+      'max-n': { type: 'string', default: String(DEFAULT_LIMITS.maxN) },
+      'max-choices': { type: 'string', default: String(DEFAULT_LIMITS.maxChoices) },
+      'max-stop-strings': { type: 'string', default: String(DEFAULT_LIMITS.maxStopStrings) },
+      'max-stop-length': { type: 'string', default: String(DEFAULT_LIMITS.maxStopLength) },
+      'max-logit-bias': { type: 'string', default: String(DEFAULT_LIMITS.maxLogitBias) },
+      'max-concurrent-streams': { type: 'string', default: String(DEFAULT_LIMITS.maxConcurrentStreams) },
+      'request-timeout': { type: 'string', default: String(DEFAULT_LIMITS.requestTimeoutMs / 1000) },
+      'stream-stall-timeout': { type: 'string', default: String(DEFAULT_LIMITS.streamStallTimeoutMs / 1000) },
+      'headers-timeout': { type: 'string', default: String(DEFAULT_TIMEOUTS.headersTimeoutMs / 1000) },
+      'body-timeout': { type: 'string', default: String(DEFAULT_TIMEOUTS.requestBodyTimeoutMs / 1000) },
+      'keep-alive-timeout': { type: 'string', default: String(DEFAULT_TIMEOUTS.keepAliveTimeoutMs / 1000) },
+      'drain-timeout': { type: 'string', default: '30' },
+      'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
+      'log-prompts': { type: 'boolean', default: false },
+      ...compileFlagSpecs,
     },
   });
   if (values.device !== 'cpu' && values.device !== 'cuda') throw new UsageError('--device must be cpu or cuda');
   if (values['num-cache-blocks'] !== undefined && values['cache-memory-mb'] !== undefined) {
     throw new UsageError('give at most one of --num-cache-blocks and --cache-memory-mb');
   }
+  if (!LOG_LEVELS.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const port = intOption('--port', values.port, 0);
   const blockSize = intOption('--block-size', values['block-size'], 1);
   const maxNumSeqs = intOption('--max-num-seqs', values['max-num-seqs'], 1);
   const maxNumBatchedTokens = intOption('--max-num-batched-tokens', values['max-num-batched-tokens'], 1);
   const maxWaiting = intOption('--max-waiting', values['max-waiting'], 0);
-  const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+  const optionalInt = (flag: string, text: string | undefined): number => (text === undefined ? Infinity : intOption(flag, text, 1));
+  const limits: ServerLimits = {
+    maxBodyBytes: intOption('--max-body-bytes', values['max-body-bytes'], 1),
+    maxPromptTokens: optionalInt('--max-prompt-tokens', values['max-prompt-tokens']),
+    maxCompletionTokens: optionalInt('--max-completion-tokens', values['max-completion-tokens']),
+    maxN: intOption('--max-n', values['max-n'], 1),
+    maxChoices: intOption('--max-choices', values['max-choices'], 1),
+    maxStopStrings: intOption('--max-stop-strings', values['max-stop-strings'], 0),
+    maxStopLength: intOption('--max-stop-length', values['max-stop-length'], 1),
+    maxLogitBias: intOption('--max-logit-bias', values['max-logit-bias'], 0),
+    maxConcurrentStreams: intOption('--max-concurrent-streams', values['max-concurrent-streams'], 0),
+    requestTimeoutMs: seconds('--request-timeout', values['request-timeout']),
+    streamStallTimeoutMs: seconds('--stream-stall-timeout', values['stream-stall-timeout']),
+  };
+  if (limits.maxN > 16) throw new UsageError('--max-n must be at most 16');
+  const timeouts = {
+    headersTimeoutMs: seconds('--headers-timeout', values['headers-timeout']),
+    requestBodyTimeoutMs: seconds('--body-timeout', values['body-timeout']),
+    keepAliveTimeoutMs: seconds('--keep-alive-timeout', values['keep-alive-timeout']),
+  };
+  const drainTimeoutMs = seconds('--drain-timeout', values['drain-timeout']);
+  const maxModelLenFlag = optionalInt('--max-model-len', values['max-model-len']);
+  const apiKeys = parseApiKeys(values['api-key'], process.env['LATENTSERVE_API_KEY']);
 
+  const logger = pino({ level: values['log-level'], base: { service: 'latentserve' } });
+  const log = (line: string): void => logger.info(line);
+
+  const compile = requestedCompileOptions(values);
   const modelDir = values.model ?? (await demoModel(log));
   const config = loadModelConfig(modelDir);
-  const bytesPerToken = config.numHiddenLayers * latentRowWidth(config) * 4;
+  // For sizing the cache before the model loads; an fp8 row is one byte a value plus a float32 scale.
+  const rowWidth = latentRowWidth(config);
+  const bytesPerToken = config.numHiddenLayers * (compile?.kvCacheDtype === 'fp8' ? rowWidth + 4 : rowWidth * 4);
   const numBlocks = values['num-cache-blocks'] !== undefined
     ? intOption('--num-cache-blocks', values['num-cache-blocks'], 1)
     : Math.max(1, Math.floor((numberOption('--cache-memory-mb', values['cache-memory-mb'] ?? String(defaultCacheMb(config.maxPositionEmbeddings, maxNumSeqs, bytesPerToken)), 1) * 2 ** 20) / (bytesPerToken * blockSize)));
 
-  const model = await loadModel(modelDir, { device: values.device, blockSize, numBlocks, onProgress: log });
+  const model = await loadModel(modelDir, {
+    device: values.device, blockSize, numBlocks, onProgress: log, warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
+  });
   const servedModelName = values['served-model-name'] ?? (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
   let engine: LatentEngine | null = null;
   const metrics = new ServerMetrics(() => engine!.stats());
   engine = new LatentEngine(model.executor, model.tokenizer, {
-    maxNumSeqs, maxNumBatchedTokens, maxWaiting, maxModelLen: config.maxPositionEmbeddings, enablePrefixCaching: !values['no-enable-prefix-caching'],
-  }, metrics);
-  const app = createApp({ engine, tokenizer: model.tokenizer, servedModelName, vocabSize: config.vocabSize, maxModelLen: engine.maxModelLen, metrics });
-  const server = await listen(app, values.host, port);
+    maxNumSeqs, maxNumBatchedTokens, maxWaiting,
+    maxModelLen: Math.min(maxModelLenFlag, config.maxPositionEmbeddings),
+    enablePrefixCaching: !values['no-enable-prefix-caching'],
+  }, metrics, logger.child({ component: 'engine' }));
+  const lifecycle = new ServerLifecycle();
+  const app = createApp({
+    engine, tokenizer: model.tokenizer, servedModelName, vocabSize: config.vocabSize, maxModelLen: engine.maxModelLen, metrics,
+    limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle,
+  });
+  const server = await listen(app, values.host, port, timeouts);
   const cacheTokens = numBlocks * blockSize;
-  log(`latentserve: serving ${servedModelName} (${modelDir}) on ${server.url} [${model.executor.device}]`);
-  log(`latentserve: latent cache ${cacheTokens} tokens in ${numBlocks} blocks of ${blockSize}, ${bytesPerToken} bytes per token (${((cacheTokens * bytesPerToken) / 2 ** 20).toFixed(1)} MiB)`);
+  const servedBytesPerToken = cacheBytesPerToken(model.executor.cache);
+  logger.info({
+    url: server.url, model: servedModelName, modelDir, device: model.executor.device, maxModelLen: engine.maxModelLen,
+    auth: apiKeys.length > 0 ? `${apiKeys.length} key(s)` : 'off',
+  }, `latentserve: serving ${servedModelName} (${modelDir}) on ${server.url} [${model.executor.device}]`);
+  logger.info({ cacheTokens, numBlocks, blockSize, bytesPerToken: servedBytesPerToken },
+    `latentserve: latent cache ${cacheTokens} tokens in ${numBlocks} blocks of ${blockSize}, ${servedBytesPerToken} bytes per token (${((cacheTokens * servedBytesPerToken) / 2 ** 20).toFixed(1)} MiB)`);
+  if (apiKeys.length === 0 && !isLoopback(values.host)) logger.warn(`no API key set (--api-key or LATENTSERVE_API_KEY) while listening on ${values.host}`);
 
-  const stop = async (): Promise<void> => {
-    log('latentserve: shutting down');
+  await drainOnSignal(logger, lifecycle, drainTimeoutMs, async () => {
     await server.close();
     await engine!.shutdown();
     await model.executor.close();
-  };
-  await new Promise<void>((resolve) => {
-    const onSignal = (): void => { void stop().then(resolve); };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+  }, server);
+}
+
+/** Waits for SIGTERM/SIGINT, drains, stops. Resolves once everything is closed. */
+function drainOnSignal(logger: Logger, lifecycle: ServerLifecycle, drainTimeoutMs: number, close: () => Promise<void>, server: Listening): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let skipWait: () => void = () => {};
+    const skipped = new Promise<false>((r) => { skipWait = () => r(false); });
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (lifecycle.isDraining) {
+        logger.warn({ signal }, 'second signal: ending the remaining requests now');
+        skipWait();
+        return;
+      }
+      lifecycle.startDrain();
+      logger.info({ signal, inFlight: lifecycle.numInFlight, drainTimeoutS: drainTimeoutMs / 1000, url: server.url },
+        'draining: refusing new requests, letting running ones finish');
+      void (async () => {
+        const drained = await Promise.race([lifecycle.idle(drainTimeoutMs), skipped]);
+        if (!drained) {
+          logger.warn({ inFlight: lifecycle.numInFlight }, 'drain timeout: ending the remaining requests');
+          lifecycle.abortAll();
+          await lifecycle.idle(ABORT_GRACE_MS);
+        }
+        await close();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        logger.info({ drained }, 'latentserve: stopped');
+      })().then(resolve, reject);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
+}
+
+function isLoopback(host: string): boolean {
+  return host === '127.0.0.1' || host === '::1' || host === 'localhost';
 }
 
 /** Enough for maxNumSeqs full-length sequences, capped at 1 GiB. */

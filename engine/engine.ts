@@ -1,7 +1,19 @@
 // The step loop (the batcher): schedule → run the executor → sample → update → emit, one model step at a time,
 // for every live request together. Runs on the caller's thread; the executor's work happens in its worker, so
 // the event loop stays free while a step computes.
+//
+// Faults stay with the requests they touch:
+// - a step the executor rejects fails the requests in that step (their streams end with the error); the rest of
+//   the batch keeps its cache rows and carries on;
+// - a logits row with NaN or +Inf fails only the request it belongs to;
+// - an executor crash loses every cache row: the cache bookkeeping is rebuilt from empty (no block held, no
+//   prefix-cache entry) and every surviving request is recomputed from its tokens, like a preemption. The step
+//   that was running when the worker died fails its requests (a poison input must not crash the worker twice);
+//   a crash found before the step was sent fails nobody.
+// - an unexpected error inside the loop itself fails every live request and rebuilds the bookkeeping, so the
+//   loop never dies with requests waiting on it.
 import { KvCacheManager } from '../cache/kv-cache-manager.js';
+import { ExecutorCrashed, ExecutorError } from '../model/executor/errors.js';
 import type { Executor } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { Rng } from '../model/rng.js';
@@ -34,6 +46,14 @@ export interface TokenizerLike extends Decoder {
   readonly eosTokenIds: readonly number[];
 }
 
+/** Where the engine reports faults; a pino logger fits. */
+export interface EngineLog {
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const NO_LOG: EngineLog = { warn() {}, error() {} };
+
 interface SampledToken {
   readonly token: number;
   readonly logprob: LogprobEntry | null;
@@ -49,8 +69,9 @@ interface LiveRequest {
 
 export class LatentEngine implements Engine {
   readonly maxModelLen: number;
-  private readonly kv: KvCacheManager;
-  private readonly scheduler: Scheduler;
+  // Replaced (never mutated back) when the executor loses its cache: see resetCache().
+  private kv: KvCacheManager;
+  private scheduler: Scheduler;
   private readonly live = new Map<string, LiveRequest>();
   private readonly pendingAborts = new Set<string>();
   private readonly processed: Float32Array;
@@ -65,11 +86,12 @@ export class LatentEngine implements Engine {
     private readonly tokenizer: TokenizerLike,
     private readonly config: EngineConfig,
     private readonly observer: EngineObserver = {},
+    private readonly log: EngineLog = NO_LOG,
   ) {
     const { numBlocks, blockSize } = executor.cache;
     this.maxModelLen = Math.min(config.maxModelLen, numBlocks * blockSize);
-    this.kv = new KvCacheManager({ numBlocks, blockSize, enablePrefixCaching: config.enablePrefixCaching });
-    this.scheduler = new Scheduler({ maxNumSeqs: config.maxNumSeqs, maxNumBatchedTokens: config.maxNumBatchedTokens }, this.kv, observer);
+    this.kv = this.newCacheManager();
+    this.scheduler = this.newScheduler();
     this.processed = new Float32Array(executor.vocabSize);
     this.scratch = new Float32Array(executor.vocabSize);
   }
@@ -143,15 +165,61 @@ export class LatentEngine implements Engine {
     while (!this.closed) {
       this.applyAborts();
       if (!this.scheduler.hasWork()) break;
-      const output = this.scheduler.schedule();
-      if (output.scheduled.length === 0) {
-        if (output.preempted.length === 0) this.failUnschedulable();
-        continue;
+      try {
+        const output = this.scheduler.schedule();
+        if (output.scheduled.length === 0) {
+          if (output.preempted.length === 0) this.failUnschedulable();
+          continue;
+        }
+        await this.step(output);
+      } catch (err) {
+        // A bug, not a model fault: nothing says the bookkeeping is still consistent, so start it over.
+        this.log.error({ err }, 'engine step loop failed; failing every live request');
+        this.stepping = false;
+        const error = new ExecutorError(`engine step loop failed: ${err instanceof Error ? err.message : String(err)}`, 'engine_error', { cause: err });
+        for (const id of [...this.live.keys()]) this.fail(id, error);
+        this.resetCache();
       }
-      await this.step(output);
     }
     // Synchronous with the last hasWork() check, so a submit() that finds loop === null starts a new one.
     this.loop = null;
+  }
+
+  private newCacheManager(): KvCacheManager {
+    const { numBlocks, blockSize } = this.executor.cache;
+    return new KvCacheManager({ numBlocks, blockSize, enablePrefixCaching: this.config.enablePrefixCaching });
+  }
+
+  private newScheduler(): Scheduler {
+    const { maxNumSeqs, maxNumBatchedTokens } = this.config;
+    return new Scheduler({ maxNumSeqs, maxNumBatchedTokens }, this.kv, this.observer);
+  }
+
+  /**
+   * The executor's cache rows are gone (its worker died): forget every block and prefix-cache entry by starting
+   * fresh bookkeeping, and queue every live request again, in arrival order, to be recomputed from its tokens
+   * (prompt and output so far) exactly as a preempted request is. Afterwards no block is held by anyone.
+   */
+  private resetCache(): void {
+    const survivors = [...this.live.values()].map((l) => l.request);
+    this.kv = this.newCacheManager();
+    this.scheduler = this.newScheduler();
+    for (const request of survivors) {
+      if (request.numComputedTokens > 0) this.observer.onPreemption?.();
+      request.numComputedTokens = 0;
+      this.scheduler.add(request);
+    }
+  }
+
+  private onStepFailure(output: SchedulerOutput, err: unknown): void {
+    const ids = output.scheduled.map((s) => s.request.id);
+    const error = err instanceof ExecutorError ? err : new ExecutorError(`model step failed: ${err instanceof Error ? err.message : String(err)}`, 'executor_error', { cause: err });
+    const crashed = error instanceof ExecutorCrashed;
+    // A crash before the step was sent ran nothing of it: its requests are recomputed with everyone else.
+    const failed = crashed && !error.inStep ? [] : ids;
+    this.log.error({ err: error, requestIds: failed, cacheLost: crashed }, crashed ? 'executor crashed; latent cache rebuilt' : 'model step failed');
+    for (const id of failed) this.fail(id, error);
+    if (crashed) this.resetCache();
   }
 
   /** Nothing runs and the head of the queue cannot be admitted: fail it rather than spin. */
@@ -175,27 +243,37 @@ export class LatentEngine implements Engine {
       const [result] = await Promise.all([this.executor.step(inputs), new Promise<void>((resolve) => setImmediate(resolve))]);
       logits = result.logits;
     } catch (err) {
-      // The step failed as a whole: end the requests that were in it, keep serving the rest.
-      for (const { request } of output.scheduled) this.fail(request.id, err);
+      this.onStepFailure(output, err);
       return;
     } finally {
       this.stepping = false;
     }
-    const sampled = this.sample(plans, logits);
+    const { sampled, poisoned } = this.sample(plans, logits);
+    for (const id of poisoned) {
+      const error = new ExecutorError(`non-finite logits (NaN or Inf) for request ${id}`, 'non_finite_logits');
+      this.log.error({ err: error, requestId: id }, 'model produced non-finite logits; request failed');
+      this.fail(id, error);
+    }
     const finished = this.scheduler.update(output, new Map([...sampled].map(([id, s]) => [id, s.token])));
     const now = performance.now();
     for (const [id, s] of sampled) this.emitToken(id, s, now);
     for (const request of finished) this.complete(request, now);
   }
 
-  private sample(plans: readonly RowPlan[], logits: Float32Array): Map<string, SampledToken> {
+  /** Samples every request that samples in this step; requests with a non-finite logits row are `poisoned`. */
+  private sample(plans: readonly RowPlan[], logits: Float32Array): { sampled: Map<string, SampledToken>; poisoned: string[] } {
     const vocab = this.executor.vocabSize;
     const rowAt = (r: number): Float32Array => logits.subarray(r * vocab, (r + 1) * vocab);
     const sampled = new Map<string, SampledToken>();
+    const poisoned: string[] = [];
     for (const plan of plans) {
       const { request } = plan.scheduled;
       const live = this.live.get(request.id);
       if (live === undefined) continue;
+      if (!rowsUsable(plan, logits, vocab)) {
+        poisoned.push(request.id);
+        continue;
+      }
       for (const { row, position } of plan.promptRows) {
         request.promptLogprobEntries.push(logprobEntry(rowAt(row), request.tokenIds[position + 1]!, request.promptLogprobs ?? 0, this.scratch));
       }
@@ -208,7 +286,7 @@ export class LatentEngine implements Engine {
       const logprob = request.logprobs === null ? null : logprobEntry(raw, token, request.logprobs, this.scratch);
       sampled.set(request.id, { token, logprob });
     }
-    return sampled;
+    return { sampled, poisoned };
   }
 
   private emitToken(id: string, { token, logprob }: SampledToken, now: number): void {
@@ -255,6 +333,7 @@ export class LatentEngine implements Engine {
     if (live === undefined) return;
     this.live.delete(id);
     this.scheduler.remove(id);
+    live.request.status = 'finished'; // scheduler.update() skips it if it was in the step being recorded
     live.stream.end(err instanceof Error ? err : new Error(String(err)));
   }
 
@@ -269,4 +348,20 @@ export class LatentEngine implements Engine {
     }
     this.pendingAborts.clear();
   }
+}
+
+/** Every logits row the plan reads exists and is usable: no NaN, no +Inf, something finite (−Inf alone is a mask). */
+function rowsUsable(plan: RowPlan, logits: Float32Array, vocab: number): boolean {
+  const usable = (r: number): boolean => {
+    if ((r + 1) * vocab > logits.length) return false;
+    let finite = false;
+    for (let i = r * vocab, end = (r + 1) * vocab; i < end; i++) {
+      const v = logits[i]!;
+      if (v !== v || v === Infinity) return false;
+      if (v !== -Infinity) finite = true;
+    }
+    return finite;
+  };
+  for (const { row } of plan.promptRows) if (!usable(row)) return false;
+  return plan.sampleRow === null || usable(plan.sampleRow);
 }

@@ -1,15 +1,43 @@
-// The Hono app: routes plus the single error mapping (errors.ts) for every non-streamed failure.
+// The Hono app: middleware, routes, and the single error mapping (errors.ts) for every non-streamed failure.
+//
+//   request-log (x-request-id, access log) → lifecycle (in-flight count, 503 while draining) → auth (Bearer)
+//     → body limit (413) → routes
 import { Hono } from 'hono';
+import { pino } from 'pino';
 import { NotFound } from '../engine/errors.js';
-import { toErrorResponse } from './errors.js';
-import type { ServerOptions } from './options.js';
+import type { AppEnv } from './app-env.js';
+import { apiKeyAuth } from './auth.js';
+import { bodyLimit } from './body-limit.js';
+import { isServerFault, toErrorResponse } from './errors.js';
+import { ServerLifecycle } from './lifecycle.js';
+import { ConcurrencyLimit, PromptSizeGuard, resolveLimits } from './limits.js';
+import type { RouteOptions, ServerOptions } from './options.js';
+import { requestLog } from './request-log.js';
 import { addChatRoute } from './routes/chat.js';
 import { addCompletionsRoute } from './routes/completions.js';
 import { addInfoRoutes } from './routes/info.js';
 import { addTokenizeRoutes } from './routes/tokenize.js';
 
-export function createApp(opts: ServerOptions): Hono {
-  const app = new Hono();
+export function resolveOptions(opts: ServerOptions): RouteOptions {
+  const limits = resolveLimits(opts.limits, opts.maxModelLen);
+  return {
+    ...opts,
+    limits,
+    logger: opts.logger ?? pino({ level: 'silent' }),
+    logPrompts: opts.logPrompts ?? false,
+    lifecycle: opts.lifecycle ?? new ServerLifecycle(),
+    streamSlots: new ConcurrencyLimit(limits.maxConcurrentStreams, 'concurrent streams'),
+    promptGuard: new PromptSizeGuard(opts.tokenizer, limits),
+  };
+}
+
+export function createApp(options: ServerOptions): Hono<AppEnv> {
+  const opts = resolveOptions(options);
+  const app = new Hono<AppEnv>();
+  app.use(requestLog(opts.logger));
+  app.use(opts.lifecycle.middleware());
+  if ((opts.apiKeys?.length ?? 0) > 0) app.use(apiKeyAuth(opts.apiKeys!, { protectMetrics: opts.protectMetrics ?? false }));
+  app.use(bodyLimit(opts.limits.maxBodyBytes));
   addChatRoute(app, opts);
   addCompletionsRoute(app, opts);
   addTokenizeRoutes(app, opts);
@@ -19,8 +47,9 @@ export function createApp(opts: ServerOptions): Hono {
     return c.json(body, status);
   });
   app.onError((err, c) => {
-    const { status, body } = toErrorResponse(err);
-    return c.json(body, status);
+    const { status, body, headers } = toErrorResponse(err);
+    if (isServerFault(err)) c.var.log?.error({ err, status }, 'request failed');
+    return c.json(body, status, headers);
   });
   return app;
 }

@@ -1,8 +1,9 @@
 // Drives one HTTP request's engine requests (n choices × prompts) and interleaves their TokenEvents into a
-// single stream tagged with the choice index. One AbortController covers them all: the client leaving, or any
-// choice failing, aborts every engine request and closes their iterators (the engine's two cancellation paths).
-import { Aborted } from '../engine/errors.js';
+// single stream tagged with the choice index. One AbortController covers them all: the client leaving, the
+// deadline, the server shutting down, or any choice failing aborts every engine request and closes their
+// iterators (the engine's two cancellation paths).
 import type { Engine, EngineRequest, TokenEvent } from '../engine/types.js';
+import { abortReason } from './request-scope.js';
 
 export interface ChoiceEvent {
   readonly index: number;
@@ -29,7 +30,7 @@ export async function startChoices(
   try {
     for (const request of requests) iterators.push(engine.submit(request, controller.signal)[Symbol.asyncIterator]());
     const firsts = await Promise.all(iterators.map((it) => it.next()));
-    if (controller.signal.aborted) throw new Aborted('client disconnected');
+    if (controller.signal.aborted) throw abortReason(controller.signal);
     return mergeChoices(iterators, firsts, controller);
   } catch (err) {
     controller.abort();
@@ -54,7 +55,7 @@ async function* mergeChoices(
 
   let onAbort: () => void = () => {};
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(new Aborted('client disconnected'));
+    onAbort = () => reject(abortReason(controller.signal));
     if (controller.signal.aborted) onAbort();
     else controller.signal.addEventListener('abort', onAbort, { once: true });
   });
@@ -63,7 +64,11 @@ async function* mergeChoices(
     while (finished.size < iterators.length) {
       const { index, result } = await Promise.race([aborted, ...pending.values()]);
       pending.delete(index);
-      if (result.done) throw new Error(`engine ended choice ${index} without a finish event`);
+      if (result.done) {
+        // An aborted request ends its stream quietly; say why rather than blame the engine.
+        if (controller.signal.aborted) throw abortReason(controller.signal);
+        throw new Error(`engine ended choice ${index} without a finish event`);
+      }
       if (result.value.type === 'finish') {
         finished.add(index);
         // Let the engine's iterator run to its end on its own; nothing after `finish` is used.

@@ -1,8 +1,24 @@
-// Serves a Hono app over HTTP/1.1 with @hono/node-server. Port 0 picks a free port.
+// Serves a Hono app over HTTP/1.1 with @hono/node-server. Port 0 picks a free port. The socket-level timeouts
+// bound how long a client may take to send its headers and its whole request (slow-loris clients are dropped)
+// and how long an idle keep-alive connection stays open; responses (streams) are never cut by them.
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
-import type { Hono } from 'hono';
+import { serve, type HttpBindings } from '@hono/node-server';
+
+export interface ConnectionTimeouts {
+  /** Time to receive the request headers (Node's headersTimeout). */
+  readonly headersTimeoutMs: number;
+  /** Time to receive the whole request, body included (Node's requestTimeout). */
+  readonly requestBodyTimeoutMs: number;
+  /** Idle time before a keep-alive connection is closed. */
+  readonly keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ConnectionTimeouts = {
+  headersTimeoutMs: 20_000,
+  requestBodyTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+};
 
 export interface Listening {
   readonly url: string;
@@ -11,9 +27,23 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-export function listen(app: Hono, host: string, port: number): Promise<Listening> {
+/** Anything with Hono's fetch (a Hono app of any Env). */
+export interface FetchApp {
+  fetch(request: Request, env: HttpBindings): Response | Promise<Response>;
+}
+
+export function listen(app: FetchApp, host: string, port: number, timeouts: Partial<ConnectionTimeouts> = {}): Promise<Listening> {
+  const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info: AddressInfo) => {
+    const serverOptions = {
+      headersTimeout: t.headersTimeoutMs,
+      // Node requires requestTimeout ≥ headersTimeout (0 = none).
+      requestTimeout: t.requestBodyTimeoutMs === 0 ? 0 : Math.max(t.requestBodyTimeoutMs, t.headersTimeoutMs),
+      keepAliveTimeout: t.keepAliveTimeoutMs,
+      // How often Node checks the two timeouts above (default 30 s, too coarse for short limits).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, t.headersTimeoutMs / 4)),
+    };
+    const server = serve({ fetch: (req, env) => app.fetch(req, env as HttpBindings), hostname: host, port, serverOptions }, (info: AddressInfo) => {
       server.off('error', reject);
       const urlHost = host.includes(':') ? `[${host}]` : host;
       resolve({

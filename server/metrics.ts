@@ -1,7 +1,8 @@
 // Prometheus metrics for /metrics, on a registry owned by this object (never prom-client's global one, so two
 // servers in one process do not collide). Gauges read engineStats() at scrape time; counters and histograms
-// are fed by the engine through the EngineObserver callbacks. Names follow vLLM's, under `latentserve_`.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// are fed by the engine through the EngineObserver callbacks. Names follow vLLM's, under `latentserve_`; the
+// process metrics (process_resident_memory_bytes, nodejs_heap_size_used_bytes, …) are prom-client's defaults.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineObserver, EngineStats, Usage } from '../engine/types.js';
 
 // Seconds; vLLM's buckets.
@@ -22,6 +23,7 @@ export class ServerMetrics implements EngineObserver {
 
   constructor(engineStats: () => EngineStats) {
     const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
     const gauge = (name: string, help: string, read: (s: EngineStats) => number): void => {
       new Gauge({ name, help, registers, collect() { this.set(read(engineStats())); } });
     };

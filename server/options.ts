@@ -1,6 +1,10 @@
-// What the HTTP layer is built from; the composition root (cli) constructs these and calls createApp.
+// What the HTTP layer is built from; the composition root (cli) constructs these and calls createApp. Everything
+// after `metrics` is optional, with the defaults of server/limits.ts, no auth, and a silent logger.
+import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
+import type { ServerLifecycle } from './lifecycle.js';
+import type { ConcurrencyLimit, PromptSizeGuard, ServerLimits } from './limits.js';
 import type { ServerMetrics } from './metrics.js';
 
 export interface ServerOptions {
@@ -14,4 +18,24 @@ export interface ServerOptions {
   readonly maxModelLen: number;
   /** Also passed to the engine as its EngineObserver. */
   readonly metrics: ServerMetrics;
+  readonly limits?: Partial<ServerLimits>;
+  /** Bearer keys; none = no auth. */
+  readonly apiKeys?: readonly string[];
+  /** Require a key for /metrics too (it is open by default, like /health). */
+  readonly protectMetrics?: boolean;
+  readonly logger?: Logger;
+  /** Log prompts (messages / prompt) at info; off by default, prompts are never logged otherwise. */
+  readonly logPrompts?: boolean;
+  /** Drain state for graceful shutdown; createApp makes one when absent. */
+  readonly lifecycle?: ServerLifecycle;
+}
+
+/** ServerOptions with every default filled in, as the routes see them. */
+export interface RouteOptions extends ServerOptions {
+  readonly limits: ServerLimits;
+  readonly logger: Logger;
+  readonly logPrompts: boolean;
+  readonly lifecycle: ServerLifecycle;
+  readonly streamSlots: ConcurrencyLimit;
+  readonly promptGuard: PromptSizeGuard;
 }

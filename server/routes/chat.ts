@@ -2,14 +2,15 @@
 import type { Hono } from 'hono';
 import { InvalidRequest } from '../../engine/errors.js';
 import type { ChatMessage, ModelTokenizer } from '../../model/tokenizer.js';
+import type { AppEnv } from '../app-env.js';
 import { collectChat, streamChat, type ChatResponseContext } from '../chat-response.js';
-import { startChoices } from '../choices.js';
 import { checkModel, choiceRequests, resolveMaxTokens, samplingOptions, stopStrings } from '../engine-request.js';
+import { logPrompt, respondWithGeneration } from '../generate.js';
+import { checkPromptTokens, checkSamplingLimits, limitMaxTokens } from '../limits.js';
 import { TokenNames } from '../logprobs.js';
-import type { ServerOptions } from '../options.js';
+import type { RouteOptions } from '../options.js';
 import { parseBody } from '../request-body.js';
 import { chatRequestSchema, type ChatMessageInput } from '../schemas/chat.js';
-import { requestAbortController, sseResponse } from '../sse.js';
 import { newRequestId, unixSeconds } from '../usage.js';
 
 function messageText(content: ChatMessageInput['content']): string {
@@ -33,15 +34,25 @@ export function chatPromptIds(
   return tokenizer.encode(prompt);
 }
 
-export function addChatRoute(app: Hono, opts: ServerOptions): void {
+/** The messages' text, for the size check that runs before the template and the tokenizer. */
+export function messageTexts(messages: readonly ChatMessageInput[]): string[] {
+  return messages.map((m) => messageText(m.content));
+}
+
+export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
   app.post('/v1/chat/completions', async (c) => {
     const req = await parseBody(c, chatRequestSchema);
     checkModel(req.model, opts.servedModelName);
     if ((req.top_logprobs ?? 0) > 0 && req.logprobs !== true) {
       throw new InvalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
     }
+    checkSamplingLimits(req, opts.limits);
+    opts.promptGuard.check(messageTexts(req.messages), 'messages');
+    logPrompt(c, opts, req.messages);
     const promptIds = chatPromptIds(opts.tokenizer, req.messages, true);
-    const requested = req.max_completion_tokens ?? req.max_tokens;
+    checkPromptTokens(promptIds.length, opts.limits, 'messages');
+    const param = req.max_completion_tokens === null || req.max_completion_tokens === undefined ? 'max_tokens' : 'max_completion_tokens';
+    const requested = limitMaxTokens(req.max_completion_tokens ?? req.max_tokens, promptIds.length, opts.limits, opts.maxModelLen, param);
     const maxTokens = resolveMaxTokens(promptIds.length, requested, opts.maxModelLen, 'messages');
     const topLogprobs = req.logprobs === true ? req.top_logprobs ?? 0 : null;
     const promptTopLogprobs = req.prompt_logprobs ?? null;
@@ -55,8 +66,6 @@ export function addChatRoute(app: Hono, opts: ServerOptions): void {
       promptLogprobs: promptTopLogprobs,
     }, n);
 
-    const controller = requestAbortController(c);
-    const events = await startChoices(opts.engine, requests, controller);
     const ctx: ChatResponseContext = {
       id,
       created: unixSeconds(),
@@ -67,10 +76,11 @@ export function addChatRoute(app: Hono, opts: ServerOptions): void {
       topLogprobs,
       promptTopLogprobs,
     };
-    if (req.stream === true) {
-      const includeUsage = req.stream_options?.include_usage ?? false;
-      return sseResponse(c, controller, (send) => streamChat(events, ctx, includeUsage, send));
-    }
-    return c.json(await collectChat(events, ctx));
+    const includeUsage = req.stream_options?.include_usage ?? false;
+    return respondWithGeneration(c, opts, requests, {
+      stream: req.stream === true,
+      collect: (events) => collectChat(events, ctx),
+      produce: (events, send) => streamChat(events, ctx, includeUsage, send),
+    });
   });
 }

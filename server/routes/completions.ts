@@ -1,37 +1,54 @@
 // POST /v1/completions: each prompt (text or token ids) → n engine requests → response or SSE.
 import type { Hono } from 'hono';
 import { InvalidRequest } from '../../engine/errors.js';
-import type { ModelTokenizer } from '../../model/tokenizer.js';
-import { startChoices } from '../choices.js';
+import type { AppEnv } from '../app-env.js';
 import { collectCompletion, streamCompletion, type CompletionPrompt } from '../completion-response.js';
 import { checkModel, checkTokenIds, choiceRequests, resolveMaxTokens, samplingOptions, stopStrings } from '../engine-request.js';
+import { logPrompt, respondWithGeneration } from '../generate.js';
+import { checkPromptTokens, checkSamplingLimits, limitMaxTokens } from '../limits.js';
 import { TokenNames } from '../logprobs.js';
-import type { ServerOptions } from '../options.js';
+import type { RouteOptions } from '../options.js';
 import { parseBody } from '../request-body.js';
 import { completionRequestSchema, type CompletionRequest } from '../schemas/completions.js';
-import { requestAbortController, sseResponse } from '../sse.js';
 import { newRequestId, unixSeconds } from '../usage.js';
 
-function completionPrompts(tokenizer: ModelTokenizer, vocabSize: number, prompt: CompletionRequest['prompt']): CompletionPrompt[] {
-  const fromText = (text: string): CompletionPrompt => ({ ids: tokenizer.encode(text, { addSpecialTokens: true }), text });
-  const fromIds = (ids: readonly number[]): CompletionPrompt => {
-    checkTokenIds(ids, vocabSize, 'prompt');
-    return { ids, text: tokenizer.decode(ids) };
-  };
-  if (typeof prompt === 'string') return [fromText(prompt)];
+/** The prompt as a list of prompts, each text or token ids. */
+function promptList(prompt: CompletionRequest['prompt']): (string | readonly number[])[] {
+  if (typeof prompt === 'string') return [prompt];
   const first = prompt[0];
-  if (typeof first === 'number') return [fromIds(prompt as number[])];
-  if (typeof first === 'string') return (prompt as string[]).map(fromText);
-  return (prompt as number[][]).map(fromIds);
+  if (typeof first === 'number') return [prompt as number[]];
+  return prompt as string[] | number[][];
 }
 
-export function addCompletionsRoute(app: Hono, opts: ServerOptions): void {
+/** Tokenizes (or checks and decodes) each prompt, refusing oversized ones before the tokenizer sees them. */
+function completionPrompts(opts: RouteOptions, prompts: readonly (string | readonly number[])[]): CompletionPrompt[] {
+  const { tokenizer, limits } = opts;
+  return prompts.map((p) => {
+    if (typeof p === 'string') {
+      opts.promptGuard.check([p], 'prompt');
+      const ids = tokenizer.encode(p, { addSpecialTokens: true });
+      checkPromptTokens(ids.length, limits, 'prompt');
+      return { ids, text: p };
+    }
+    checkPromptTokens(p.length, limits, 'prompt');
+    checkTokenIds(p, opts.vocabSize, 'prompt');
+    return { ids: p, text: tokenizer.decode(p) };
+  });
+}
+
+export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
   app.post('/v1/completions', async (c) => {
     const req = await parseBody(c, completionRequestSchema);
     checkModel(req.model, opts.servedModelName);
     if (req.suffix) throw new InvalidRequest('suffix is not supported.', 'suffix');
-    const prompts = completionPrompts(opts.tokenizer, opts.vocabSize, req.prompt);
-    const maxTokens = prompts.map((p) => resolveMaxTokens(p.ids.length, req.max_tokens, opts.maxModelLen, 'prompt'));
+    const list = promptList(req.prompt);
+    checkSamplingLimits(req, opts.limits, list.length);
+    logPrompt(c, opts, req.prompt);
+    const prompts = completionPrompts(opts, list);
+    const maxTokens = prompts.map((p) => {
+      const requested = limitMaxTokens(req.max_tokens, p.ids.length, opts.limits, opts.maxModelLen);
+      return resolveMaxTokens(p.ids.length, requested, opts.maxModelLen, 'prompt');
+    });
     const logprobs = req.logprobs ?? null;
     const echo = req.echo ?? false;
     const promptTopLogprobs = req.prompt_logprobs ?? null;
@@ -50,8 +67,6 @@ export function addCompletionsRoute(app: Hono, opts: ServerOptions): void {
     const id = newRequestId('cmpl');
     const requests = prompts.flatMap((p, i) => choiceRequests(id, p.ids, maxTokens[i]!, settings, n, i * n));
 
-    const controller = requestAbortController(c);
-    const events = await startChoices(opts.engine, requests, controller);
     const ctx = {
       id,
       created: unixSeconds(),
@@ -63,10 +78,11 @@ export function addCompletionsRoute(app: Hono, opts: ServerOptions): void {
       logprobs,
       promptTopLogprobs,
     };
-    if (req.stream === true) {
-      const includeUsage = req.stream_options?.include_usage ?? false;
-      return sseResponse(c, controller, (send) => streamCompletion(events, ctx, includeUsage, send));
-    }
-    return c.json(await collectCompletion(events, ctx));
+    const includeUsage = req.stream_options?.include_usage ?? false;
+    return respondWithGeneration(c, opts, requests, {
+      stream: req.stream === true,
+      collect: (events) => collectCompletion(events, ctx),
+      produce: (events, send) => streamCompletion(events, ctx, includeUsage, send),
+    });
   });
 }

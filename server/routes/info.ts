@@ -1,10 +1,12 @@
 // GET /v1/models, /v1/models/:id, /health and /metrics: what is served, whether it is up, how it is doing.
 import type { Hono } from 'hono';
+import type { AppEnv } from '../app-env.js';
 import { checkModel } from '../engine-request.js';
-import type { ServerOptions } from '../options.js';
+import { RETRY_AFTER_S } from '../errors.js';
+import type { RouteOptions } from '../options.js';
 import { unixSeconds } from '../usage.js';
 
-export function addInfoRoutes(app: Hono, opts: ServerOptions): void {
+export function addInfoRoutes(app: Hono<AppEnv>, opts: RouteOptions): void {
   const created = unixSeconds();
   const model = {
     id: opts.servedModelName,
@@ -23,8 +25,12 @@ export function addInfoRoutes(app: Hono, opts: ServerOptions): void {
     return c.json(model);
   });
 
-  // The engine is ready once constructed, so being able to answer is being healthy.
-  app.get('/health', (c) => c.json({ status: 'ok' }));
+  // The engine is ready once constructed, so being able to answer is being healthy, until a drain begins: then
+  // 503 takes the replica out of its load balancer while running streams finish.
+  app.get('/health', (c) => {
+    if (opts.lifecycle.isDraining) return c.json({ status: 'draining' }, 503, { 'Retry-After': String(RETRY_AFTER_S) });
+    return c.json({ status: 'ok' });
+  });
 
   app.get('/metrics', async (c) => {
     const registry = opts.metrics.registry;
