@@ -1,19 +1,28 @@
 #!/usr/bin/env node
-// Composition root: `latentserve serve | complete | synth`.
+// Composition root: `latentserve serve | complete | convert | eval | synth`.
+import { BENCH_USAGE, runBench } from './cli/bench.js';
 import { COMPLETE_USAGE, runComplete } from './cli/complete.js';
 import { UsageError } from './cli/options.js';
+import { CONVERT_USAGE, runConvert } from './cli/convert.js';
+import { EVAL_USAGE, runEval } from './cli/eval.js';
 import { SERVE_USAGE, runServe } from './cli/serve.js';
 import { SYNTH_USAGE, runSynth } from './cli/synth.js';
 
 const USAGE = `usage:
   ${SERVE_USAGE}
   ${COMPLETE_USAGE}
-  ${SYNTH_USAGE}`;
+  ${CONVERT_USAGE}
+  ${EVAL_USAGE}
+  ${SYNTH_USAGE}
+  ${BENCH_USAGE}`;
 
 const commands: Record<string, (argv: string[]) => Promise<void>> = {
   serve: runServe,
   complete: runComplete,
+  convert: runConvert,
+  eval: runEval,
   synth: runSynth,
+  bench: runBench,
 };
 
 async function main(argv: string[]): Promise<number> {
