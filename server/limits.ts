@@ -1,5 +1,5 @@
 // What one request may ask for, so that no single request (or a flood of them) can take the server down. Each
-// limit is a `serve` flag; the defaults are listed in deploy/README.md. Violations are 400s naming the field,
+// limit is a `serve` flag; the defaults are listed in README.md ("Limits"). Violations are 400s naming the field,
 // except the body size (413), the queue and stream caps (429 with Retry-After) and the deadline (408).
 import { InvalidRequest, Overloaded } from '../engine/errors.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
