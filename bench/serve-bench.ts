@@ -7,10 +7,10 @@
 //   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 128] [--prompt-tokens 1000]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from '../loadtest/free-port.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,16 +23,6 @@ const maxTokens = Number(values['max-tokens']);
 const promptTokens = Number(values['prompt-tokens']);
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 async function startServer(extra: string[]): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();

@@ -16,11 +16,11 @@
 // so growth measured after warm-up is the server's own.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from '../loadtest/free-port.js';
 
 const { values } = parseArgs({
   options: {
@@ -80,16 +80,6 @@ async function calibrate(url: string): Promise<{ maxModelLen: number; tokensPerW
   return { maxModelLen, tokensPerWord: +tokensPerWord.toFixed(2) };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 interface Server {
   readonly url: string;

@@ -6,7 +6,6 @@
 //       [--input-len 128] [--output-len 64] [--quant float32,int8] [--http-duration 5]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, homedir, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { parseConcurrencyList } from './options.js';
 import type { BenchSettings, HttpBenchResult, RunWithDetail } from './results.js';
 import { runServeBench } from './serve-bench.js';
 import { writeReport } from './write-report.js';
+import { freePort } from './free-port.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
@@ -25,16 +25,6 @@ const log = (line: string): void => { process.stderr.write(`${line}\n`); };
 /** Each variant is served with these extra `serve` flags. */
 const VARIANTS: Record<string, readonly string[]> = { float32: [], int8: ['--quant', 'int8'] };
 
-async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-    srv.on('error', fail);
-  });
-}
 
 function miniModel(explicit: string | undefined): string {
   if (explicit !== undefined) return explicit;
