@@ -42,6 +42,7 @@ test('GET /metrics: Prometheus text with every metric, fed by the engine', async
   for (const name of names) assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
   assert.match(text, /^latentserve_cache_blocks_total 64$/m);
   assert.match(text, /^latentserve_cache_bytes_per_token 1536$/m);
+  assert.match(text, /^latentserve_cache_capacity_tokens 4096$/m);
   assert.match(text, /^latentserve_prompt_tokens_total 3$/m);
   assert.match(text, /^latentserve_generation_tokens_total 4$/m);
   assert.match(text, /^latentserve_prefix_cache_queries_total 3$/m);

@@ -32,6 +32,7 @@ export class ServerMetrics implements EngineObserver {
     gauge('latentserve_cache_blocks_used', 'Latent cache blocks held by live requests.', (s) => s.cacheBlocksUsed);
     gauge('latentserve_cache_blocks_total', 'Latent cache blocks in the pool.', (s) => s.cacheBlocksTotal);
     gauge('latentserve_cache_bytes_per_token', 'Latent cache bytes per token, all layers.', (s) => s.cacheBytesPerToken);
+    gauge('latentserve_cache_capacity_tokens', 'Tokens the latent cache holds when full.', (s) => s.cacheBlocksTotal * s.cacheBlockSize);
 
     const counter = (name: string, help: string): Counter => new Counter({ name, help, registers });
     this.prefixCacheHits = counter('latentserve_prefix_cache_hits_total', 'Prompt tokens found in the prefix cache.');
