@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { LatentEngine } from '../engine/engine.js';
 import { defaultCacheDir } from '../model/compile.js';
-import { latentRowWidth, loadModelConfig } from '../model/config.js';
+import { loadModelConfig } from '../model/config.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import { synthesizeCheckpoint } from '../model/synth.js';
@@ -32,6 +32,7 @@ export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P
     [--body-timeout S] [--keep-alive-timeout S] [--drain-timeout S] [--log-level L] [--log-prompts]`;
 
 const DEMO_SEED = 0;
+const DEFAULT_CACHE_BYTES = 2 ** 30;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 /** After the drain timeout, how long the ended streams get to write their last event. */
 const ABORT_GRACE_MS = 3000;
@@ -117,15 +118,16 @@ export async function runServe(argv: string[]): Promise<void> {
   const compile = requestedCompileOptions(values);
   const modelDir = values.model ?? (await demoModel(log));
   const config = loadModelConfig(modelDir);
-  // For sizing the cache before the model loads; an fp8 row is one byte a value plus a float32 scale.
-  const rowWidth = latentRowWidth(config);
-  const bytesPerToken = config.numHiddenLayers * (compile?.kvCacheDtype === 'fp8' ? rowWidth + 4 : rowWidth * 4);
-  const numBlocks = values['num-cache-blocks'] !== undefined
-    ? intOption('--num-cache-blocks', values['num-cache-blocks'], 1)
-    : Math.max(1, Math.floor((numberOption('--cache-memory-mb', values['cache-memory-mb'] ?? String(defaultCacheMb(config.maxPositionEmbeddings, maxNumSeqs, bytesPerToken)), 1) * 2 ** 20) / (bytesPerToken * blockSize)));
+  const cacheMb = values['cache-memory-mb'];
+  // Without a size, the cache holds max-num-seqs full-length sequences, up to 1 GiB (sized at the compiled dtype).
+  const cacheSize = values['num-cache-blocks'] !== undefined
+    ? { numBlocks: intOption('--num-cache-blocks', values['num-cache-blocks'], 1) }
+    : cacheMb !== undefined
+      ? { cacheMemoryBytes: numberOption('--cache-memory-mb', cacheMb, 1) * 2 ** 20 }
+      : { cacheMemoryBytes: DEFAULT_CACHE_BYTES, maxCacheTokens: config.maxPositionEmbeddings * maxNumSeqs };
 
   const model = await loadModel(modelDir, {
-    device: values.device, blockSize, numBlocks, onProgress: log, warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
+    device: values.device, blockSize, ...cacheSize, onProgress: log, warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
   });
   const servedModelName = values['served-model-name'] ?? (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
   let engine: LatentEngine | null = null;
@@ -141,6 +143,7 @@ export async function runServe(argv: string[]): Promise<void> {
     limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle,
   });
   const server = await listen(app, values.host, port, timeouts);
+  const { numBlocks } = model.executor.cache;
   const cacheTokens = numBlocks * blockSize;
   const servedBytesPerToken = cacheBytesPerToken(model.executor.cache);
   logger.info({
@@ -195,9 +198,6 @@ function isLoopback(host: string): boolean {
 }
 
 /** Enough for maxNumSeqs full-length sequences, capped at 1 GiB. */
-function defaultCacheMb(maxLen: number, maxNumSeqs: number, bytesPerToken: number): number {
-  return Math.min(1024, Math.ceil((maxLen * maxNumSeqs * bytesPerToken) / 2 ** 20));
-}
 
 async function demoModel(log: (line: string) => void): Promise<string> {
   const dir = join(defaultCacheDir(), 'synth', `demo-seed${DEMO_SEED}`);

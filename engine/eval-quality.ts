@@ -1,5 +1,6 @@
 // Quality of a model variant (quantized weights, fp8 cache) against a reference on the same inputs,
 // teacher-forced: every row's distribution is compared, whatever either model would have generated.
+import { slotOf } from '../cache/block-pool.js';
 import type { BlockId, Executor } from '../model/executor/types.js';
 import { argmax, logSoftmax } from './sampling.js';
 
@@ -35,7 +36,7 @@ export async function teacherForcedLogits(executor: Executor, tokens: readonly n
       tokenIds: Int32Array.from(tokens.slice(start, start + n)),
       positions,
       seqs: [{ queryLen: n, contextLen: start, blockTable: blockTable.slice(0, Math.ceil((start + n) / blockSize)) }],
-      slotMapping: positions.map((p) => blockTable[Math.floor(p / blockSize)]! * blockSize + (p % blockSize)),
+      slotMapping: positions.map((p) => slotOf(blockTable, p, blockSize)),
       logitsIndices: Int32Array.from({ length: n }, (_, i) => i),
     });
     for (let i = 0; i < n; i++) rows.push(logits.slice(i * vocab, (i + 1) * vocab));

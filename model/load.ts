@@ -5,13 +5,19 @@ import { compileModel } from './compile.js';
 import type { CompileOptions } from './graph/compile-options.js';
 import { OnnxExecutor } from './executor/onnx-executor.js';
 import type { Executor } from './executor/types.js';
+import { cacheBytesPerToken, cacheGeometry } from './executor/types.js';
 import { ModelTokenizer } from './tokenizer.js';
 
 export interface LoadOptions {
   readonly device?: 'cpu' | 'cuda';
   readonly blockSize?: number;
-  /** Cache size in blocks; default: enough for 4 full-length sequences. */
+  /**
+   * Cache size: `numBlocks`, or as many blocks as `cacheMemoryBytes` holds at the compiled cache dtype (capped at
+   * `maxCacheTokens`); default: enough for 4 full-length sequences.
+   */
   readonly numBlocks?: number;
+  readonly cacheMemoryBytes?: number;
+  readonly maxCacheTokens?: number;
   readonly cacheDir?: string;
   /** Weight precision and cache dtype (default: float32 throughout). */
   readonly compile?: CompileOptions;
@@ -40,13 +46,15 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
   const { config } = compiled;
   const tokenizer = await ModelTokenizer.load(modelDir);
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
-  const numBlocks = opts.numBlocks ?? 4 * Math.ceil(config.maxPositionEmbeddings / blockSize);
+  const rowWidth = latentRowWidth(config);
+  const kvCacheDtype = compiled.options.kvCacheDtype;
+  const numBlocks = opts.numBlocks ?? blocksForMemory(opts, config, blockSize, cacheBytesPerToken(cacheGeometry(1, blockSize, config.numHiddenLayers, rowWidth, kvCacheDtype)));
   const executor = await OnnxExecutor.start({
     onnxPath: compiled.onnxPath,
     device: opts.device ?? 'cpu',
     numLayers: config.numHiddenLayers,
-    rowWidth: latentRowWidth(config),
-    kvCacheDtype: compiled.options.kvCacheDtype,
+    rowWidth,
+    kvCacheDtype,
     vocabSize: config.vocabSize,
     numBlocks,
     blockSize,
@@ -54,4 +62,12 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
     ...(opts.warn === undefined ? {} : { warn: opts.warn }),
   });
   return { config, onnxPath: compiled.onnxPath, tokenizer, executor };
+}
+
+/** Blocks that fit `cacheMemoryBytes` (at most `maxCacheTokens`), or 4 full-length sequences' worth. */
+function blocksForMemory(opts: LoadOptions, config: ModelConfig, blockSize: number, bytesPerToken: number): number {
+  if (opts.cacheMemoryBytes === undefined) return 4 * Math.ceil(config.maxPositionEmbeddings / blockSize);
+  const byMemory = Math.floor(opts.cacheMemoryBytes / (bytesPerToken * blockSize));
+  const byTokens = opts.maxCacheTokens === undefined ? Infinity : Math.ceil(opts.maxCacheTokens / blockSize);
+  return Math.max(1, Math.min(byMemory, byTokens));
 }

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { ExecutorCrashed, ExecutorError } from './errors.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 import type { CacheGeometry, Executor, ForwardInputs, RunnerOutput } from './types.js';
+import { cacheGeometry } from './types.js';
 
 export interface OnnxExecutorOptions {
   readonly onnxPath: string;
@@ -91,10 +92,7 @@ export class OnnxExecutor implements Executor {
     };
     const { worker, ready } = await spawnWorker(init);
     if (ready.warning !== null) (opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(ready.warning);
-    const cache: CacheGeometry = {
-      numBlocks: opts.numBlocks, blockSize: opts.blockSize, numLayers: opts.numLayers, rowWidth: opts.rowWidth,
-      ...(init.kvCacheDtype === 'fp8' ? { bytesPerValue: 1, scaleBytesPerRow: 4 } : { bytesPerValue: 4, scaleBytesPerRow: 0 }),
-    };
+    const cache = cacheGeometry(opts.numBlocks, opts.blockSize, opts.numLayers, opts.rowWidth, init.kvCacheDtype);
     return new OnnxExecutor(init, worker, opts.vocabSize, cache, ready.device, opts.warn);
   }
 
