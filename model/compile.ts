@@ -13,7 +13,7 @@ import { Fp8DequantizingSource, fp8BlockSize } from './fp8-source.js';
 import { SafetensorsCheckpoint } from './safetensors.js';
 
 /** Bump whenever the emitted graph or weight layout changes, so stale compiled models are not reused. */
-const COMPILER_VERSION = 'graph-v4';
+const COMPILER_VERSION = 'graph-v6';
 
 export interface CompiledModel {
   readonly config: ModelConfig;

@@ -38,12 +38,17 @@ export class GraphContext {
    * its block-wise 8/4-bit codes (which stay quantized in memory) when compiling with --quant.
    */
   linear(x: Value, hfName: string): Value {
-    const bits = weightBits(this.options.quant);
-    if (bits === null) return this.floatLinear(x, hfName);
     const [rows, cols] = this.source.info(hfName).shape as [number, number];
-    const q = quantizeBlocks(this.source.readFloat32(hfName), rows, cols, bits, this.options.quantBlockSize);
-    const codes = this.g.external(`${hfName}.q${bits}`, DataType.UINT8, [rows, q.blocksPerRow, (q.blockSize * bits) / 8], this.file.append(q.data));
-    const scales = this.g.external(`${hfName}.scales`, DataType.FLOAT, [rows, q.blocksPerRow], this.file.append(q.scales));
+    return this.linearOf(x, hfName, this.source.readFloat32(hfName), rows, cols);
+  }
+
+  /** x · Wᵀ for a weight W [rows, cols] built in JS (fused gate/up, one routed expert); named `name`. */
+  linearOf(x: Value, name: string, data: Float32Array, rows: number, cols: number): Value {
+    const bits = weightBits(this.options.quant);
+    if (bits === null) return this.g.op1('Gemm', [x, this.tensor(name, data, [rows, cols])], { transB: 1 });
+    const q = quantizeBlocks(data, rows, cols, bits, this.options.quantBlockSize);
+    const codes = this.g.external(`${name}.q${bits}`, DataType.UINT8, [rows, q.blocksPerRow, (q.blockSize * bits) / 8], this.file.append(q.data));
+    const scales = this.g.external(`${name}.scales`, DataType.FLOAT, [rows, q.blocksPerRow], this.file.append(q.scales));
     return this.g.op1('MatMulNBits', [x, codes, scales], { K: cols, N: rows, bits, block_size: q.blockSize, accuracy_level: 4 }, MS_DOMAIN);
   }
 
@@ -60,22 +65,37 @@ export class GraphContext {
     return this.g.external(name, dataType, dims, ref);
   }
 
-  /** RMSNorm over the last axis: x · rsqrt(mean(x²) + eps) · w. */
+  /** RMSNorm over the last axis, x · rsqrt(mean(x²) + eps) · w, as ONNX Runtime's one-kernel SimplifiedLayerNormalization. */
   rmsNorm(x: Value, hfName: string, eps: number): Value {
-    const { g } = this;
-    const meanSquare = g.op1('ReduceMean', [g.op1('Mul', [x, x]), g.constInt64([-1])], { keepdims: 1 });
-    const rms = g.op1('Sqrt', [g.op1('Add', [meanSquare, g.constFloat(eps)])]);
-    return g.op1('Mul', [g.op1('Div', [x, rms]), this.weight(hfName)]);
+    return this.g.op1('SimplifiedLayerNormalization', [x, this.weight(hfName)], { axis: -1, epsilon: { float: eps } });
   }
 
   silu(x: Value): Value {
     return this.g.op1('Mul', [x, this.g.op1('Sigmoid', [x])]);
   }
 
-  /** The gated MLP of dense layers and shared experts: down(silu(gate(x)) · up(x)). x [N, hidden]. */
+  /**
+   * The gated MLP of dense layers and shared experts: down(silu(gate(x)) · up(x)), x [N, hidden]. gate and up run
+   * as one product over their stacked rows (one weight read, one kernel call).
+   */
   gatedMlp(x: Value, prefix: string): Value {
-    const gate = this.silu(this.linear(x, `${prefix}.gate_proj.weight`));
-    const up = this.linear(x, `${prefix}.up_proj.weight`);
-    return this.linear(this.g.op1('Mul', [gate, up]), `${prefix}.down_proj.weight`);
+    const gateUp = stackRows(this.source.readFloat32(`${prefix}.gate_proj.weight`), this.source.readFloat32(`${prefix}.up_proj.weight`));
+    const [inter, hidden] = this.source.info(`${prefix}.gate_proj.weight`).shape as [number, number];
+    const act = this.swiglu(this.linearOf(x, `${prefix}.gate_up_proj.weight`, gateUp, 2 * inter, hidden), inter);
+    return this.linear(act, `${prefix}.down_proj.weight`);
   }
+
+  /** silu(gate) · up for gateUp [M, 2·inter] = [gate | up] along the last axis. */
+  swiglu(gateUp: Value, inter: number): Value {
+    const [gate, up] = this.g.op('Split', [gateUp, this.g.constInt64([inter, inter])], { axis: -1 }, { outputs: 2 });
+    return this.g.op1('Mul', [this.silu(gate!), up!]);
+  }
+}
+
+/** [a; b]: the rows of a followed by the rows of b (row-major matrices with the same column count). */
+export function stackRows(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

@@ -119,11 +119,10 @@ interface StepInputs {
 /** The per-step values every layer shares: shapes, rope tables and the attention mask. */
 function attentionInputs(g: GraphBuilder, config: ModelConfig, s: StepInputs): AttentionInputs {
   const batchShape = g.op1('Shape', [s.padIndex]); // [B, T]
-  const { cos, sin } = ropeTables(g, config, s.positions); // [N, rope/2]
+  const { cos, sin } = ropeTables(g, config, s.positions); // [N, rope]
   const padded = (v: Value): Value => g.op1('Gather', [v, s.padIndex], { axis: 0 }); // [N, ...] → [B, T, ...]
   const positions = padded(s.positions); // [B, T]
-  const qAxes = g.constInt64([1, 4]);
-  const lastAxis = g.constInt64([-1]);
+  const headAxis = g.constInt64([1]);
 
   const scalar = (v: Value): Value => g.op1('Squeeze', [v, g.constInt64([0])]);
   const zero = g.constInt64(0);
@@ -147,9 +146,9 @@ function attentionInputs(g: GraphBuilder, config: ModelConfig, s: StepInputs): A
     padIndex: s.padIndex,
     unpadIndex: s.unpadIndex,
     mask,
-    qCos: g.op1('Unsqueeze', [padded(cos), qAxes]),
-    qSin: g.op1('Unsqueeze', [padded(sin), qAxes]),
-    kCos: g.op1('Unsqueeze', [cos, lastAxis]),
-    kSin: g.op1('Unsqueeze', [sin, lastAxis]),
+    qCos: g.op1('Unsqueeze', [padded(cos), headAxis]),
+    qSin: g.op1('Unsqueeze', [padded(sin), headAxis]),
+    kCos: cos,
+    kSin: sin,
   };
 }

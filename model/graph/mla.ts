@@ -18,10 +18,10 @@ export interface AttentionInputs {
   readonly unpadIndex: Value;
   /** [B, 1, T, maxBlocks·blockSize + T] bool: key s is visible to query t. */
   readonly mask: Value;
-  /** rope tables for queries, broadcastable to [B, H, T, rope/2, 1]. */
+  /** rope tables for queries, [B, 1, T, rope]. */
   readonly qCos: Value;
   readonly qSin: Value;
-  /** rope tables for new keys, [N, rope/2, 1]. */
+  /** rope tables for new keys, [N, rope]. */
   readonly kCos: Value;
   readonly kSin: Value;
 }
@@ -60,14 +60,14 @@ export function mlaAttention(
   // Absorb W_UK: q̃ = q_nope · W_UK[h], [B, H, T, nope] · [H, nope, latent] → [B, H, T, latent]
   const { wUK, wUVt } = absorbedKvB(ctx, config, `${prefix}.kv_b_proj.weight`);
   const qLatent = g.op1('MatMul', [qNope, wUK]);
-  const qRope = applyRope(g, qPe, io.qCos, io.qSin, g.constInt64([0, 0, 0, rope / 2, 2]), g.constInt64([0, 0, 0, rope]));
+  const qRope = applyRope(g, qPe, io.qCos, io.qSin, rope);
   const qFull = g.op1('Concat', [qLatent, qRope], { axis: -1 }); // [B, H, T, rowWidth]
 
   // This step's cache rows: [N, latent | rope]
   const kvA = ctx.linear(h, `${prefix}.kv_a_proj_with_mqa.weight`);
   const [cKvRaw, kPeRaw] = g.op('Split', [kvA, g.constInt64([latent, rope])], { axis: -1 }, { outputs: 2 }) as [Value, Value];
   const cKv = ctx.rmsNorm(cKvRaw, `${prefix}.kv_a_layernorm.weight`, eps);
-  const kPe = applyRope(g, kPeRaw, io.kCos, io.kSin, g.constInt64([0, rope / 2, 2]), g.constInt64([0, rope]));
+  const kPe = applyRope(g, kPeRaw, io.kCos, io.kSin, rope);
   const latentRows = g.op1('Concat', [cKv, kPe], { axis: -1 });
 
   // Keys = the sequence's cached rows (gathered through its block table) followed by this step's rows.

@@ -1,51 +1,94 @@
-// DeepSeekMoE: router scoring and expert choice as DeepSeek does them, expert compute by com.microsoft.MoE,
-// which runs only the experts each token was routed to (cost follows k, not the number of experts).
+// DeepSeekMoE: router scoring and expert choice as DeepSeek does them; expert compute only for the experts each
+// token was routed to (cost follows k, not the number of experts).
 //
-// The MoE kernel takes softmax over `router_probs`, keeps the top k and mixes with those probabilities. Plain
-// V2 greedy routing (softmax scores, top-k) is exactly that, so raw gate logits go straight in. Every other
-// method chooses experts in the graph and hands the kernel log(w) for the chosen ones and −inf elsewhere:
-// the kernel's softmax then yields w / Σw, and multiplying by Σw restores w when norm_topk_prob is false.
+// float32 experts run in com.microsoft.MoE. That kernel takes softmax over `router_probs`, keeps the top k and mixes
+// with those probabilities. Plain V2 greedy routing (softmax scores, top-k) is exactly that, so raw gate logits go
+// straight in. Every other method chooses experts in the graph and hands the kernel log(w) for the chosen ones and
+// −inf elsewhere: the kernel's softmax then yields w / Σw, and multiplying by Σw restores w when norm_topk_prob is
+// false.
+//
+// Quantized experts do not use QMoE: ONNX Runtime 1.30's CPU QMoE dequantizes 8-bit experts on every call and keeps
+// float copies of 4-bit ones (slower than float32 MoE, and no memory saved). Instead the (token, expert) pairs are
+// sorted by expert, cut into one contiguous slice per expert by a single Split, and each slice goes through that
+// expert's own prepacked MatMulNBits: an expert no token chose gets an empty slice and does no work.
 import type { ModelConfig, MoeConfig } from '../config.js';
 import type { Value } from '../onnx/graph-builder.js';
 import type { InlineTensor } from '../onnx/graph-builder.js';
 import { DataType, MS_DOMAIN } from '../onnx/graph-builder.js';
-import { quantizeBlocks } from '../../quant/int-blocks.js';
 import { weightBits } from './compile-options.js';
 import type { GraphContext } from './context.js';
+import { stackRows } from './context.js';
 
 export function moeFeedForward(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string, h: Value): Value {
   const { g } = ctx;
   const logits = ctx.floatLinear(h, `${prefix}.gate.weight`); // [N, E]
-  const experts = expertStacks(ctx, config, moe, prefix);
-  // QMoE applies softmax after top-k (it always renormalises), so only the float kernel takes raw greedy logits.
-  const plainGreedy = moe.topkMethod === 'greedy' && moe.scoringFunc === 'softmax' && experts.bits === null;
-  const routing = plainGreedy ? { routerProbs: logits, mixScale: null } : chooseExperts(ctx, moe, prefix, logits);
-  const swiglu = { k: moe.numExpertsPerTok, activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: 1 }, activation_beta: { float: 0 } } as const;
-  let routed: Value;
-  if (experts.bits === null) {
-    // The CPU MoE kernel is registered MayInplace(0, 0) but zeroes its output before reading the input, so when
-    // ORT reuses `h`'s buffer for the output the routed experts contribute nothing. A graph output is never reused
-    // in place, so `h` is exposed as one (the executor does not fetch it; nothing is copied out).
-    g.output(h, DataType.FLOAT, ['num_tokens', config.hiddenSize]);
-    routed = g.op1('MoE', [h, routing.routerProbs, experts.fc1, null, experts.fc2], {
-      ...swiglu, normalize_routing_weights: plainGreedy && moe.normTopkProb ? 1 : 0,
-    }, MS_DOMAIN);
-  } else {
-    routed = g.op1('QMoE', [h, routing.routerProbs, experts.fc1, experts.fc1Scales, null, experts.fc2, experts.fc2Scales], {
-      ...swiglu, normalize_routing_weights: 0, expert_weight_bits: experts.bits, block_size: ctx.options.quantBlockSize,
-    }, MS_DOMAIN);
-  }
-  let out = routing.mixScale === null ? routed : g.op1('Mul', [routed, routing.mixScale]);
+  let out = weightBits(ctx.options.quant) === null
+    ? floatExperts(ctx, config, moe, prefix, h, logits)
+    : sortedExperts(ctx, config, moe, prefix, h, chooseExperts(ctx, moe, prefix, logits));
   if (moe.routedScalingFactor !== 1) out = g.op1('Mul', [out, g.constFloat(moe.routedScalingFactor)]);
   if (moe.nSharedExperts > 0) out = g.op1('Add', [out, ctx.gatedMlp(h, `${prefix}.shared_experts`)]);
   return out;
 }
 
-interface Routing {
-  /** [N, E] what the kernel's softmax turns into mixing weights. */
-  readonly routerProbs: Value;
-  /** [N, 1] factor restoring unnormalised weights, or null. */
-  readonly mixScale: Value | null;
+/** Routed experts in float32 through com.microsoft.MoE (see the header for how routing is handed over). */
+function floatExperts(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string, h: Value, logits: Value): Value {
+  const { g } = ctx;
+  const experts = floatExpertStacks(ctx, config, moe, prefix);
+  const plainGreedy = moe.topkMethod === 'greedy' && moe.scoringFunc === 'softmax';
+  let routerProbs = logits;
+  let mixScale: Value | null = null;
+  if (!plainGreedy) {
+    const { chosen, weights } = chooseExperts(ctx, moe, prefix, logits);
+    const minusInf = g.op1('ConstantOfShape', [g.op1('Shape', [logits])], { value: { tensor: floatScalar(-Infinity) } });
+    routerProbs = g.op1('ScatterElements', [minusInf, chosen, g.op1('Log', [weights])], { axis: 1 });
+    if (!moe.normTopkProb) mixScale = g.op1('ReduceSum', [weights, g.constInt64([-1])], { keepdims: 1 });
+  }
+  // The CPU MoE kernel is registered MayInplace(0, 0) but zeroes its output before reading the input, so when
+  // ORT reuses `h`'s buffer for the output the routed experts contribute nothing. A graph output is never reused
+  // in place, so `h` is exposed as one (the executor does not fetch it; nothing is copied out).
+  g.output(h, DataType.FLOAT, ['num_tokens', config.hiddenSize]);
+  const routed = g.op1('MoE', [h, routerProbs, experts.fc1, null, experts.fc2], {
+    k: moe.numExpertsPerTok, activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: 1 }, activation_beta: { float: 0 },
+    normalize_routing_weights: plainGreedy && moe.normTopkProb ? 1 : 0,
+  }, MS_DOMAIN);
+  return mixScale === null ? routed : g.op1('Mul', [routed, mixScale]);
+}
+
+/**
+ * Routed experts on quantized weights: Σ over each token's chosen experts of w · down_e(swiglu(gate_up_e(h))).
+ * The N·k (token, expert) pairs are sorted by expert; Split cuts them into E slices (empty for unchosen experts),
+ * each slice runs through its expert's MatMulNBits, and the weighted results are added back to their tokens.
+ */
+function sortedExperts(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string, h: Value, choice: ExpertChoice): Value {
+  const { g } = ctx;
+  const hidden = config.hiddenSize;
+  const inter = moe.moeIntermediateSize;
+  const experts = moe.nRoutedExperts;
+  const pairExpert = g.op1('Reshape', [choice.chosen, g.constInt64([-1])]); // [N·k] int64, pair p = token p / k
+  const byExpert = g.op('TopK', [g.op1('Cast', [pairExpert], { to: DataType.FLOAT }), g.op1('Shape', [pairExpert])], { axis: 0, largest: 0, sorted: 1 }, { outputs: 2 })[1]!; // pair ids sorted by expert
+  const pairToken = g.op1('Div', [byExpert, g.constInt64(moe.numExpertsPerTok)]); // [N·k] token of each sorted pair
+  const pairWeight = g.op1('Gather', [g.op1('Reshape', [choice.weights, g.constInt64([-1])]), byExpert], { axis: 0 }); // [N·k]
+  const perExpert = g.op1('ReduceSum', [g.op1('OneHot', [pairExpert, g.constInt64(experts), g.constFloat([0, 1])], { axis: -1 }), g.constInt64([0])], { keepdims: 0 });
+  const counts = g.op1('Cast', [perExpert], { to: DataType.INT64 }); // [E] pairs per expert
+  const slices = (x: Value): Value[] => g.op('Split', [x, counts], { axis: 0 }, { outputs: experts });
+  const x = slices(g.op1('Gather', [h, pairToken], { axis: 0 })); // E × [n_e, hidden]
+  const act = g.op1('Concat', x.map((xe, e) => {
+    const name = `${prefix}.experts.${e}`;
+    const gateUp = stackRows(ctx.source.readFloat32(`${name}.gate_proj.weight`), ctx.source.readFloat32(`${name}.up_proj.weight`));
+    return ctx.linearOf(xe, `${name}.gate_up_proj.weight`, gateUp, 2 * inter, hidden);
+  }), { axis: 0 }); // [N·k, 2I] in sorted order
+  const mid = slices(ctx.swiglu(act, inter));
+  const y = g.op1('Concat', mid.map((me, e) => ctx.linear(me, `${prefix}.experts.${e}.down_proj.weight`)), { axis: 0 }); // [N·k, hidden]
+  const weighted = g.op1('Mul', [y, g.op1('Unsqueeze', [pairWeight, g.constInt64([-1])])]);
+  const zeros = g.op1('ConstantOfShape', [g.op1('Shape', [h])], { value: { tensor: floatScalar(0) } });
+  return g.op1('ScatterND', [zeros, g.op1('Unsqueeze', [pairToken, g.constInt64([-1])]), weighted], { reduction: 'add' });
+}
+
+interface ExpertChoice {
+  /** [N, k] int64 chosen expert ids. */
+  readonly chosen: Value;
+  /** [N, k] their mixing weights: unbiased scores, divided by their sum when norm_topk_prob. */
+  readonly weights: Value;
 }
 
 /**
@@ -53,7 +96,7 @@ interface Routing {
  * (noaux_tc: a group's score is the sum of its top-2 biased scores; group_limited_greedy: its max), mixed with
  * the unbiased scores.
  */
-function chooseExperts(ctx: GraphContext, moe: MoeConfig, prefix: string, logits: Value): Routing {
+function chooseExperts(ctx: GraphContext, moe: MoeConfig, prefix: string, logits: Value): ExpertChoice {
   const { g } = ctx;
   const experts = moe.nRoutedExperts;
   const scores = moe.scoringFunc === 'softmax' ? g.op1('Softmax', [logits], { axis: -1 }) : g.op1('Sigmoid', [logits]);
@@ -71,29 +114,18 @@ function chooseExperts(ctx: GraphContext, moe: MoeConfig, prefix: string, logits
   }
   const chosen = g.op('TopK', [choice, g.constInt64([moe.numExpertsPerTok])], { axis: -1 }, { outputs: 2 })[1]!; // [N, k]
   let weights = g.op1('GatherElements', [scores, chosen], { axis: 1 }); // [N, k] unbiased
-  const sum = g.op1('ReduceSum', [weights, g.constInt64([-1])], { keepdims: 1 }); // [N, 1]
-  if (moe.normTopkProb) weights = g.op1('Div', [weights, g.op1('Add', [sum, g.constFloat(1e-20)])]);
-  const minusInf = g.op1('ConstantOfShape', [g.op1('Shape', [logits])], { value: { tensor: floatScalar(-Infinity) } });
-  const routerProbs = g.op1('ScatterElements', [minusInf, chosen, g.op1('Log', [weights])], { axis: 1 });
-  return { routerProbs, mixScale: moe.normTopkProb ? null : sum };
-}
-
-/** Expert weights as the MoE kernels want them, float32 (MoE) or block-quantized (QMoE). */
-interface ExpertStacks {
-  readonly fc1: Value;
-  readonly fc2: Value;
-  /** Block scales of fc1 / fc2 when quantized. */
-  readonly fc1Scales: Value | null;
-  readonly fc2Scales: Value | null;
-  readonly bits: 4 | 8 | null;
+  if (moe.normTopkProb) {
+    const sum = g.op1('ReduceSum', [weights, g.constInt64([-1])], { keepdims: 1 }); // [N, 1]
+    weights = g.op1('Div', [weights, g.op1('Add', [sum, g.constFloat(1e-20)])]);
+  }
+  return { chosen, weights };
 }
 
 /**
  * fc1 [E, 2·I, hidden] with gate and up rows interleaved (row 2j = gate j, row 2j+1 = up j, as swiglu_fusion=1
- * wants) and fc2 [E, hidden, I] (each expert's down_proj as shipped). Streamed expert by expert; when quantized,
- * codes are streamed and the (small) scales follow.
+ * wants) and fc2 [E, hidden, I] (each expert's down_proj as shipped), streamed expert by expert.
  */
-function expertStacks(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string): ExpertStacks {
+function floatExpertStacks(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string): { fc1: Value; fc2: Value } {
   const inter = moe.moeIntermediateSize;
   const hidden = config.hiddenSize;
   const experts = moe.nRoutedExperts;
@@ -108,35 +140,11 @@ function expertStacks(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, pr
     return interleaved;
   };
   const fc2Rows = (e: number): Float32Array => ctx.source.readFloat32(`${prefix}.experts.${e}.down_proj.weight`);
-  const bits = weightBits(ctx.options.quant);
-  if (bits === null) {
-    const stream = (rows: (e: number) => Float32Array) => function* () { for (let e = 0; e < experts; e++) yield rows(e); }();
-    return {
-      fc1: ctx.streamedBytes(`${prefix}.experts.fc1`, DataType.FLOAT, [experts, 2 * inter, hidden], stream(fc1Rows)),
-      fc2: ctx.streamedBytes(`${prefix}.experts.fc2`, DataType.FLOAT, [experts, hidden, inter], stream(fc2Rows)),
-      fc1Scales: null,
-      fc2Scales: null,
-      bits: null,
-    };
-  }
-  const block = ctx.options.quantBlockSize;
-  const quantized = (name: string, rows: number, cols: number, weights: (e: number) => Float32Array): [Value, Value] => {
-    if (cols % block !== 0) throw new Error(`${name}: ${cols} columns are not a multiple of the quantization block ${block}`);
-    const scales: Float32Array[] = [];
-    function* codes(): Generator<Uint8Array> {
-      for (let e = 0; e < experts; e++) {
-        const q = quantizeBlocks(weights(e), rows, cols, bits!, block);
-        scales.push(q.scales);
-        yield q.data;
-      }
-    }
-    const codesValue = ctx.streamedBytes(`${name}.q${bits}`, DataType.UINT8, [experts, rows, (cols * bits!) / 8], codes());
-    const scalesValue = ctx.streamedBytes(`${name}.scales`, DataType.FLOAT, [experts, rows, cols / block], scales);
-    return [codesValue, scalesValue];
+  const stream = (rows: (e: number) => Float32Array) => function* () { for (let e = 0; e < experts; e++) yield rows(e); }();
+  return {
+    fc1: ctx.streamedBytes(`${prefix}.experts.fc1`, DataType.FLOAT, [experts, 2 * inter, hidden], stream(fc1Rows)),
+    fc2: ctx.streamedBytes(`${prefix}.experts.fc2`, DataType.FLOAT, [experts, hidden, inter], stream(fc2Rows)),
   };
-  const [fc1, fc1Scales] = quantized(`${prefix}.experts.fc1`, 2 * inter, hidden, fc1Rows);
-  const [fc2, fc2Scales] = quantized(`${prefix}.experts.fc2`, hidden, inter, fc2Rows);
-  return { fc1, fc2, fc1Scales, fc2Scales, bits };
 }
 
 function floatScalar(v: number): InlineTensor {

@@ -49,27 +49,33 @@ export function softmaxScale(config: ModelConfig): number {
 }
 
 export interface RopeTables {
-  /** [..., rope / 2] for the given positions. */
+  /** [..., rope] for the given positions: each pair's cos (sin) repeated for both of its dims. */
   readonly cos: Value;
   readonly sin: Value;
 }
 
 export function ropeTables(g: GraphBuilder, config: ModelConfig, positions: Value): RopeTables {
-  const invFreq = ropeInverseFrequencies(config);
-  const angles = g.op1('Mul', [g.op1('Unsqueeze', [g.op1('Cast', [positions], { to: 1 }), g.constInt64([-1])]), g.constFloat([...invFreq])]);
+  const pairFreqs = [...ropeInverseFrequencies(config)].flatMap((f) => [f, f]);
+  const angles = g.op1('Mul', [g.op1('Unsqueeze', [g.op1('Cast', [positions], { to: 1 }), g.constInt64([-1])]), g.constFloat(pairFreqs)]);
   const amplitude = ropeAmplitude(config);
   const scaleBy = (v: Value): Value => (amplitude === 1 ? v : g.op1('Mul', [v, g.constFloat(amplitude)]));
   return { cos: scaleBy(g.op1('Cos', [angles])), sin: scaleBy(g.op1('Sin', [angles])) };
 }
 
 /**
- * Rotates interleaved pairs. `pairShape` reshapes x [..., rope] to [..., rope/2, 2] and `flatShape` back; cos/sin
- * must broadcast against [..., rope/2, 1].
+ * Rotates interleaved pairs: (x₀, x₁) → (x₀·cos − x₁·sin, x₀·sin + x₁·cos), computed as x ⊙ cos + (x · R) ⊙ sin
+ * where R [rope, rope] maps each pair (x₀, x₁) to (−x₁, x₀); every product has one ±1 term, so it is exact, and
+ * the result equals the pairwise formula bit for bit in four kernels. cos/sin [..., rope] broadcast against x.
  */
-export function applyRope(g: GraphBuilder, x: Value, cos: Value, sin: Value, pairShape: Value, flatShape: Value): Value {
-  const pairs = g.op1('Reshape', [x, pairShape]);
-  const [even, odd] = g.op('Split', [pairs, g.constInt64([1, 1])], { axis: -1 }, { outputs: 2 }) as [Value, Value];
-  const rotEven = g.op1('Sub', [g.op1('Mul', [even, cos]), g.op1('Mul', [odd, sin])]);
-  const rotOdd = g.op1('Add', [g.op1('Mul', [even, sin]), g.op1('Mul', [odd, cos])]);
-  return g.op1('Reshape', [g.op1('Concat', [rotEven, rotOdd], { axis: -1 }), flatShape]);
+export function applyRope(g: GraphBuilder, x: Value, cos: Value, sin: Value, rope: number): Value {
+  return g.op1('Add', [g.op1('Mul', [x, cos]), g.op1('Mul', [g.op1('MatMul', [x, pairRotation(g, rope)]), sin])]);
+}
+
+function pairRotation(g: GraphBuilder, rope: number): Value {
+  const r = new Array<number>(rope * rope).fill(0);
+  for (let i = 0; i < rope; i += 2) {
+    r[(i + 1) * rope + i] = -1; // out[i] = −x[i + 1]
+    r[i * rope + i + 1] = 1; // out[i + 1] = x[i]
+  }
+  return g.constFloat(r, [rope, rope]);
 }
