@@ -1,5 +1,6 @@
 // Quantization benchmark on a synthetic `mini` checkpoint (generated on first use): for float32, int8, int4
-// weights and an fp8 latent cache, side by side in one run — model RSS, batch-1 decode tokens/s, quality against
+// weights and an fp8 latent cache, side by side in one run — weight RSS and whole-model RSS (defined in
+// quant-probe.ts), batch-1 decode tokens/s, quality against
 // float32 (teacher-forced KL and top-1 over a 64-token sample), cache bytes per token and how many 2k-token
 // sequences fit in 1 GiB of cache. Prints a JSON report and a Markdown table.
 //   node dist/bench/quant-bench.js [--model DIR]
@@ -29,7 +30,7 @@ if (model === undefined) {
   if (!existsSync(join(model, 'model.safetensors'))) await synthesizeCheckpoint({ outDir: model, seed: 0, preset: 'mini', onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
 }
 
-interface Probe { modelRssMiB: number; decodeTokensPerSecond: number; cacheBytesPerToken: number }
+interface Probe { modelRssMiB: number; weightRssMiB: number; decodeTokensPerSecond: number; cacheBytesPerToken: number }
 interface Quality { top1Agreement: number; meanKl: number; meanAbsDeltaLogprob: number }
 const rows: { name: string; probe: Probe; quality: Quality | null }[] = [];
 for (const m of modes) {
@@ -42,6 +43,8 @@ const base = rows[0]!.probe;
 const GiB = 2 ** 30;
 const report = rows.map(({ name, probe, quality }) => ({
   mode: name,
+  weightRssMiB: probe.weightRssMiB,
+  weightRssVsFloat32: +(probe.weightRssMiB / base.weightRssMiB).toFixed(3),
   modelRssMiB: probe.modelRssMiB,
   rssVsFloat32: +(probe.modelRssMiB / base.modelRssMiB).toFixed(3),
   decodeTokensPerSecond: probe.decodeTokensPerSecond,
@@ -53,7 +56,7 @@ const report = rows.map(({ name, probe, quality }) => ({
   meanKlVsFloat32: quality === null ? 0 : +quality.meanKl.toExponential(2),
 }));
 process.stdout.write(`${JSON.stringify({ model, report }, null, 2)}\n\n`);
-process.stdout.write('| mode | model RSS (MiB) | × fp32 | decode tok/s (batch 1) | × fp32 | KL vs fp32 | top-1 vs fp32 | cache B/token | 2k-token seqs per GiB |\n|---|---|---|---|---|---|---|---|---|\n');
+process.stdout.write('| mode | weight RSS (MiB) | × fp32 | model RSS (MiB) | × fp32 | decode tok/s (batch 1) | × fp32 | KL vs fp32 | top-1 vs fp32 | cache B/token | 2k-token seqs per GiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n');
 for (const r of report) {
-  process.stdout.write(`| ${r.mode} | ${r.modelRssMiB} | ${r.rssVsFloat32} | ${r.decodeTokensPerSecond} | ${r.decodeVsFloat32} | ${r.meanKlVsFloat32} | ${(r.top1VsFloat32 * 100).toFixed(1)} % | ${r.cacheBytesPerToken} | ${r.sequencesOf2kIn1GiB} |\n`);
+  process.stdout.write(`| ${r.mode} | ${r.weightRssMiB} | ${r.weightRssVsFloat32} | ${r.modelRssMiB} | ${r.rssVsFloat32} | ${r.decodeTokensPerSecond} | ${r.decodeVsFloat32} | ${r.meanKlVsFloat32} | ${(r.top1VsFloat32 * 100).toFixed(1)} % | ${r.cacheBytesPerToken} | ${r.sequencesOf2kIn1GiB} |\n`);
 }

@@ -73,7 +73,7 @@ test('property: round-trip error ≤ scale / 2 per element, any shape and block 
   }), { numRuns: 300 });
 });
 
-test('quantizeRowsInto stacks experts and interleaves gate/up rows like QMoE fc1', () => {
+test('quantizeRowsInto stacks experts and interleaves gate/up rows at a stride', () => {
   const experts = 2;
   const inter = 3;
   const hidden = 8;

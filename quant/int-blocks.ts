@@ -1,4 +1,4 @@
-// Symmetric block-wise integer quantization in ONNX Runtime's MatMulNBits / QMoE weight layout (DESIGN.md §3).
+// Symmetric block-wise integer quantization in ONNX Runtime's MatMulNBits weight layout (DESIGN.md §3).
 //
 // A weight w [rows, cols] (for MatMulNBits rows = N outputs, cols = K inputs) is cut, row by row, into blocks of
 // blockSize consecutive columns; the last block of a row is zero-padded when cols % blockSize ≠ 0.
@@ -13,9 +13,8 @@
 //                  4-bit: two values per byte, LOW NIBBLE FIRST: byte j = v[2j] | v[2j+1] << 4
 //   scales float32 [rows, blocksPerRow]
 //
-// QMoE stacks the same per-row layout over experts: fc1 uint8 [E, 2I, H · bits / 8] with scales [E, 2I, H / block]
-// is allocateBlocks(E · 2I, H, …) filled expert by expert with quantizeRowsInto, gate rows at e·2I (stride 2) and
-// up rows at e·2I + 1 (stride 2) for the interleaved SwiGLU fc1.
+// quantizeRowsInto writes rows into a larger allocation at a stride, so weights stacked from several tensors
+// (experts, interleaved gate/up rows) are quantized without first assembling them in float32.
 
 import { absMax, roundHalfEven, scaleFor } from './scale.js';
 

@@ -92,14 +92,17 @@ function cachePool(g: GraphBuilder, layer: number, rowWidth: number, dtype: KvCa
     const rows = g.input(cacheInputName(layer), DataType.FLOAT, ['num_blocks', 'block_size', rowWidth]);
     return { rows, gather: (bt) => flatten(g.op1('Gather', [rows, bt], { axis: 0 })) };
   }
-  // E4M3 codes decoded through a 256-entry table (Node cannot pass float8 tensors), times each row's scale.
+  // E4M3 codes decoded through a 256-entry table (Node cannot pass float8 tensors, and ONNX Runtime 1.30 has no
+  // BitCast), times each row's scale. The lookup is GatherElements over the flattened codes: ONNX Runtime's Gather
+  // copies each 4-byte element with its own memcpy and measured 3× slower (1.3 vs 0.4 ms for 128 rows of 288).
   const rows = g.input(cacheInputName(layer), DataType.UINT8, ['num_blocks', 'block_size', rowWidth]);
   const scales = g.input(cacheScaleInputName(layer), DataType.FLOAT, ['num_blocks', 'block_size']);
   return {
     rows,
     gather: (bt) => {
-      const codes = g.op1('Cast', [g.op1('Gather', [rows, bt], { axis: 0 })], { to: DataType.INT32 }); // [B, maxBlocks, blockSize, rowWidth]
-      const values = g.op1('Gather', [g.constFloat([...E4M3_TABLE]), codes], { axis: 0 });
+      const gathered = g.op1('Gather', [rows, bt], { axis: 0 }); // [B, maxBlocks, blockSize, rowWidth] uint8
+      const codes = g.op1('Reshape', [g.op1('Cast', [gathered], { to: DataType.INT32 }), g.constInt64([-1])]);
+      const values = g.op1('Reshape', [g.op1('GatherElements', [g.constFloat([...E4M3_TABLE]), codes], { axis: 0 }), g.op1('Shape', [gathered])]);
       const rowScales = g.op1('Unsqueeze', [g.op1('Gather', [scales, bt], { axis: 0 }), g.constInt64([-1])]); // [B, maxBlocks, blockSize, 1]
       return flatten(g.op1('Mul', [values, rowScales]));
     },
