@@ -30,7 +30,7 @@ if (model === undefined) {
   if (!existsSync(join(model, 'model.safetensors'))) await synthesizeCheckpoint({ outDir: model, seed: 0, preset: 'mini', onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
 }
 
-interface Probe { modelRssMiB: number; weightRssMiB: number; decodeTokensPerSecond: number; cacheBytesPerToken: number }
+interface Probe { modelRssMiB: number; weightRssMiB: number; decodeTokensPerSecond: number; decodeRangeTokensPerSecond: [number, number]; cacheBytesPerToken: number }
 interface Quality { top1Agreement: number; meanKl: number; meanAbsDeltaLogprob: number }
 const rows: { name: string; probe: Probe; quality: Quality | null }[] = [];
 for (const m of modes) {
@@ -48,6 +48,7 @@ const report = rows.map(({ name, probe, quality }) => ({
   modelRssMiB: probe.modelRssMiB,
   rssVsFloat32: +(probe.modelRssMiB / base.modelRssMiB).toFixed(3),
   decodeTokensPerSecond: probe.decodeTokensPerSecond,
+  decodeRangeTokensPerSecond: probe.decodeRangeTokensPerSecond,
   decodeVsFloat32: +(probe.decodeTokensPerSecond / base.decodeTokensPerSecond).toFixed(2),
   cacheBytesPerToken: probe.cacheBytesPerToken,
   cacheVsFloat32: +(probe.cacheBytesPerToken / base.cacheBytesPerToken).toFixed(3),
@@ -56,7 +57,7 @@ const report = rows.map(({ name, probe, quality }) => ({
   meanKlVsFloat32: quality === null ? 0 : +quality.meanKl.toExponential(2),
 }));
 process.stdout.write(`${JSON.stringify({ model, report }, null, 2)}\n\n`);
-process.stdout.write('| mode | weight RSS (MiB) | × fp32 | model RSS (MiB) | × fp32 | decode tok/s (batch 1) | × fp32 | KL vs fp32 | top-1 vs fp32 | cache B/token | 2k-token seqs per GiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n');
+process.stdout.write('| mode | weight RSS (MiB) | × fp32 | model RSS (MiB) | × fp32 | decode tok/s (batch 1, median of 5) | × fp32 | KL vs fp32 | top-1 vs fp32 | cache B/token | 2k-token seqs per GiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n');
 for (const r of report) {
   process.stdout.write(`| ${r.mode} | ${r.weightRssMiB} | ${r.weightRssVsFloat32} | ${r.modelRssMiB} | ${r.rssVsFloat32} | ${r.decodeTokensPerSecond} | ${r.decodeVsFloat32} | ${r.meanKlVsFloat32} | ${(r.top1VsFloat32 * 100).toFixed(1)} % | ${r.cacheBytesPerToken} | ${r.sequencesOf2kIn1GiB} |\n`);
 }

@@ -57,7 +57,7 @@ function floatExperts(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, pr
 /**
  * Routed experts on quantized weights: Σ over each token's chosen experts of w · down_e(swiglu(gate_up_e(h))).
  * The N·k (token, expert) pairs are sorted by expert; Split cuts them into E slices (empty for unchosen experts),
- * each slice runs through its expert's MatMulNBits, and the weighted results are added back to their tokens.
+ * each slice runs through its expert's MatMulNBits, and the weighted results are summed per token.
  */
 function sortedExperts(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string, h: Value, choice: ExpertChoice): Value {
   const { g } = ctx;
@@ -65,7 +65,7 @@ function sortedExperts(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, p
   const inter = moe.moeIntermediateSize;
   const experts = moe.nRoutedExperts;
   const pairExpert = g.op1('Reshape', [choice.chosen, g.constInt64([-1])]); // [N·k] int64, pair p = token p / k
-  const byExpert = g.op('TopK', [g.op1('Cast', [pairExpert], { to: DataType.FLOAT }), g.op1('Shape', [pairExpert])], { axis: 0, largest: 0, sorted: 1 }, { outputs: 2 })[1]!; // pair ids sorted by expert
+  const byExpert = sortAscending(g, pairExpert); // pair ids sorted by expert
   const pairToken = g.op1('Div', [byExpert, g.constInt64(moe.numExpertsPerTok)]); // [N·k] token of each sorted pair
   const pairWeight = g.op1('Gather', [g.op1('Reshape', [choice.weights, g.constInt64([-1])]), byExpert], { axis: 0 }); // [N·k]
   const perExpert = g.op1('ReduceSum', [g.op1('OneHot', [pairExpert, g.constInt64(experts), g.constFloat([0, 1])], { axis: -1 }), g.constInt64([0])], { keepdims: 0 });
@@ -80,8 +80,16 @@ function sortedExperts(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, p
   const mid = slices(ctx.swiglu(act, inter));
   const y = g.op1('Concat', mid.map((me, e) => ctx.linear(me, `${prefix}.experts.${e}.down_proj.weight`)), { axis: 0 }); // [N·k, hidden]
   const weighted = g.op1('Mul', [y, g.op1('Unsqueeze', [pairWeight, g.constInt64([-1])])]);
-  const zeros = g.op1('ConstantOfShape', [g.op1('Shape', [h])], { value: { tensor: floatScalar(0) } });
-  return g.op1('ScatterND', [zeros, g.op1('Unsqueeze', [pairToken, g.constInt64([-1])]), weighted], { reduction: 'add' });
+  // Back to pair order (argsort of a permutation is its inverse), then each token's k results summed. Not
+  // ScatterND with reduction 'add', whose CPU kernel gave run-to-run differences in the sums.
+  const sortedPosition = sortAscending(g, byExpert); // [N·k] position of pair p in the sorted order
+  const perPair = g.op1('Reshape', [g.op1('Gather', [weighted, sortedPosition], { axis: 0 }), g.constInt64([-1, moe.numExpertsPerTok, hidden])]);
+  return g.op1('ReduceSum', [perPair, g.constInt64([1])], { keepdims: 0 }); // [N, hidden]
+}
+
+/** Indices that sort the int64 vector v ascending (v's values are small: exact as float32). */
+function sortAscending(g: GraphContext['g'], v: Value): Value {
+  return g.op('TopK', [g.op1('Cast', [v], { to: DataType.FLOAT }), g.op1('Shape', [v])], { axis: 0, largest: 0, sorted: 1 }, { outputs: 2 })[1]!;
 }
 
 interface ExpertChoice {
