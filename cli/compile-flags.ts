@@ -3,7 +3,7 @@ import type { CompileOptions } from '../model/graph/compile-options.js';
 import { defaultQuantBlockSize } from '../model/graph/compile-options.js';
 import { UsageError, intOption } from './options.js';
 
-export const COMPILE_FLAGS_USAGE = '[--quant none|int8|int4] [--quant-block-size 32 (int8) | 64 (int4)] [--kv-cache-dtype fp32|fp8]';
+export const COMPILE_FLAGS_USAGE = '[--quant none|int8|int4] [--quant-block-size N (default 32 for int8, 64 for int4)] [--kv-cache-dtype fp32|fp8]';
 
 /** parseArgs option specs for the compile flags (no defaults: absent flags mean "as the model folder is"). */
 export const compileFlagSpecs = {
