@@ -79,10 +79,15 @@ export class GraphContext {
    * as one product over their stacked rows (one weight read, one kernel call).
    */
   gatedMlp(x: Value, prefix: string): Value {
-    const gateUp = stackRows(this.source.readFloat32(`${prefix}.gate_proj.weight`), this.source.readFloat32(`${prefix}.up_proj.weight`));
+    const { product, inter } = this.gateUpLinear(x, prefix);
+    return this.linear(this.swiglu(product, inter), `${prefix}.down_proj.weight`);
+  }
+
+  /** x · [gate; up]ᵀ: `prefix`'s gate_proj and up_proj as one product [M, 2·inter] (one weight read, one kernel). */
+  gateUpLinear(x: Value, prefix: string): { product: Value; inter: number } {
     const [inter, hidden] = this.source.info(`${prefix}.gate_proj.weight`).shape as [number, number];
-    const act = this.swiglu(this.linearOf(x, `${prefix}.gate_up_proj.weight`, gateUp, 2 * inter, hidden), inter);
-    return this.linear(act, `${prefix}.down_proj.weight`);
+    const gateUp = stackRows(this.source.readFloat32(`${prefix}.gate_proj.weight`), this.source.readFloat32(`${prefix}.up_proj.weight`));
+    return { product: this.linearOf(x, `${prefix}.gate_up_proj.weight`, gateUp, 2 * inter, hidden), inter };
   }
 
   /** silu(gate) · up for gateUp [M, 2·inter] = [gate | up] along the last axis. */
@@ -93,7 +98,7 @@ export class GraphContext {
 }
 
 /** [a; b]: the rows of a followed by the rows of b (row-major matrices with the same column count). */
-export function stackRows(a: Float32Array, b: Float32Array): Float32Array {
+function stackRows(a: Float32Array, b: Float32Array): Float32Array {
   const out = new Float32Array(a.length + b.length);
   out.set(a);
   out.set(b, a.length);

@@ -17,7 +17,6 @@ import type { InlineTensor } from '../onnx/graph-builder.js';
 import { DataType, MS_DOMAIN } from '../onnx/graph-builder.js';
 import { weightBits } from './compile-options.js';
 import type { GraphContext } from './context.js';
-import { stackRows } from './context.js';
 
 export function moeFeedForward(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string, h: Value): Value {
   const { g } = ctx;
@@ -72,11 +71,7 @@ function sortedExperts(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, p
   const counts = g.op1('Cast', [perExpert], { to: DataType.INT64 }); // [E] pairs per expert
   const slices = (x: Value): Value[] => g.op('Split', [x, counts], { axis: 0 }, { outputs: experts });
   const x = slices(g.op1('Gather', [h, pairToken], { axis: 0 })); // E × [n_e, hidden]
-  const act = g.op1('Concat', x.map((xe, e) => {
-    const name = `${prefix}.experts.${e}`;
-    const gateUp = stackRows(ctx.source.readFloat32(`${name}.gate_proj.weight`), ctx.source.readFloat32(`${name}.up_proj.weight`));
-    return ctx.linearOf(xe, `${name}.gate_up_proj.weight`, gateUp, 2 * inter, hidden);
-  }), { axis: 0 }); // [N·k, 2I] in sorted order
+  const act = g.op1('Concat', x.map((xe, e) => ctx.gateUpLinear(xe, `${prefix}.experts.${e}`).product), { axis: 0 }); // [N·k, 2I] in sorted order
   const mid = slices(ctx.swiglu(act, inter));
   const y = g.op1('Concat', mid.map((me, e) => ctx.linear(me, `${prefix}.experts.${e}.down_proj.weight`)), { axis: 0 }); // [N·k, hidden]
   const weighted = g.op1('Mul', [y, g.op1('Unsqueeze', [pairWeight, g.constInt64([-1])])]);
