@@ -39,10 +39,16 @@ describe('streamRequest', () => {
   it('times TTFT at the first content chunk and one ITL per later content chunk', async () => {
     const out = await streamRequest(target(), spec);
     assert.equal(out.success, true, out.error);
-    assert.ok(out.ttftMs >= 55, `ttft ${out.ttftMs}`);
     assert.equal(out.itlMs.length, 2);
-    for (const gap of out.itlMs) assert.ok(gap >= 20 && gap < 400, `gap ${gap}`); // timers and delivery jitter
-    assert.ok(out.latencyMs >= out.ttftMs + out.itlMs[0]! + out.itlMs[1]!);
+    // Only what the script guarantees: chunk i cannot arrive before the server wrote it (60, 100, 140 ms after the
+    // request; timers may fire ~1 ms early). A late chunk shortens the next gap, so single gaps have no lower bound.
+    const [first, second] = out.itlMs as [number, number];
+    assert.ok(out.ttftMs >= 55, `ttft ${out.ttftMs}`);
+    assert.ok(first >= 0 && second >= 0, `gaps ${out.itlMs}`);
+    assert.ok(out.ttftMs + first >= 95, `second chunk at ${out.ttftMs + first}`);
+    assert.ok(out.ttftMs + first + second >= 135, `third chunk at ${out.ttftMs + first + second}`);
+    // Gaps run chunk to chunk, not from the request: they add up to no more than the whole request.
+    assert.ok(out.latencyMs >= out.ttftMs + first + second);
     assert.equal(out.generatedText, 'abc');
     assert.deepEqual(out.usage, { promptTokens: 7, completionTokens: 3 });
   });
