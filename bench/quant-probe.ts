@@ -9,7 +9,7 @@
 //                 resident pages of the memory-mapped weight file after the prefill (float32 weights are used in
 //                 place, so only touched pages count). A copy or float cache made later, at run time, would show in
 //                 modelRssMiB − weightRssMiB (runtimeRssMiB), which is reported too.
-//   node dist/bench/quant-probe.js --model DIR [--quant none|int8|int4] [--kv-cache-dtype fp32|fp8]
+//   node dist/bench/quant-probe.js --model DIR [--quant none|int8|int4] [--kv-cache-dtype fp32|fp8] [--decode-tokens 32 (0: memory only)]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compileFlagSpecs, compileOptionsFrom } from '../cli/compile-flags.js';
@@ -58,9 +58,11 @@ await generateOffline(model.executor, model.tokenizer, warmup, { ...params, maxT
 const loaded = rssMiB();
 const weightRss = loadedAnon + mappedRssMiB('.onnx.data');
 // Decode speed: the median of five runs from different prompts (this machine is shared; one run can be off by 30 %).
+// --decode-tokens 0 skips it (quant-bench measures speed separately, all modes taking turns: decode-race.ts).
 const decodeTokens = Number(values['decode-tokens']);
+if (!(Number.isSafeInteger(decodeTokens) && decodeTokens >= 0)) throw new Error('--decode-tokens takes a whole number');
 const rates: number[] = [];
-for (let run = 0; run < 5; run++) {
+for (let run = 0; decodeTokens > 0 && run < 5; run++) {
   const t0 = performance.now();
   await generateOffline(model.executor, model.tokenizer, [0, 5 + run, 6, 7], { ...params, maxTokens: decodeTokens + 1 });
   rates.push(decodeTokens / ((performance.now() - t0) / 1000));
@@ -72,7 +74,9 @@ process.stdout.write(`${JSON.stringify({
   modelRssMiB: +(loaded - baseline).toFixed(1),
   weightRssMiB: +weightRss.toFixed(1),
   runtimeRssMiB: +(loaded - baseline - weightRss).toFixed(1),
-  decodeTokensPerSecond: +rates[2]!.toFixed(2),
-  decodeRangeTokensPerSecond: [+rates[0]!.toFixed(2), +rates[4]!.toFixed(2)],
+  ...(rates.length === 0 ? {} : {
+    decodeTokensPerSecond: +rates[2]!.toFixed(2),
+    decodeRangeTokensPerSecond: [+rates[0]!.toFixed(2), +rates[4]!.toFixed(2)],
+  }),
   cacheBytesPerToken: cacheBytesPerToken(model.executor.cache),
 })}\n`);
