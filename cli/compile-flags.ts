@@ -1,9 +1,9 @@
 // The flags that choose how a checkpoint is compiled, shared by serve, complete, convert and eval.
 import type { CompileOptions } from '../model/graph/compile-options.js';
-import { defaultQuantBlockSize } from '../model/graph/compile-options.js';
+import { DEFAULT_QUANT_BLOCK_SIZE } from '../model/graph/compile-options.js';
 import { UsageError, intOption } from './options.js';
 
-export const COMPILE_FLAGS_USAGE = '[--quant none|int8|int4] [--quant-block-size N (default 32 for int8, 64 for int4)] [--kv-cache-dtype fp32|fp8]';
+export const COMPILE_FLAGS_USAGE = `[--quant none|int8|int4] [--quant-block-size N (default ${DEFAULT_QUANT_BLOCK_SIZE})] [--kv-cache-dtype fp32|fp8]`;
 
 /** parseArgs option specs for the compile flags (no defaults: absent flags mean "as the model folder is"). */
 export const compileFlagSpecs = {
@@ -20,13 +20,13 @@ export function requestedCompileOptions(values: CompileFlagValues): CompileOptio
   return given ? compileOptionsFrom(values) : undefined;
 }
 
-/** Compile options from flags, defaults filled in (float32 weights and cache; block size per defaultQuantBlockSize). */
+/** Compile options from flags, defaults filled in (float32 weights and cache; block size DEFAULT_QUANT_BLOCK_SIZE). */
 export function compileOptionsFrom(values: CompileFlagValues): CompileOptions {
   const quant = values.quant ?? 'none';
   if (quant !== 'none' && quant !== 'int8' && quant !== 'int4') throw new UsageError(`--quant must be none, int8 or int4, got "${quant}"`);
   const kv = values['kv-cache-dtype'] ?? 'fp32';
   if (kv !== 'fp32' && kv !== 'fp8') throw new UsageError(`--kv-cache-dtype must be fp32 or fp8, got "${kv}"`);
-  const block = intOption('--quant-block-size', values['quant-block-size'] ?? String(defaultQuantBlockSize(quant)), 16);
+  const block = intOption('--quant-block-size', values['quant-block-size'] ?? String(DEFAULT_QUANT_BLOCK_SIZE), 16);
   if ((block & (block - 1)) !== 0 || block > 256) throw new UsageError('--quant-block-size must be a power of two from 16 to 256');
   return { quant, quantBlockSize: block, kvCacheDtype: kv };
 }

@@ -6,13 +6,13 @@ import { rmSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { compareLogits, teacherForcedLogits } from '../engine/eval-quality.js';
 import type { CompileOptions } from '../model/graph/compile-options.js';
-import { defaultQuantBlockSize } from '../model/graph/compile-options.js';
+import { DEFAULT_QUANT_BLOCK_SIZE } from '../model/graph/compile-options.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import { fixtureDir, loadReference, referenceRows, tempCacheDir } from './helpers/fixtures.js';
 
 const mode = (quant: CompileOptions['quant'], kvCacheDtype: CompileOptions['kvCacheDtype'] = 'fp32'): CompileOptions =>
-  ({ quant, quantBlockSize: defaultQuantBlockSize(quant), kvCacheDtype });
+  ({ quant, quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE, kvCacheDtype });
 
 /** Top-1 agreement with the reference over all rows of all prompts, and the cache bytes per token. */
 async function agreement(fixture: string, compile: CompileOptions, cacheDir: string): Promise<{ top1: number; bytesPerToken: number }> {

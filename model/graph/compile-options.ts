@@ -13,16 +13,15 @@ export interface CompileOptions {
 }
 
 /**
- * Default columns per quantization block, measured on `synth --preset mini` (README, quantization): int8 keeps
- * block 32, the largest whose KL against float32 stays within 2e-3 (block 64 measured 2.0006e-3); int4 takes
- * block 64, whose resident weights fit in 0.22× float32 (block 32: 0.26×, the per-block scale and sum that
- * MatMulNBits prepacks cost a quarter byte per weight) for KL 0.18 instead of 0.15.
+ * Default columns per quantization block, measured on `synth --preset mini` (README, quantization): 64 for int8
+ * and int4 alike. MatMulNBits prepacks a float32 scale and a float32 block sum per block next to the codes, and the
+ * shipped scales stay mapped and resident, so per-block metadata costs 0.375 B per weight at block 32 and 0.19 B
+ * at 64, next to 1 B of int8 code: int8 weight RSS 0.37× float32 at block 32 against 0.33× at 64, for KL 1.25e-3
+ * against 1.83e-3 (block 128: 2.11e-3). int4 block 32 is 0.26× for KL 0.146, block 64 0.21× for KL 0.177.
  */
-export function defaultQuantBlockSize(quant: WeightQuant): number {
-  return quant === 'int4' ? 64 : 32;
-}
+export const DEFAULT_QUANT_BLOCK_SIZE = 64;
 
-export const FLOAT_COMPILE: CompileOptions = { quant: 'none', quantBlockSize: defaultQuantBlockSize('none'), kvCacheDtype: 'fp32' };
+export const FLOAT_COMPILE: CompileOptions = { quant: 'none', quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE, kvCacheDtype: 'fp32' };
 
 export function weightBits(quant: WeightQuant): 4 | 8 | null {
   return quant === 'int8' ? 8 : quant === 'int4' ? 4 : null;
