@@ -55,7 +55,7 @@ describe('runLevel', () => {
     const t0 = performance.now();
     const run = await runLevel(options({ prompts: prompts(6, 'slow'), maxConcurrency: 2, maxDurationMs: 300 }));
     const elapsed = performance.now() - t0;
-    assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+    assert.ok(elapsed < 5000, `took ${elapsed} ms; the slow requests would have taken 10 s`);
     assert.equal(run.hitDeadline, true);
     assert.equal(run.outcomes.filter((o) => o?.cancelled === true).length, 2);
     assert.equal(run.outcomes.filter((o) => o === null).length, 4);
