@@ -14,6 +14,7 @@ import { loadModelConfig } from '../model/config.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import { synthesizeCheckpoint } from '../model/synth.js';
+import { TokenizerThread } from '../model/tokenizer-thread.js';
 import { createApp } from '../server/app.js';
 import { parseApiKeys } from '../server/auth.js';
 import { ServerLifecycle } from '../server/lifecycle.js';
@@ -138,8 +139,9 @@ export async function runServe(argv: string[]): Promise<void> {
     enablePrefixCaching: !values['no-enable-prefix-caching'],
   }, metrics, logger.child({ component: 'engine' }));
   const lifecycle = new ServerLifecycle();
+  const encoder = new TokenizerThread(model.tokenizer);
   const app = createApp({
-    engine, tokenizer: model.tokenizer, servedModelName, vocabSize: config.vocabSize, maxModelLen: engine.maxModelLen, metrics,
+    engine, tokenizer: model.tokenizer, encoder, servedModelName, vocabSize: config.vocabSize, maxModelLen: engine.maxModelLen, metrics,
     limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle,
   });
   const server = await listen(app, values.host, port, timeouts);
@@ -157,6 +159,7 @@ export async function runServe(argv: string[]): Promise<void> {
   await drainOnSignal(logger, lifecycle, drainTimeoutMs, async () => {
     await server.close();
     await engine!.shutdown();
+    await encoder.close();
     await model.executor.close();
   }, server);
 }

@@ -69,7 +69,8 @@ async function findChatTemplate(dir: string, config: JsonObject): Promise<string
 
 export class ModelTokenizer {
   private constructor(
-    private readonly dir: string,
+    /** The folder the tokenizer was loaded from. */
+    readonly dir: string,
     private readonly tokenizer: Tokenizer,
     private readonly chatTemplate: Template | null,
     /** bos_token, eos_token, … as strings, passed to the chat template. */

@@ -5,6 +5,7 @@
 import { Hono } from 'hono';
 import { pino } from 'pino';
 import { NotFound } from '../engine/errors.js';
+import { inlineEncoder } from '../model/tokenizer-thread.js';
 import type { AppEnv } from './app-env.js';
 import { apiKeyAuth } from './auth.js';
 import { bodyLimit } from './body-limit.js';
@@ -22,6 +23,7 @@ export function resolveOptions(opts: ServerOptions): RouteOptions {
   const limits = resolveLimits(opts.limits, opts.maxModelLen);
   return {
     ...opts,
+    encoder: opts.encoder ?? inlineEncoder(opts.tokenizer),
     limits,
     logger: opts.logger ?? pino({ level: 'silent' }),
     logPrompts: opts.logPrompts ?? false,

@@ -2,6 +2,7 @@
 // after `metrics` is optional, with the defaults of server/limits.ts, no auth, and a silent logger.
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
+import type { PromptEncoder } from '../model/tokenizer-thread.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
 import type { ServerLifecycle } from './lifecycle.js';
 import type { ConcurrencyLimit, PromptSizeGuard, ServerLimits } from './limits.js';
@@ -10,6 +11,8 @@ import type { ServerMetrics } from './metrics.js';
 export interface ServerOptions {
   readonly engine: Engine;
   readonly tokenizer: ModelTokenizer;
+  /** Prompt text → ids; `serve` passes a TokenizerThread so long prompts are encoded off the HTTP thread. Default: in place. */
+  readonly encoder?: PromptEncoder;
   /** The only `model` value requests may name (absent is accepted too). */
   readonly servedModelName: string;
   /** Token ids the model accepts in prompts and logit_bias: [0, vocabSize) (config vocab_size, which may exceed the tokenizer's). */
@@ -32,6 +35,7 @@ export interface ServerOptions {
 
 /** ServerOptions with every default filled in, as the routes see them. */
 export interface RouteOptions extends ServerOptions {
+  readonly encoder: PromptEncoder;
   readonly limits: ServerLimits;
   readonly logger: Logger;
   readonly logPrompts: boolean;

@@ -1,6 +1,7 @@
 // POST /v1/chat/completions: messages → chat template → token ids → n engine requests → response or SSE.
 import type { Hono } from 'hono';
 import { InvalidRequest } from '../../engine/errors.js';
+import type { PromptEncoder } from '../../model/tokenizer-thread.js';
 import type { ChatMessage, ModelTokenizer } from '../../model/tokenizer.js';
 import type { AppEnv } from '../app-env.js';
 import { collectChat, streamChat, type ChatResponseContext } from '../chat-response.js';
@@ -19,11 +20,12 @@ function messageText(content: ChatMessageInput['content']): string {
 }
 
 /** Prompt ids for `messages`; the chat template adds BOS itself. */
-export function chatPromptIds(
+export async function chatPromptIds(
   tokenizer: ModelTokenizer,
+  encoder: PromptEncoder,
   messages: readonly ChatMessageInput[],
   addGenerationPrompt: boolean,
-): number[] {
+): Promise<number[]> {
   const plain: ChatMessage[] = messages.map((m) => ({ role: m.role, content: messageText(m.content) }));
   let prompt: string;
   try {
@@ -31,7 +33,7 @@ export function chatPromptIds(
   } catch (err) {
     throw new InvalidRequest(`Cannot apply the chat template: ${(err as Error).message}`, 'messages');
   }
-  return tokenizer.encode(prompt);
+  return encoder.encode(prompt);
 }
 
 /** The messages' text, for the size check that runs before the template and the tokenizer. */
@@ -49,7 +51,7 @@ export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
     checkSamplingLimits(req, opts.limits);
     opts.promptGuard.check(messageTexts(req.messages), 'messages');
     logPrompt(c, opts, req.messages);
-    const promptIds = chatPromptIds(opts.tokenizer, req.messages, true);
+    const promptIds = await chatPromptIds(opts.tokenizer, opts.encoder, req.messages, true);
     checkPromptTokens(promptIds.length, opts.limits, 'messages');
     const param = req.max_completion_tokens === null || req.max_completion_tokens === undefined ? 'max_tokens' : 'max_completion_tokens';
     const requested = limitMaxTokens(req.max_completion_tokens ?? req.max_tokens, promptIds.length, opts.limits, opts.maxModelLen, param);

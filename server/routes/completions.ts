@@ -21,19 +21,21 @@ function promptList(prompt: CompletionRequest['prompt']): (string | readonly num
 }
 
 /** Tokenizes (or checks and decodes) each prompt, refusing oversized ones before the tokenizer sees them. */
-function completionPrompts(opts: RouteOptions, prompts: readonly (string | readonly number[])[]): CompletionPrompt[] {
-  const { tokenizer, limits } = opts;
-  return prompts.map((p) => {
-    if (typeof p === 'string') {
-      opts.promptGuard.check([p], 'prompt');
-      const ids = tokenizer.encode(p, { addSpecialTokens: true });
-      checkPromptTokens(ids.length, limits, 'prompt');
-      return { ids, text: p };
+async function completionPrompts(opts: RouteOptions, prompts: readonly (string | readonly number[])[]): Promise<CompletionPrompt[]> {
+  const { tokenizer, encoder, limits } = opts;
+  for (const p of prompts) {
+    if (typeof p === 'string') opts.promptGuard.check([p], 'prompt');
+    else {
+      checkPromptTokens(p.length, limits, 'prompt');
+      checkTokenIds(p, opts.vocabSize, 'prompt');
     }
-    checkPromptTokens(p.length, limits, 'prompt');
-    checkTokenIds(p, opts.vocabSize, 'prompt');
-    return { ids: p, text: tokenizer.decode(p) };
-  });
+  }
+  return Promise.all(prompts.map(async (p) => {
+    if (typeof p !== 'string') return { ids: p, text: tokenizer.decode(p) };
+    const ids = await encoder.encode(p, { addSpecialTokens: true });
+    checkPromptTokens(ids.length, limits, 'prompt');
+    return { ids, text: p };
+  }));
 }
 
 export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
@@ -44,7 +46,7 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
     const list = promptList(req.prompt);
     checkSamplingLimits(req, opts.limits, list.length);
     logPrompt(c, opts, req.prompt);
-    const prompts = completionPrompts(opts, list);
+    const prompts = await completionPrompts(opts, list);
     const maxTokens = prompts.map((p) => {
       const requested = limitMaxTokens(req.max_tokens, p.ids.length, opts.limits, opts.maxModelLen);
       return resolveMaxTokens(p.ids.length, requested, opts.maxModelLen, 'prompt');

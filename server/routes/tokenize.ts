@@ -20,12 +20,12 @@ export function addTokenizeRoutes(app: Hono<AppEnv>, opts: RouteOptions): void {
       const req = tokenizeChatSchema.parse(body);
       checkModel(req.model, opts.servedModelName);
       opts.promptGuard.check(messageTexts(req.messages), 'messages');
-      tokens = chatPromptIds(opts.tokenizer, req.messages, req.add_generation_prompt ?? true);
+      tokens = await chatPromptIds(opts.tokenizer, opts.encoder, req.messages, req.add_generation_prompt ?? true);
     } else {
       const req = tokenizePromptSchema.parse(body);
       checkModel(req.model, opts.servedModelName);
       opts.promptGuard.check([req.prompt], 'prompt');
-      tokens = opts.tokenizer.encode(req.prompt, { addSpecialTokens: req.add_special_tokens ?? true });
+      tokens = await opts.encoder.encode(req.prompt, { addSpecialTokens: req.add_special_tokens ?? true });
     }
     return c.json({ tokens, count: tokens.length, max_model_len: opts.maxModelLen });
   });

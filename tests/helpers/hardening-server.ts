@@ -9,6 +9,7 @@ import type { OnnxExecutor } from '../../model/executor/onnx-executor.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../../model/executor/types.js';
 import type { LoadedModel } from '../../model/load.js';
 import { loadModel } from '../../model/load.js';
+import { TokenizerThread } from '../../model/tokenizer-thread.js';
 import { createApp } from '../../server/app.js';
 import { ServerLifecycle } from '../../server/lifecycle.js';
 import { listen, type ConnectionTimeouts } from '../../server/listen.js';
@@ -36,6 +37,8 @@ export interface HardenedServer {
   readonly executor: OnnxExecutor;
   readonly model: LoadedModel;
   readonly lifecycle: ServerLifecycle;
+  /** Encodes long prompts off the HTTP thread, as `serve` does. */
+  readonly encoder: TokenizerThread;
   /** Every log line, parsed. */
   readonly logs: Record<string, unknown>[];
   /** POSTs JSON; returns the status and the body text. */
@@ -66,8 +69,9 @@ export async function startHardenedServer(opts: HardenedServerOptions = {}): Pro
     ...opts.engine,
   }, metrics, logger);
   const lifecycle = new ServerLifecycle();
+  const encoder = new TokenizerThread(model.tokenizer);
   const app = createApp({
-    engine, tokenizer: model.tokenizer, servedModelName: MODEL_NAME, vocabSize: model.config.vocabSize, maxModelLen: engine.maxModelLen,
+    engine, tokenizer: model.tokenizer, encoder, servedModelName: MODEL_NAME, vocabSize: model.config.vocabSize, maxModelLen: engine.maxModelLen,
     metrics, logger, lifecycle, ...opts.server,
   });
   const server = await listen(app, '127.0.0.1', 0, opts.timeouts);
@@ -79,6 +83,7 @@ export async function startHardenedServer(opts: HardenedServerOptions = {}): Pro
     executor: model.executor as OnnxExecutor,
     model,
     lifecycle,
+    encoder,
     logs,
     async post(path, body, headers = {}) {
       const res = await fetch(server.url + path, {
@@ -91,6 +96,7 @@ export async function startHardenedServer(opts: HardenedServerOptions = {}): Pro
     async close() {
       await server.close();
       await live.shutdown();
+      await encoder.close();
       await model.executor.close();
       rmSync(cacheDir, { recursive: true, force: true });
     },
