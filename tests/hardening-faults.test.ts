@@ -227,15 +227,15 @@ class FaultInjector extends ForwardingExecutor {
   poisonFirstTokenOf: number | null = null;
   private poisonedBlock: number | null = null;
   killWorker: () => Promise<void> = async () => {};
+  crashNextStep: () => void = () => {};
 
   override async step(inputs: ForwardInputs): Promise<RunnerOutput> {
     const fault = this.armed;
     this.armed = null;
     if (fault === 'throw') throw new Error('injected failure');
     if (fault === 'crash-idle') await this.killWorker();
-    const result = this.inner.step(inputs);
-    if (fault === 'crash-in-step') void this.killWorker();
-    const out = await result;
+    if (fault === 'crash-in-step') this.crashNextStep();
+    const out = await this.inner.step(inputs);
     if (this.poisonFirstTokenOf !== null) this.poison(inputs, out.logits);
     return out;
   }
@@ -275,6 +275,7 @@ describe('fault isolation on the real executor, through the API', () => {
       },
     });
     faults.killWorker = () => s.executor.terminateWorkerForTest();
+    faults.crashNextStep = () => s.executor.crashNextStepForTest();
   });
   after(async () => { await s.close(); });
 

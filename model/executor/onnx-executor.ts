@@ -64,6 +64,7 @@ export class OnnxExecutor implements Executor {
   private unreported: ExecutorCrashed | null = null;
   private closed = false;
   private restarts = 0;
+  private crashNextStep = false;
   private restarting: Promise<void> | null = null;
 
   private constructor(
@@ -112,7 +113,9 @@ export class OnnxExecutor implements Executor {
       this.restarting ??= this.restart().finally(() => { this.restarting = null; });
       await this.restarting;
     }
-    const logits = await this.send((id) => ({ kind: 'step', id, inputs }));
+    const exitAfterRun = this.crashNextStep;
+    this.crashNextStep = false;
+    const logits = await this.send((id) => ({ kind: 'step', id, inputs, ...(exitAfterRun ? { exitAfterRun } : {}) }));
     if (logits === null) throw new ExecutorError('executor returned no logits');
     return { logits };
   }
@@ -127,11 +130,18 @@ export class OnnxExecutor implements Executor {
   }
 
   /**
-   * Test hook: kills the worker from outside, as a crash would. Steps already sent fail with ExecutorCrashed;
-   * resolves once the worker has exited.
+   * Test hook: kills the idle worker from outside, as a crash between steps would; the next step() reports it.
+   * Only between steps: terminating a worker while ONNX Runtime runs in it aborts the whole process (the addon's
+   * completion callback throws into a torn-down environment), so a crash mid-step is crashNextStepForTest().
    */
   async terminateWorkerForTest(): Promise<void> {
+    if (this.pending.size > 0) throw new Error('terminateWorkerForTest: a step is in flight; use crashNextStepForTest');
     await this.worker?.terminate();
+  }
+
+  /** Test hook: the worker runs the next step, then exits without replying; that step fails with ExecutorCrashed. */
+  crashNextStepForTest(): void {
+    this.crashNextStep = true;
   }
 
   private attach(worker: Worker): void {

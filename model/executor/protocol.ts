@@ -14,7 +14,8 @@ export interface WorkerInit {
 }
 
 export type WorkerRequest =
-  | { readonly kind: 'step'; readonly id: number; readonly inputs: ForwardInputs }
+  /** exitAfterRun (tests): the worker runs the step, then exits without replying, as a crash mid-step would. */
+  | { readonly kind: 'step'; readonly id: number; readonly inputs: ForwardInputs; readonly exitAfterRun?: true }
   | { readonly kind: 'close'; readonly id: number };
 
 export type WorkerReply =
