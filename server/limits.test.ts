@@ -57,6 +57,38 @@ describe('request limits', () => {
     });
   });
 
+  test('a 413 answered before its body arrived keeps the connection for the next request, however slowly the body comes', async () => {
+    await withServer({ limits: { maxBodyBytes: 1024 } }, async (s) => {
+      const { hostname, port } = new URL(s.url);
+      const body = JSON.stringify(completion({ prompt: 'x'.repeat(4000) }));
+      const socket = connect(Number(port), hostname);
+      socket.on('error', () => {});
+      let received = '';
+      let closed = false;
+      socket.on('data', (d) => { received += d.toString(); });
+      socket.on('close', () => { closed = true; });
+      const until = async (what: string, done: () => boolean): Promise<void> => {
+        for (const t0 = Date.now(); !done(); await new Promise((r) => setTimeout(r, 10))) {
+          if (Date.now() - t0 > 5000) throw new Error(`${what}; got ${JSON.stringify(received.slice(0, 300))}, closed ${closed}`);
+        }
+      };
+      try {
+        socket.write(`POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 1000)}`);
+        await until('no 413', () => received.includes('request_too_large'));
+        assert.match(received, /^HTTP\/1\.1 413/);
+        assert.doesNotMatch(received, /connection: close/i);
+        // The rest of the body comes later than any fixed drain deadline (the adapter's is 500 ms), then a new request.
+        await new Promise((r) => setTimeout(r, 800));
+        assert.equal(closed, false, 'the server kept the connection while the body was still coming');
+        const next = 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n';
+        socket.write(body.slice(1000) + next);
+        await until('no answer to the request after the refused body', () => /HTTP\/1\.1 413[\s\S]*HTTP\/1\.1 200/.test(received));
+      } finally {
+        socket.destroy();
+      }
+    });
+  });
+
   test('n, prompts × n, stop strings (count and length) and logit_bias size', async () => {
     await withServer({ limits: { maxN: 4, maxChoices: 6, maxStopStrings: 2, maxStopLength: 8, maxLogitBias: 3 } }, async (s) => {
       assertRefused(await s.post('/v1/chat/completions', chat({ n: 5 })), 400, 'n');

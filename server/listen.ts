@@ -43,7 +43,18 @@ export function listen(app: FetchApp, host: string, port: number, timeouts: Part
       // How often Node checks the two timeouts above (default 30 s, too coarse for short limits).
       connectionsCheckingInterval: Math.max(50, Math.min(1000, t.headersTimeoutMs / 4)),
     };
-    const server = serve({ fetch: (req, env) => app.fetch(req, env as HttpBindings), hostname: host, port, serverOptions }, (info: AddressInfo) => {
+    const server = serve({
+      fetch: (req, env) => app.fetch(req, env as HttpBindings),
+      hostname: host,
+      port,
+      serverOptions,
+      // A body the app never read (a 413 from Content-Length, a 401) is discarded by Node itself, for as long as it
+      // takes, and the keep-alive connection stays usable. The adapter's own clean-up gives it 500 ms and then
+      // closes the socket without a `Connection: close`, so a client that had already sent its next request on
+      // that connection (a busy server, a slow upload) lost it ("other side closed"). Bodies the app stops
+      // reading part-way (body-limit.ts) are answered with `Connection: close`, so Node closes those itself.
+      autoCleanupIncoming: false,
+    }, (info: AddressInfo) => {
       server.off('error', reject);
       const urlHost = host.includes(':') ? `[${host}]` : host;
       resolve({

@@ -234,12 +234,7 @@ describe('fuzzing a live server', () => {
     s = await startHardenedServer({
       engine: { maxModelLen: 96, maxNumSeqs: 16, maxWaiting: 48 },
       server: { apiKeys: [KEY], limits: { maxBodyBytes: BODY_LIMIT, maxCompletionTokens: 16, requestTimeoutMs: 10_000 } },
-      // Keep-alive longer than the run. One CI run lost a request to "fetch failed: other side closed" before any
-      // response. The likely cause is HTTP/1.1's keep-alive race: fetch (undici) retires an idle socket 1 s before
-      // the server's advertised 5 s, with coarse timers, and this process's event loop stalls up to ~1 s here
-      // (long prompts tokenized), so a request can go out on a socket the server is closing. Not reproduced in 8
-      // runs under CPU load; with idle sockets never expiring during the run, the window is gone either way.
-      timeouts: { headersTimeoutMs: 2000, keepAliveTimeoutMs: 60_000 },
+      timeouts: { headersTimeoutMs: 2000 },
     });
   });
   after(async () => { await s.close(); });
