@@ -9,8 +9,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { compileOptionsFrom } from '../cli/compile-flags.js';
-import { generateOffline } from '../engine/offline-generate.js';
+import { percentile } from '../loadtest/metrics.js';
 import { loadModel, type LoadedModel } from '../model/load.js';
+import { decodeRate } from './decode-rate.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,42 +28,30 @@ if (!(Number.isSafeInteger(rounds) && rounds > 0 && Number.isSafeInteger(decodeT
 
 const modes = values.mode.map((m) => {
   const [quant = 'none', kvCacheDtype = 'fp32'] = m.split(',');
-  return { name: m, compile: compileOptionsFrom({ quant, 'kv-cache-dtype': kvCacheDtype }) };
+  return compileOptionsFrom({ quant, 'kv-cache-dtype': kvCacheDtype });
 });
 const models: LoadedModel[] = [];
-for (const m of modes) models.push(await loadModel(values.model, { compile: m.compile, numBlocks: 4, blockSize: 64 }));
+for (const compile of modes) models.push(await loadModel(values.model, { compile, numBlocks: 4, blockSize: 64 }));
 
-const params = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: 512 };
 const prompt = [0, 5, 6, 7];
-/** Tokens per second of one decode run (the 4-token prefill is one step of the decodeTokens + 1). */
-async function decodeRate(model: LoadedModel): Promise<number> {
-  const t0 = performance.now();
-  await generateOffline(model.executor, model.tokenizer, prompt, { ...params, maxTokens: decodeTokens + 1 });
-  return decodeTokens / ((performance.now() - t0) / 1000);
-}
-
-for (const model of models) await decodeRate(model); // warm-up: arenas, prepacked weights, first-run costs
+for (const model of models) await decodeRate(model, prompt, decodeTokens); // warm-up: arenas, prepacked weights, first-run costs
 const rates: number[][] = modes.map(() => []);
 for (let round = 0; round < rounds; round++) {
   for (let turn = 0; turn < modes.length; turn++) {
     const i = (round + turn) % modes.length;
     await sleep(50);
-    rates[i]!.push(await decodeRate(models[i]!));
+    rates[i]!.push(await decodeRate(models[i]!, prompt, decodeTokens));
   }
 }
 for (const model of models) await model.executor.close();
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-};
+const median = (xs: readonly number[]): number => percentile(xs, 50);
 const round2 = (x: number): number => +x.toFixed(2);
 process.stdout.write(`${JSON.stringify({
   rounds,
   decodeTokens,
-  modes: modes.map((m, i) => ({
-    mode: m.compile,
+  modes: modes.map((mode, i) => ({
+    mode,
     decodeTokensPerSecond: round2(median(rates[i]!)),
     decodeRangeTokensPerSecond: [round2(Math.min(...rates[i]!)), round2(Math.max(...rates[i]!))],
     // Median over rounds of this mode's rate divided by the baseline's rate in the same round.

@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compileFlagSpecs, compileOptionsFrom } from '../cli/compile-flags.js';
 import { generateOffline } from '../engine/offline-generate.js';
+import { decodeRate, GREEDY } from './decode-rate.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 
@@ -50,11 +51,10 @@ const baseline = rssMiB();
 const anonBefore = anonMiB();
 const model = await loadModel(values.model, { compile, numBlocks: 16, blockSize: 64 });
 const loadedAnon = anonMiB() - anonBefore;
-const params = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: 512 };
 // A 256-token prefill routes to every expert, so all weights are resident (mmapped float32 weights count only
 // once touched) and arenas and prepacked buffers exist before RSS is read.
 const warmup = Array.from({ length: 256 }, (_, i) => 3 + ((i * 7919) % Math.min(1000, model.config.vocabSize - 3)));
-await generateOffline(model.executor, model.tokenizer, warmup, { ...params, maxTokens: 2 });
+await generateOffline(model.executor, model.tokenizer, warmup, { ...GREEDY, maxTokens: 2 });
 const loaded = rssMiB();
 const weightRss = loadedAnon + mappedRssMiB('.onnx.data');
 // Decode speed: the median of five runs from different prompts (this machine is shared; one run can be off by 30 %).
@@ -62,11 +62,7 @@ const weightRss = loadedAnon + mappedRssMiB('.onnx.data');
 const decodeTokens = Number(values['decode-tokens']);
 if (!(Number.isSafeInteger(decodeTokens) && decodeTokens >= 0)) throw new Error('--decode-tokens takes a whole number');
 const rates: number[] = [];
-for (let run = 0; decodeTokens > 0 && run < 5; run++) {
-  const t0 = performance.now();
-  await generateOffline(model.executor, model.tokenizer, [0, 5 + run, 6, 7], { ...params, maxTokens: decodeTokens + 1 });
-  rates.push(decodeTokens / ((performance.now() - t0) / 1000));
-}
+for (let run = 0; decodeTokens > 0 && run < 5; run++) rates.push(await decodeRate(model, [0, 5 + run, 6, 7], decodeTokens));
 rates.sort((a, b) => a - b);
 await model.executor.close();
 process.stdout.write(`${JSON.stringify({
