@@ -1,12 +1,15 @@
-// Dependency direction (DESIGN.md §1): cli → server → engine → model → cache → quant, never back up.
+// Dependency direction (DESIGN.md §1): cli → server → engine → grammar → model → cache → quant, never back up.
+// grammar/ (xgrammar in its worker) depends on nothing of ours: the engine and the server use it, not the reverse.
 // Only the executor worker imports onnxruntime-node; the graph builder produces bytes and never runs them.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     { name: 'only-worker-imports-ort', severity: 'error', comment: 'onnxruntime-node lives in the executor worker only (tests may use it).',
       from: { pathNot: ['^(dist/)?model/executor/worker\\.[jt]s$', '\\.test\\.[jt]s$'] }, to: { path: 'onnxruntime-node' } },
-    { name: 'server-not-below', severity: 'error', from: { path: '^(engine|model|cache|quant)/' }, to: { path: '^(server|cli)/|^cli\\.ts$' } },
-    { name: 'engine-not-below', severity: 'error', from: { path: '^(model|cache|quant)/' }, to: { path: '^engine/' } },
+    { name: 'server-not-below', severity: 'error', from: { path: '^(engine|grammar|model|cache|quant)/' }, to: { path: '^(server|cli)/|^cli\\.ts$' } },
+    { name: 'engine-not-below', severity: 'error', from: { path: '^(grammar|model|cache|quant)/' }, to: { path: '^engine/' } },
+    { name: 'grammar-stands-alone', severity: 'error', comment: 'the grammar worker knows specs and vocabularies, not models',
+      from: { path: '^grammar/' }, to: { path: '^(model|cache|quant)/' } },
     { name: 'model-not-below', severity: 'error', from: { path: '^(cache|quant)/' }, to: { path: '^model/' } },
     { name: 'cache-not-below', severity: 'error', from: { path: '^quant/' }, to: { path: '^cache/' } },
     { name: 'loadtest-speaks-http', severity: 'error', comment: 'the load generator only speaks HTTP',

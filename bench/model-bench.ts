@@ -12,7 +12,7 @@ import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/ty
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import type { SynthPreset } from '../model/synth.js';
-import { synthesizeCheckpoint } from '../model/synth.js';
+import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
 
 const { values } = parseArgs({
   options: {
@@ -67,7 +67,7 @@ function activeWeightBytes(c: ModelConfig): number {
 async function main(): Promise<void> {
   let modelDir = values.model;
   if (modelDir === undefined) {
-    modelDir = join(defaultCacheDir(), 'synth', `${values.preset}-seed0`);
+    modelDir = synthCacheDir(defaultCacheDir(), values.preset, 0);
     if (!existsSync(join(modelDir, 'model.safetensors'))) {
       await synthesizeCheckpoint({ outDir: modelDir, seed: 0, preset: values.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
     }

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultCacheDir } from '../model/compile.js';
-import { synthesizeCheckpoint } from '../model/synth.js';
+import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, rounds: { type: 'string', default: '7' } } });
 const here = dirname(fileURLToPath(import.meta.url));
@@ -27,7 +27,7 @@ const modes = [
 
 let model = values.model;
 if (model === undefined) {
-  model = join(defaultCacheDir(), 'synth', 'mini-seed0');
+  model = synthCacheDir(defaultCacheDir(), 'mini', 0);
   if (!existsSync(join(model, 'model.safetensors'))) await synthesizeCheckpoint({ outDir: model, seed: 0, preset: 'mini', onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
 }
 

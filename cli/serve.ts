@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { LatentEngine } from '../engine/engine.js';
+import { GrammarService } from '../grammar/grammar-service.js';
 import { defaultCacheDir } from '../model/compile.js';
 import { loadModelConfig } from '../model/config.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
-import { synthesizeCheckpoint } from '../model/synth.js';
+import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
 import { TokenizerThread } from '../model/tokenizer-thread.js';
 import { createApp } from '../server/app.js';
 import { parseApiKeys } from '../server/auth.js';
@@ -30,7 +31,8 @@ export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P
     [--api-key KEY]... [--protect-metrics] [--max-model-len N] [--max-prompt-tokens N] [--max-completion-tokens N]
     [--max-body-bytes N] [--max-n N] [--max-choices N] [--max-stop-strings N] [--max-stop-length N]
     [--max-logit-bias N] [--max-concurrent-streams N] [--request-timeout S] [--stream-stall-timeout S] [--headers-timeout S]
-    [--body-timeout S] [--keep-alive-timeout S] [--drain-timeout S] [--log-level L] [--log-prompts]`;
+    [--body-timeout S] [--keep-alive-timeout S] [--drain-timeout S] [--log-level L] [--log-prompts]
+    [--grammar-compile-timeout S] [--grammar-cache-size N]`;
 
 const DEMO_SEED = 0;
 const DEFAULT_CACHE_BYTES = 2 ** 30;
@@ -76,6 +78,8 @@ export async function runServe(argv: string[]): Promise<void> {
       'drain-timeout': { type: 'string', default: '30' },
       'log-level': { type: 'string', default: process.env['LOG_LEVEL'] ?? 'info' },
       'log-prompts': { type: 'boolean', default: false },
+      'grammar-compile-timeout': { type: 'string', default: '10' },
+      'grammar-cache-size': { type: 'string', default: '128' },
       ...compileFlagSpecs,
     },
   });
@@ -110,6 +114,8 @@ export async function runServe(argv: string[]): Promise<void> {
     keepAliveTimeoutMs: seconds('--keep-alive-timeout', values['keep-alive-timeout']),
   };
   const drainTimeoutMs = seconds('--drain-timeout', values['drain-timeout']);
+  const grammarCompileTimeoutMs = seconds('--grammar-compile-timeout', values['grammar-compile-timeout']);
+  const grammarCacheSize = intOption('--grammar-cache-size', values['grammar-cache-size'], 1);
   const maxModelLenFlag = optionalInt('--max-model-len', values['max-model-len']);
   const apiKeys = parseApiKeys(values['api-key'], process.env['LATENTSERVE_API_KEY']);
 
@@ -131,18 +137,25 @@ export async function runServe(argv: string[]): Promise<void> {
     device: values.device, blockSize, ...cacheSize, onProgress: log, warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
   });
   const servedModelName = values['served-model-name'] ?? (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
+  // Structured output: xgrammar in its own worker, its tokenizer info built once, now, while nothing waits on it.
+  const vocab = model.tokenizer.grammarVocab();
+  const grammars = new GrammarService({
+    encodedVocab: vocab.tokens, vocabType: vocab.vocabType, vocabSize: config.vocabSize, stopTokenIds: model.tokenizer.eosTokenIds,
+    cacheSize: grammarCacheSize, compileTimeoutMs: grammarCompileTimeoutMs, warn: (line) => logger.warn(line),
+  });
+  await grammars.start();
   let engine: LatentEngine | null = null;
   const metrics = new ServerMetrics(() => engine!.stats());
   engine = new LatentEngine(model.executor, model.tokenizer, {
     maxNumSeqs, maxNumBatchedTokens, maxWaiting,
     maxModelLen: Math.min(maxModelLenFlag, config.maxPositionEmbeddings),
     enablePrefixCaching: !values['no-enable-prefix-caching'],
-  }, metrics, logger.child({ component: 'engine' }));
+  }, metrics, logger.child({ component: 'engine' }), grammars);
   const lifecycle = new ServerLifecycle();
   const encoder = new TokenizerThread(model.tokenizer);
   const app = createApp({
     engine, tokenizer: model.tokenizer, encoder, servedModelName, vocabSize: config.vocabSize, maxModelLen: engine.maxModelLen, metrics,
-    limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle,
+    limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle, grammars,
   });
   const server = await listen(app, values.host, port, timeouts);
   const { numBlocks } = model.executor.cache;
@@ -160,6 +173,7 @@ export async function runServe(argv: string[]): Promise<void> {
     await server.close();
     await engine!.shutdown();
     await encoder.close();
+    await grammars.shutdown();
     await model.executor.close();
   }, server);
 }
@@ -203,7 +217,7 @@ function isLoopback(host: string): boolean {
 /** Enough for maxNumSeqs full-length sequences, capped at 1 GiB. */
 
 async function demoModel(log: (line: string) => void): Promise<string> {
-  const dir = join(defaultCacheDir(), 'synth', `demo-seed${DEMO_SEED}`);
+  const dir = synthCacheDir(defaultCacheDir(), 'demo', DEMO_SEED);
   if (!existsSync(join(dir, 'model.safetensors'))) {
     log(`latentserve: generating the synthetic demo model into ${dir} (first run only)`);
     await synthesizeCheckpoint({ outDir: dir, seed: DEMO_SEED, preset: 'demo', onProgress: (m) => log(`synth: ${m}`) });

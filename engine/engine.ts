@@ -13,6 +13,7 @@
 // - an unexpected error inside the loop itself fails every live request and rebuilds the bookkeeping, so the
 //   loop never dies with requests waiting on it.
 import { KvCacheManager } from '../cache/kv-cache-manager.js';
+import type { GrammarBackend, MatcherId, StepMasks } from '../grammar/grammar-service.js';
 import { ExecutorCrashed, ExecutorError } from '../model/executor/errors.js';
 import type { Executor } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
@@ -20,6 +21,7 @@ import { Rng } from '../model/rng.js';
 import type { Decoder } from './detokenizer.js';
 import { ContextLengthExceeded, InvalidRequest, Overloaded, Unavailable } from './errors.js';
 import { EventStream } from './event-stream.js';
+import { GrammarMasks, applyBitmask } from './grammar-masks.js';
 import { PenaltyTracker, applyLogitsProcessors } from './logits-processors.js';
 import { logprobEntry } from './logprobs.js';
 import { OutputProcessor } from './output-processor.js';
@@ -65,6 +67,8 @@ interface LiveRequest {
   readonly rng: Rng;
   readonly penalties: PenaltyTracker;
   readonly output: OutputProcessor;
+  /** The request's grammar matcher; null = free text. */
+  readonly matcher: MatcherId | null;
 }
 
 export class LatentEngine implements Engine {
@@ -76,7 +80,9 @@ export class LatentEngine implements Engine {
   private readonly pendingAborts = new Set<string>();
   private readonly processed: Float32Array;
   private readonly scratch: Float32Array;
+  private readonly masked: Float32Array;
   private readonly samplingScratch = new SamplingScratch();
+  private readonly grammar: GrammarMasks;
   private loop: Promise<void> | null = null;
   private stepping = false;
   private closed = false;
@@ -87,13 +93,16 @@ export class LatentEngine implements Engine {
     private readonly config: EngineConfig,
     private readonly observer: EngineObserver = {},
     private readonly log: EngineLog = NO_LOG,
+    grammar: GrammarBackend | null = null,
   ) {
+    this.grammar = new GrammarMasks(grammar);
     const { numBlocks, blockSize } = executor.cache;
     this.maxModelLen = Math.min(config.maxModelLen, numBlocks * blockSize);
     this.kv = this.newCacheManager();
     this.scheduler = this.newScheduler();
     this.processed = new Float32Array(executor.vocabSize);
     this.scratch = new Float32Array(executor.vocabSize);
+    this.masked = new Float32Array(executor.vocabSize);
   }
 
   submit(req: EngineRequest, signal?: AbortSignal): AsyncIterable<TokenEvent> {
@@ -107,12 +116,14 @@ export class LatentEngine implements Engine {
     }
     const request = new Request(req, this.tokenizer.eosTokenIds, performance.now());
     const stream = new EventStream<TokenEvent>(() => this.abort(req.id));
+    const grammar = req.grammar ?? null;
     this.live.set(req.id, {
       request,
       stream,
       rng: new Rng(req.sampling.seed ?? Math.floor(Math.random() * 2 ** 48)),
       penalties: new PenaltyTracker(req.promptIds),
       output: new OutputProcessor(this.tokenizer, request),
+      matcher: grammar === null ? null : this.grammar.open(grammar),
     });
     if (signal !== undefined) {
       if (signal.aborted) this.abort(req.id);
@@ -235,6 +246,13 @@ export class LatentEngine implements Engine {
 
   private async step(output: SchedulerOutput): Promise<void> {
     const { inputs, plans } = buildStepInputs(output, this.kv);
+    const fills: MatcherId[] = [];
+    for (const plan of plans) {
+      const matcher = plan.sampleRow === null ? null : this.live.get(plan.scheduled.request.id)?.matcher ?? null;
+      if (matcher !== null) fills.push(matcher);
+    }
+    // Filled in the grammar worker while the model computes.
+    const masking = this.grammar.request(fills);
     let logits: Float32Array;
     this.stepping = true;
     try {
@@ -248,10 +266,19 @@ export class LatentEngine implements Engine {
     } finally {
       this.stepping = false;
     }
-    const { sampled, poisoned } = this.sample(plans, logits);
-    for (const id of poisoned) {
-      const error = new ExecutorError(`non-finite logits (NaN or Inf) for request ${id}`, 'non_finite_logits');
-      this.log.error({ err: error, requestId: id }, 'model produced non-finite logits; request failed');
+    let masks: StepMasks | null = null;
+    if (masking !== null) {
+      try {
+        masks = await masking;
+      } catch (err) {
+        const error = new ExecutorError(`grammar masks failed: ${err instanceof Error ? err.message : String(err)}`, 'grammar_error', { cause: err });
+        this.log.error({ err: error }, 'grammar backend failed; constrained requests of this step failed');
+        for (const [id, live] of this.live) if (live.matcher !== null && fills.includes(live.matcher)) this.fail(id, error);
+      }
+    }
+    const { sampled, failed } = this.sample(plans, logits, masks, fills);
+    for (const [id, error] of failed) {
+      this.log.error({ err: error, requestId: id }, error.code === 'grammar_error' ? 'grammar refused a token; request failed' : 'model produced non-finite logits; request failed');
       this.fail(id, error);
     }
     const finished = this.scheduler.update(output, new Map([...sampled].map(([id, s]) => [id, s.token])));
@@ -260,33 +287,54 @@ export class LatentEngine implements Engine {
     for (const request of finished) this.complete(request, now);
   }
 
-  /** Samples every request that samples in this step; requests with a non-finite logits row are `poisoned`. */
-  private sample(plans: readonly RowPlan[], logits: Float32Array): { sampled: Map<string, SampledToken>; poisoned: string[] } {
+  /**
+   * Samples every request that samples in this step. A constrained request samples from its row masked by its
+   * grammar (`masks` holds one bitmask per entry of `fills`), and its logprobs are those of that masked
+   * distribution, as vLLM reports them. Requests with a non-finite row, or whose grammar allows no token, `failed`.
+   */
+  private sample(plans: readonly RowPlan[], logits: Float32Array, masks: StepMasks | null, fills: readonly MatcherId[]): { sampled: Map<string, SampledToken>; failed: [string, ExecutorError][] } {
     const vocab = this.executor.vocabSize;
     const rowAt = (r: number): Float32Array => logits.subarray(r * vocab, (r + 1) * vocab);
     const sampled = new Map<string, SampledToken>();
-    const poisoned: string[] = [];
+    const failed: [string, ExecutorError][] = [];
     for (const plan of plans) {
       const { request } = plan.scheduled;
       const live = this.live.get(request.id);
       if (live === undefined) continue;
       if (!rowsUsable(plan, logits, vocab)) {
-        poisoned.push(request.id);
+        failed.push([request.id, new ExecutorError(`non-finite logits (NaN or Inf) for request ${request.id}`, 'non_finite_logits')]);
         continue;
       }
       for (const { row, position } of plan.promptRows) {
         request.promptLogprobEntries.push(logprobEntry(rowAt(row), request.tokenIds[position + 1]!, request.promptLogprobs ?? 0, this.scratch));
       }
       if (plan.sampleRow === null) continue;
-      const raw = rowAt(plan.sampleRow);
+      let raw = rowAt(plan.sampleRow);
+      if (live.matcher !== null) {
+        const why = masks === null ? 'no mask' : this.maskRow(raw, masks, fills.indexOf(live.matcher), live.matcher);
+        if (why !== null) {
+          failed.push([request.id, new ExecutorError(`grammar: ${why} for request ${request.id}`, 'grammar_error')]);
+          continue;
+        }
+        raw = this.masked;
+      }
       this.processed.set(raw);
       applyLogitsProcessors(this.processed, request.sampling, live.penalties);
       const token = sampleToken(this.processed, request.sampling, live.rng, this.samplingScratch);
       live.penalties.add(token);
+      if (live.matcher !== null) this.grammar.sampled(live.matcher, token);
       const logprob = request.logprobs === null ? null : logprobEntry(raw, token, request.logprobs, this.scratch);
       sampled.set(request.id, { token, logprob });
     }
-    return { sampled, poisoned };
+    return { sampled, failed };
+  }
+
+  /** Copies `raw` into this.masked with the grammar's mask applied; returns why it cannot be sampled, or null. */
+  private maskRow(raw: Float32Array, masks: StepMasks, fill: number, matcher: MatcherId): string | null {
+    if (masks.missing.has(matcher)) return 'the grammar could not be loaded';
+    if (masks.rejected.has(matcher)) return 'the previous token was refused';
+    this.masked.set(raw);
+    return applyBitmask(this.masked, masks.masks, fill * masks.words, masks.words) ? null : 'no allowed token has a finite logit';
   }
 
   private emitToken(id: string, { token, logprob }: SampledToken, now: number): void {
@@ -313,7 +361,7 @@ export class LatentEngine implements Engine {
   private complete(request: Request, now: number): void {
     const live = this.live.get(request.id);
     if (live === undefined) return;
-    this.live.delete(request.id);
+    this.release(request.id, live);
     const tail = live.output.finish();
     if (tail.length > 0) live.stream.push({ type: 'delta', text: tail, tokenIds: [], logprobs: null });
     const usage = { promptTokens: request.numPromptTokens, completionTokens: request.numOutputTokens, cachedTokens: request.numCachedTokens };
@@ -331,17 +379,22 @@ export class LatentEngine implements Engine {
   private fail(id: string, err: unknown): void {
     const live = this.live.get(id);
     if (live === undefined) return;
-    this.live.delete(id);
+    this.release(id, live);
     this.scheduler.remove(id);
     live.request.status = 'finished'; // scheduler.update() skips it if it was in the step being recorded
     live.stream.end(err instanceof Error ? err : new Error(String(err)));
+  }
+
+  private release(id: string, live: LiveRequest): void {
+    this.live.delete(id);
+    if (live.matcher !== null) this.grammar.close(live.matcher);
   }
 
   private applyAborts(): void {
     for (const id of this.pendingAborts) {
       const live = this.live.get(id);
       if (live !== undefined) {
-        this.live.delete(id);
+        this.release(id, live);
         this.scheduler.remove(id);
         live.stream.end();
       }

@@ -36,7 +36,9 @@ export class Request {
     this.maxTokens = req.maxTokens;
     this.sampling = req.sampling;
     this.stop = req.stop;
-    this.stopTokenIds = new Set([...req.stopTokenIds, ...(req.ignoreEos ? [] : eosTokenIds)]);
+    // A finished grammar allows only EOS: it must end the request even with ignoreEos.
+    const eosStops = req.ignoreEos && (req.grammar ?? null) === null ? [] : eosTokenIds;
+    this.stopTokenIds = new Set([...req.stopTokenIds, ...eosStops]);
     this.logprobs = req.logprobs;
     this.promptLogprobs = req.promptLogprobs;
     this.arrivalMs = nowMs;

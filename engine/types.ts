@@ -5,6 +5,7 @@
 //
 // The server submits an EngineRequest and reads TokenEvents from an async iterable; leaving the loop (or the
 // AbortSignal firing) cancels the request, which leaves the batch within one step and frees its blocks.
+import type { GrammarSpec } from '../grammar/spec.js';
 import type { LogprobEntry } from './sampling.js';
 
 export interface SamplingOptions {
@@ -55,6 +56,11 @@ export interface EngineRequest {
   readonly logprobs: number | null;
   /** Top alternatives per prompt token; null = none. */
   readonly promptLogprobs: number | null;
+  /**
+   * Constrained decoding: every sampled token keeps the output inside this grammar (the engine masks the logits
+   * row), and EOS, once the grammar allows it, ends the request even with ignoreEos. null = free text.
+   */
+  readonly grammar?: GrammarSpec | null;
 }
 
 export interface Usage {

@@ -28,7 +28,7 @@ const VARIANTS: Record<string, readonly string[]> = { float32: [], int8: ['--qua
 
 function miniModel(explicit: string | undefined): string {
   if (explicit !== undefined) return explicit;
-  const dir = join(process.env['LATENTSERVE_CACHE_DIR'] ?? join(homedir(), '.cache', 'latentserve'), 'synth', 'mini-seed0');
+  const dir = join(process.env['LATENTSERVE_CACHE_DIR'] ?? join(homedir(), '.cache', 'latentserve'), 'synth', 'mini-v2-seed0');
   if (!existsSync(join(dir, 'model.safetensors'))) {
     log(`bench: generating the synthetic mini checkpoint into ${dir} (first run only)`);
     const r = spawnSync(process.execPath, [CLI, 'synth', '--preset', 'mini', '--seed', '0', '--out', dir], { stdio: 'inherit' });

@@ -5,7 +5,8 @@
 //   0..2            <｜begin▁of▁sentence｜> <｜end▁of▁sentence｜> <｜▁pad▁｜>
 //   3..258          the 256 byte-level symbols, in byte order
 //   259..           learned merges
-//   last 2..7 ids   <｜User｜> <｜Assistant｜> then, if room, fim hole/begin/end, <think>, </think>
+//   last 2..16 ids  <｜User｜> <｜Assistant｜> then, if room, fim hole/begin/end, <think>, </think>, and the nine
+//                   tool-call markers (<｜tool▁calls▁begin｜> … <｜tool▁sep｜>)
 
 import { SYNTH_CORPUS } from './synth-corpus.js';
 import { byteLevelAlphabet, trainByteLevelBpe } from './synth-bpe.js';
@@ -23,17 +24,49 @@ const TRAILING_SPECIALS: readonly (readonly [string, boolean])[] = [
   ['<｜fim▁end｜>', true],
   ['<think>', false],
   ['</think>', false],
+  // Tool-call markers: ordinary (non-special) added tokens in DeepSeek-V3, so decoded text keeps them.
+  ...[
+    '<｜tool▁calls▁begin｜>', '<｜tool▁calls▁end｜>', '<｜tool▁call▁begin｜>', '<｜tool▁call▁end｜>',
+    '<｜tool▁outputs▁begin｜>', '<｜tool▁outputs▁end｜>', '<｜tool▁output▁begin｜>', '<｜tool▁output▁end｜>', '<｜tool▁sep｜>',
+  ].map((t) => [t, false] as const),
 ];
 const BYTE_SYMBOLS = 256;
 const MIN_VOCAB_SIZE = LEADING_SPECIALS.length + BYTE_SYMBOLS + 2;
 
-// DeepSeek-V3's template, reduced to system/user/assistant turns (identical to the fixtures').
-const CHAT_TEMPLATE =
-  "{%- set ns = namespace(system='') -%}{%- for m in messages -%}{%- if m['role'] == 'system' -%}" +
-  "{%- set ns.system = ns.system + m['content'] -%}{%- endif -%}{%- endfor -%}{{- bos_token -}}{{- ns.system -}}" +
-  "{%- for m in messages -%}{%- if m['role'] == 'user' -%}{{- '<｜User｜>' + m['content'] -}}" +
-  "{%- elif m['role'] == 'assistant' -%}{{- '<｜Assistant｜>' + m['content'] + eos_token -}}{%- endif -%}" +
-  "{%- endfor -%}{%- if add_generation_prompt -%}{{- '<｜Assistant｜>' -}}{%- endif -%}";
+// DeepSeek-V3's chat template (as of V3-0324: tool calls closed properly, content before calls kept) with the
+// tools rendered into the system prompt as DeepSeek-V3.1 does, so tool calling runs end to end on synthetic models.
+// Plain system/user/assistant chats render exactly as DeepSeek-V3's template renders them.
+const CHAT_TEMPLATE = [
+  "{%- set ns = namespace(system='', first_sp=true, is_tool=false, is_output_first=true) -%}",
+  "{%- for m in messages -%}{%- if m['role'] == 'system' -%}",
+  "{%- if ns.first_sp -%}{%- set ns.system = m['content'] -%}{%- set ns.first_sp = false -%}",
+  "{%- else -%}{%- set ns.system = ns.system + '\n\n' + m['content'] -%}{%- endif -%}",
+  "{%- endif -%}{%- endfor -%}",
+  "{%- if tools -%}{%- set ns.system = ns.system + ('\n\n' if ns.system else '') + '## Tools\nYou have access to the following tools:\n' -%}",
+  "{%- for tool in tools -%}{%- set ns.system = ns.system + '\n### ' + tool['function']['name'] + '\nDescription: ' +",
+  " (tool['function']['description'] or '') + '\n\nParameters: ' + (tool['function']['parameters'] | tojson) + '\n' -%}{%- endfor -%}",
+  "{%- set ns.system = ns.system + '\nIMPORTANT: ALWAYS adhere to this exact format for tool use:\n' +",
+  " '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>tool_call_name\n```json\ntool_call_arguments\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>' -%}",
+  "{%- endif -%}",
+  "{{- bos_token -}}{{- ns.system -}}",
+  "{%- for m in messages -%}",
+  "{%- if m['role'] == 'user' -%}{%- set ns.is_tool = false -%}{{- '<｜User｜>' + m['content'] -}}",
+  "{%- elif m['role'] == 'assistant' -%}",
+  "{%- if ns.is_tool -%}{{- '<｜tool▁outputs▁end｜>' -}}{%- set ns.is_tool = false -%}{%- else -%}{{- '<｜Assistant｜>' -}}{%- endif -%}",
+  "{%- if m['content'] is not none -%}{{- m['content'] -}}{%- endif -%}",
+  "{%- if m['tool_calls'] -%}{{- '<｜tool▁calls▁begin｜>' -}}",
+  "{%- for tool in m['tool_calls'] -%}{%- if not loop.first -%}{{- '\n' -}}{%- endif -%}",
+  "{{- '<｜tool▁call▁begin｜>' + tool['type'] + '<｜tool▁sep｜>' + tool['function']['name'] + '\n```json\n' + tool['function']['arguments'] + '\n```<｜tool▁call▁end｜>' -}}",
+  "{%- endfor -%}{{- '<｜tool▁calls▁end｜>' -}}{%- endif -%}",
+  "{{- eos_token -}}",
+  "{%- elif m['role'] == 'tool' -%}",
+  "{%- if not ns.is_tool -%}{{- '<｜tool▁outputs▁begin｜>' -}}{%- set ns.is_tool = true -%}{%- else -%}{{- '\n' -}}{%- endif -%}",
+  "{{- '<｜tool▁output▁begin｜>' + m['content'] + '<｜tool▁output▁end｜>' -}}",
+  "{%- endif -%}",
+  "{%- endfor -%}",
+  "{%- if ns.is_tool -%}{{- '<｜tool▁outputs▁end｜>' -}}{%- endif -%}",
+  "{%- if add_generation_prompt and not ns.is_tool -%}{{- '<｜Assistant｜>' -}}{%- endif -%}",
+].join('');
 
 export interface SynthTokenizerFiles {
   tokenizerJson: Record<string, unknown>;

@@ -19,6 +19,15 @@ import { planTensors, synthShapeFromConfig, type PlannedTensor } from './synth-t
 
 export { synthPresetConfig, SYNTH_DTYPES, SYNTH_PRESETS, type SynthPreset, type SynthDtype } from './synth-presets.js';
 
+/**
+ * Where the commands that generate a checkpoint on first use (serve's demo, the benchmarks) keep it. The version
+ * changes whenever what synth writes changes (2: tool-call tokens and a template that renders tools), so a folder
+ * written by an older latentserve is never served as if it were current.
+ */
+export function synthCacheDir(cacheDir: string, preset: string, seed: number): string {
+  return join(cacheDir, 'synth', `${preset}-v2-seed${seed}`);
+}
+
 export interface SynthOptions {
   outDir: string;
   seed: number;

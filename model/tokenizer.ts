@@ -7,9 +7,14 @@ import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 
+/** A message as transformers' apply_chat_template passes it to the template. */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant' | 'tool' | string;
-  content: string;
+  /** null for an assistant turn that only calls tools. */
+  content: string | null;
+  tool_calls?: readonly { id: string; type: 'function'; function: { name: string; arguments: string } }[];
+  tool_call_id?: string;
+  name?: string;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -67,6 +72,21 @@ async function findChatTemplate(dir: string, config: JsonObject): Promise<string
   return existsSync(jinjaPath) ? readFile(jinjaPath, 'utf8') : null;
 }
 
+/** xgrammar's name for how a tokenizer.json decoder turns token strings into bytes. */
+function vocabTypeOf(decoder: unknown): 'byte_level' | 'byte_fallback' | 'raw' {
+  const types: string[] = [];
+  const collect = (d: unknown): void => {
+    if (typeof d !== 'object' || d === null) return;
+    const { type, decoders } = d as { type?: unknown; decoders?: unknown };
+    if (typeof type === 'string') types.push(type);
+    if (Array.isArray(decoders)) decoders.forEach(collect);
+  };
+  collect(decoder);
+  if (types.includes('ByteLevel')) return 'byte_level';
+  if (types.includes('ByteFallback')) return 'byte_fallback';
+  return 'raw';
+}
+
 export class ModelTokenizer {
   private constructor(
     /** The folder the tokenizer was loaded from. */
@@ -79,6 +99,8 @@ export class ModelTokenizer {
     readonly eosTokenIds: readonly number[],
     /** Ids the tokenizer knows (max id + 1); the model's vocab_size may be larger (padding rows). */
     readonly vocabSize: number,
+    /** From tokenizer.json's decoder: ByteLevel, a ByteFallback step, or neither. */
+    private readonly vocabType: 'byte_level' | 'byte_fallback' | 'raw' = 'raw',
   ) {}
 
   /** Loads tokenizer.json + tokenizer_config.json, and bos/eos ids from generation_config.json / config.json. */
@@ -130,7 +152,7 @@ export class ModelTokenizer {
       }
     }
     const vocabSize = tokenizer.model?.vocab.length ?? tokenizer.get_vocab(true).size;
-    return new ModelTokenizer(dir, tokenizer, chatTemplate, specialTokens, bosTokenId, eosTokenIds, vocabSize);
+    return new ModelTokenizer(dir, tokenizer, chatTemplate, specialTokens, bosTokenId, eosTokenIds, vocabSize, vocabTypeOf(tokenizerJson['decoder']));
   }
 
   /**
@@ -157,13 +179,23 @@ export class ModelTokenizer {
     return this.tokenizer.id_to_token(id) ?? null;
   }
 
-  /** Renders the folder's chat_template over `messages`, with bos_token/eos_token/… as in tokenizer_config. */
-  applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean } = {}): string {
+  /**
+   * Renders the folder's chat_template over `messages`, with bos_token/eos_token/… as in tokenizer_config and
+   * `tools` (OpenAI's function-tool objects) when given, as transformers' apply_chat_template does.
+   */
+  applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean; tools?: readonly object[] | null } = {}): string {
     if (this.chatTemplate === null) throw new Error(`${this.dir} has no chat_template (tokenizer_config.json or chat_template.jinja)`);
     return this.chatTemplate.render({
       ...this.specialTokens,
       messages: messages.map((m) => ({ ...m })),
       add_generation_prompt: opts.addGenerationPrompt ?? false,
+      ...(opts.tools && opts.tools.length > 0 ? { tools: opts.tools } : {}),
     });
+  }
+
+  /** Token strings by id (empty where an id has none) and how to read them as bytes, for the grammar engine. */
+  grammarVocab(): { tokens: string[]; vocabType: 'byte_level' | 'byte_fallback' | 'raw' } {
+    const tokens = Array.from({ length: this.vocabSize }, (_, id) => this.tokenizer.id_to_token(id) ?? '');
+    return { tokens, vocabType: this.vocabType };
   }
 }

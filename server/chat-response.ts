@@ -5,6 +5,8 @@ import type { FinishReason } from '../engine/types.js';
 import type { ChoiceEvent } from './choices.js';
 import { chatLogprobs, promptLogprobs, type TokenNames } from './logprobs.js';
 import type { SendChunk } from './sse.js';
+import type { ToolCallFormat } from './tools/tool-call-format.js';
+import { type ChoiceDelta, ToolCallStream } from './tools/tool-call-stream.js';
 import { UsageTally } from './usage.js';
 
 export interface ChatResponseContext {
@@ -18,13 +20,44 @@ export interface ChatResponseContext {
   readonly topLogprobs: number | null;
   /** Alternatives per prompt token when prompt_logprobs was requested; null = none. */
   readonly promptTopLogprobs: number | null;
+  /** Tool calls are parsed out of the text with this format; null = the text is the content. */
+  readonly toolFormat: ToolCallFormat | null;
+}
+
+/** Per choice: text → deltas, through the tool-call parser when tools are in play. */
+class ChoiceOutput {
+  private readonly tools: ToolCallStream | null;
+  private content = '';
+
+  constructor(format: ToolCallFormat | null) {
+    this.tools = format === null ? null : new ToolCallStream(format);
+  }
+
+  push(text: string): ChoiceDelta[] {
+    if (this.tools !== null) return this.tools.push(text);
+    this.content += text;
+    return text === '' ? [] : [{ content: text }];
+  }
+
+  finish(): ChoiceDelta[] {
+    return this.tools?.finish() ?? [];
+  }
+
+  /** A turn that called tools and then stopped reports `tool_calls`, as OpenAI does. */
+  finishReason(reason: FinishReason): string {
+    return reason === 'stop' && this.tools?.hasCalls === true ? 'tool_calls' : reason;
+  }
+
+  message(): object {
+    return { role: 'assistant', ...(this.tools?.message() ?? { content: this.content }) };
+  }
 }
 
 type FinishEvent = Extract<ChoiceEvent['event'], { type: 'finish' }>;
 
-function finishFields(ctx: ChatResponseContext, finish: FinishEvent): object {
+function finishFields(ctx: ChatResponseContext, finish: FinishEvent, output: ChoiceOutput): object {
   return {
-    finish_reason: finish.reason satisfies FinishReason,
+    finish_reason: output.finishReason(finish.reason),
     stop_reason: finish.stopReason,
     ...(ctx.promptTopLogprobs !== null && {
       prompt_logprobs: promptLogprobs(finish.promptLogprobs ?? [], ctx.names, ctx.promptTopLogprobs),
@@ -38,15 +71,16 @@ function logprobsField(ctx: ChatResponseContext, entries: readonly LogprobEntry[
 }
 
 export async function collectChat(events: AsyncIterable<ChoiceEvent>, ctx: ChatResponseContext): Promise<object> {
-  const texts: string[] = Array.from({ length: ctx.n }, () => '');
+  const outputs = Array.from({ length: ctx.n }, () => new ChoiceOutput(ctx.toolFormat));
   const logprobs: LogprobEntry[][] = Array.from({ length: ctx.n }, () => []);
   const finishes: (FinishEvent | undefined)[] = [];
   const usage = new UsageTally(ctx.promptTokens, ctx.n);
   for await (const { index, event } of events) {
     if (event.type === 'delta') {
-      texts[index] += event.text;
+      outputs[index]!.push(event.text);
       if (event.logprobs) logprobs[index]!.push(...event.logprobs);
     } else {
+      outputs[index]!.finish();
       finishes[index] = event;
       usage.add(index, event.usage);
     }
@@ -56,11 +90,11 @@ export async function collectChat(events: AsyncIterable<ChoiceEvent>, ctx: ChatR
     object: 'chat.completion',
     created: ctx.created,
     model: ctx.model,
-    choices: texts.map((content, index) => ({
+    choices: outputs.map((output, index) => ({
       index,
-      message: { role: 'assistant', content },
+      message: output.message(),
       logprobs: logprobsField(ctx, logprobs[index]!),
-      ...finishFields(ctx, finishes[index]!),
+      ...finishFields(ctx, finishes[index]!, output),
     })),
     usage: usage.toJSON(),
   };
@@ -84,14 +118,22 @@ export async function streamChat(
     await send(chunk([{ index, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
   }
   const usage = new UsageTally(ctx.promptTokens, ctx.n);
+  const outputs = Array.from({ length: ctx.n }, () => new ChoiceOutput(ctx.toolFormat));
   for await (const { index, event } of events) {
+    const output = outputs[index]!;
     if (event.type === 'delta') {
-      const logprobs = logprobsField(ctx, event.logprobs);
-      if (event.text === '' && logprobs === null) continue;
-      await send(chunk([{ index, delta: { content: event.text }, logprobs, finish_reason: null }]));
+      // Logprobs ride on the first delta of the token's text, or alone when the text is held back.
+      let logprobs = logprobsField(ctx, event.logprobs);
+      const deltas = output.push(event.text);
+      if (deltas.length === 0 && logprobs !== null) deltas.push({ content: '' });
+      for (const delta of deltas) {
+        await send(chunk([{ index, delta, logprobs, finish_reason: null }]));
+        logprobs = null;
+      }
     } else {
+      for (const delta of output.finish()) await send(chunk([{ index, delta, logprobs: null, finish_reason: null }]));
       usage.add(index, event.usage);
-      await send(chunk([{ index, delta: {}, logprobs: null, ...finishFields(ctx, event) }]));
+      await send(chunk([{ index, delta: {}, logprobs: null, ...finishFields(ctx, event, output) }]));
     }
   }
   if (includeUsage) await send({ ...chunk([]), usage: usage.toJSON() });

@@ -2,6 +2,7 @@
 // context window, and one EngineRequest per choice (seeded seed + i, so n choices differ yet replay exactly).
 import { ContextLengthExceeded, InvalidRequest, NotFound } from '../engine/errors.js';
 import type { EngineRequest, SamplingOptions } from '../engine/types.js';
+import type { GrammarSpec } from '../grammar/spec.js';
 import { DEFAULT_SAMPLING } from '../engine/types.js';
 import type { SamplingFields } from './schemas/common.js';
 
@@ -12,6 +13,8 @@ export interface ChoiceSettings {
   readonly ignoreEos: boolean;
   readonly logprobs: number | null;
   readonly promptLogprobs: number | null;
+  /** Every choice is held to this grammar (each with its own matcher); absent/null = free text. */
+  readonly grammar?: GrammarSpec | null;
 }
 
 /** 404 unless `model` is absent or names the served model. */
@@ -98,5 +101,6 @@ export function choiceRequests(
     ignoreEos: settings.ignoreEos,
     logprobs: settings.logprobs,
     promptLogprobs: settings.promptLogprobs,
+    grammar: settings.grammar ?? null,
   }));
 }

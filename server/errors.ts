@@ -72,6 +72,12 @@ export function isServerFault(err: unknown): boolean {
 export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof ZodError) {
     const issue = err.issues[0];
+    if (issue?.code === 'unrecognized_keys') {
+      // A field latentserve does not implement: named, never silently dropped.
+      const param = zodParam([...issue.path, issue.keys[0]!]);
+      const message = `Unsupported request argument: '${param}'. latentserve does not implement it; remove it from the request.`;
+      return { status: 400, body: body(message, 'invalid_request_error', param, 'unsupported_parameter'), headers: NONE };
+    }
     const param = issue === undefined ? null : zodParam(issue.path);
     const detail = issue?.message ?? 'invalid request';
     const message = param === null ? `Invalid request body: ${detail}` : `Invalid value for '${param}': ${detail}`;

@@ -2,6 +2,7 @@
 // after `metrics` is optional, with the defaults of server/limits.ts, no auth, and a silent logger.
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
+import type { GrammarSpec } from '../grammar/spec.js';
 import type { PromptEncoder } from '../model/tokenizer-thread.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
 import type { ServerLifecycle } from './lifecycle.js';
@@ -31,6 +32,13 @@ export interface ServerOptions {
   readonly logPrompts?: boolean;
   /** Drain state for graceful shutdown; createApp makes one when absent. */
   readonly lifecycle?: ServerLifecycle;
+  /** Compiles structured-output grammars (the engine's grammar backend); absent = such requests get a 400. */
+  readonly grammars?: GrammarCompiler;
+}
+
+/** The server's side of the grammar service: compile before submitting, so a bad grammar is a 400. */
+export interface GrammarCompiler {
+  compile(spec: GrammarSpec): Promise<void>;
 }
 
 /** ServerOptions with every default filled in, as the routes see them. */

@@ -1,6 +1,9 @@
-// POST /v1/chat/completions: messages → chat template → token ids → n engine requests → response or SSE.
+// POST /v1/chat/completions: messages (+ tools) → chat template → token ids → n engine requests, each constrained
+// by the request's grammar if it has one → response or SSE, with tool calls parsed out of the text.
 import type { Hono } from 'hono';
 import { InvalidRequest } from '../../engine/errors.js';
+import { GrammarCompileError } from '../../grammar/grammar-service.js';
+import type { GrammarSpec } from '../../grammar/spec.js';
 import type { PromptEncoder } from '../../model/tokenizer-thread.js';
 import type { ChatMessage, ModelTokenizer } from '../../model/tokenizer.js';
 import type { AppEnv } from '../app-env.js';
@@ -11,25 +14,47 @@ import { checkPromptTokens, checkSamplingLimits, limitMaxTokens } from '../limit
 import { TokenNames } from '../logprobs.js';
 import type { RouteOptions } from '../options.js';
 import { parseBody } from '../request-body.js';
-import { chatRequestSchema, type ChatMessageInput } from '../schemas/chat.js';
+import { chatRequestSchema, type ChatMessageInput, type FunctionToolInput } from '../schemas/chat.js';
+import { outputConstraint } from '../structured-output.js';
+import { toolCallFormatFor } from '../tools/formats.js';
 import { newRequestId, unixSeconds } from '../usage.js';
 
-function messageText(content: ChatMessageInput['content']): string {
-  if (content === null || content === undefined) return '';
+function messageText(content: string | readonly { text: string }[] | null | undefined): string | null {
+  if (content === null || content === undefined) return null;
   return typeof content === 'string' ? content : content.map((part) => part.text).join('\n');
 }
 
-/** Prompt ids for `messages`; the chat template adds BOS itself. */
+/** The message as transformers hands it to the template; `developer` is OpenAI's newer name for `system`. */
+function templateMessage(m: ChatMessageInput): ChatMessage {
+  const content = messageText(m.content);
+  switch (m.role) {
+    case 'developer':
+      return { role: 'system', content: content ?? '' };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        // A turn that only calls tools keeps content null: DeepSeek's template tests `content is none`.
+        content: content ?? (m.tool_calls && m.tool_calls.length > 0 ? null : ''),
+        ...(m.tool_calls && m.tool_calls.length > 0 && { tool_calls: m.tool_calls }),
+      };
+    case 'tool':
+      return { role: 'tool', content: content ?? '', tool_call_id: m.tool_call_id };
+    default:
+      return { role: m.role, content: content ?? '', ...(m.name != null && { name: m.name }) };
+  }
+}
+
+/** Prompt ids for `messages` (and `tools`, rendered by the template); the chat template adds BOS itself. */
 export async function chatPromptIds(
   tokenizer: ModelTokenizer,
   encoder: PromptEncoder,
   messages: readonly ChatMessageInput[],
   addGenerationPrompt: boolean,
+  tools: readonly FunctionToolInput[] | null = null,
 ): Promise<number[]> {
-  const plain: ChatMessage[] = messages.map((m) => ({ role: m.role, content: messageText(m.content) }));
   let prompt: string;
   try {
-    prompt = tokenizer.applyChatTemplate(plain, { addGenerationPrompt });
+    prompt = tokenizer.applyChatTemplate(messages.map(templateMessage), { addGenerationPrompt, tools });
   } catch (err) {
     throw new InvalidRequest(`Cannot apply the chat template: ${(err as Error).message}`, 'messages');
   }
@@ -38,10 +63,26 @@ export async function chatPromptIds(
 
 /** The messages' text, for the size check that runs before the template and the tokenizer. */
 export function messageTexts(messages: readonly ChatMessageInput[]): string[] {
-  return messages.map((m) => messageText(m.content));
+  return messages.flatMap((m) => [
+    messageText(m.content) ?? '',
+    ...(m.role === 'assistant' ? (m.tool_calls ?? []).map((c) => c.function.arguments) : []),
+  ]);
+}
+
+/** Compiles the request's grammar before any engine work, so a bad or slow grammar is a 400 on its own. */
+async function compileGrammar(opts: RouteOptions, grammar: GrammarSpec, param: string | null): Promise<void> {
+  if (opts.grammars === undefined) throw new InvalidRequest('Structured output is not available on this server.', param);
+  try {
+    await opts.grammars.compile(grammar);
+  } catch (err) {
+    if (!(err instanceof GrammarCompileError)) throw err;
+    const code = err.timedOut ? 'grammar_compile_timeout' : 'invalid_grammar';
+    throw new InvalidRequest(err.timedOut ? `${err.message}; simplify the ${param ?? 'grammar'}` : `The ${param ?? 'grammar'} does not compile: ${err.message}`, param, code);
+  }
 }
 
 export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
+  const toolFormat = toolCallFormatFor(opts.tokenizer);
   app.post('/v1/chat/completions', async (c) => {
     const req = await parseBody(c, chatRequestSchema);
     checkModel(req.model, opts.servedModelName);
@@ -49,9 +90,11 @@ export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
       throw new InvalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
     }
     checkSamplingLimits(req, opts.limits);
+    const constraint = outputConstraint(req, toolFormat);
     opts.promptGuard.check(messageTexts(req.messages), 'messages');
     logPrompt(c, opts, req.messages);
-    const promptIds = await chatPromptIds(opts.tokenizer, opts.encoder, req.messages, true);
+    if (constraint.grammar !== null) await compileGrammar(opts, constraint.grammar, constraint.param);
+    const promptIds = await chatPromptIds(opts.tokenizer, opts.encoder, req.messages, true, req.tools ?? null);
     checkPromptTokens(promptIds.length, opts.limits, 'messages');
     const param = req.max_completion_tokens === null || req.max_completion_tokens === undefined ? 'max_tokens' : 'max_completion_tokens';
     const requested = limitMaxTokens(req.max_completion_tokens ?? req.max_tokens, promptIds.length, opts.limits, opts.maxModelLen, param);
@@ -66,6 +109,7 @@ export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
       ignoreEos: req.ignore_eos ?? false,
       logprobs: topLogprobs,
       promptLogprobs: promptTopLogprobs,
+      grammar: constraint.grammar,
     }, n);
 
     const ctx: ChatResponseContext = {
@@ -77,6 +121,7 @@ export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
       names: new TokenNames(opts.tokenizer, req.return_tokens_as_token_ids ?? false),
       topLogprobs,
       promptTopLogprobs,
+      toolFormat: constraint.toolFormat,
     };
     const includeUsage = req.stream_options?.include_usage ?? false;
     return respondWithGeneration(c, opts, requests, {
