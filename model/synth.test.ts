@@ -4,6 +4,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ModelTokenizer } from './tokenizer.js';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { E4M3_TABLE } from '../quant/index.js';
 import { Rng } from './rng.js';
@@ -124,8 +125,9 @@ test('tokenizer.json loads in @huggingface/tokenizers and round-trips text', asy
   const tokenizerJson = JSON.parse(await readFile(join(root, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
   const tokenizerConfig = JSON.parse(await readFile(join(root, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
   const fixtureTokenizerConfig = JSON.parse(await readFile(join(FIXTURE_DIR, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
-  // Same as the fixture's except model_max_length, which follows max_position_embeddings (the fixture says 4096).
-  assert.deepEqual({ ...tokenizerConfig, model_max_length: 0 }, { ...fixtureTokenizerConfig, model_max_length: 0 });
+  // Same as the fixture's except model_max_length, which follows max_position_embeddings (the fixture says 4096),
+  // and the chat template, which also renders tools (checked below to render plain chats as the fixture's does).
+  assert.deepEqual({ ...tokenizerConfig, model_max_length: 0, chat_template: '' }, { ...fixtureTokenizerConfig, model_max_length: 0, chat_template: '' });
   assert.equal(tokenizerConfig['model_max_length'], synthPresetConfig('tiny')['max_position_embeddings']);
   const tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
 
@@ -138,8 +140,10 @@ test('tokenizer.json loads in @huggingface/tokenizers and round-trips text', asy
   assert.deepEqual(tokenizer.encode(common).tokens, ['Ġthe']);
 
   const vocabSize = 1024;
-  assert.deepEqual(tokenizer.encode('<｜User｜>').ids, [vocabSize - 7]);
-  assert.deepEqual(tokenizer.encode('<｜Assistant｜>').ids, [vocabSize - 6]);
+  // The last 16 ids: <｜User｜>, <｜Assistant｜>, three fim tokens, <think>, </think>, nine tool-call markers.
+  assert.deepEqual(tokenizer.encode('<｜User｜>').ids, [vocabSize - 16]);
+  assert.deepEqual(tokenizer.encode('<｜Assistant｜>').ids, [vocabSize - 15]);
+  assert.deepEqual(tokenizer.encode('<｜tool▁sep｜>').ids, [vocabSize - 1]);
   assert.equal(tokenizer.token_to_id('<｜begin▁of▁sentence｜>'), 0);
   assert.equal(tokenizer.token_to_id('<｜end▁of▁sentence｜>'), 1);
   assert.equal(tokenizer.token_to_id('<｜▁pad▁｜>'), 2);
@@ -274,4 +278,36 @@ test('Rng: per-stream determinism, chunking does not change the draws', () => {
   new Rng(9, 'v').fillNormal(other, 0, 1);
   assert.notDeepEqual(other, whole);
   assert.ok(Math.abs(std(whole) - 1) < 0.25);
+});
+
+test('the synthetic chat template renders plain chats as the fixture\'s DeepSeek template does, and renders tools', async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'synth-tpl-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  await synthesizeCheckpoint({ outDir: root, seed: 1, preset: 'tiny' });
+  const synth = await ModelTokenizer.load(root);
+  const fixture = await ModelTokenizer.load(FIXTURE_DIR);
+  const chats = [
+    [{ role: 'user', content: 'Hi' }],
+    [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'More?' }],
+  ];
+  for (const messages of chats) {
+    for (const addGenerationPrompt of [true, false]) {
+      assert.equal(synth.applyChatTemplate(messages, { addGenerationPrompt }), fixture.applyChatTemplate(messages, { addGenerationPrompt }));
+    }
+  }
+  const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
+  const rendered = synth.applyChatTemplate([
+    { role: 'user', content: 'Paris?' },
+    { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
+    { role: 'tool', content: '21C', tool_call_id: 'call_1' },
+  ], { addGenerationPrompt: true, tools });
+  assert.equal(rendered, '<｜begin▁of▁sentence｜>## Tools\nYou have access to the following tools:\n\n### get_weather\nDescription: Weather now\n\n' +
+    'Parameters: {"type": "object", "properties": {"city": {"type": "string"}}}\n\nIMPORTANT: ALWAYS adhere to this exact format for tool use:\n' +
+    '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>tool_call_name\n```json\ntool_call_arguments\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>' +
+    '<｜User｜>Paris?<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{"city": "Paris"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜><｜end▁of▁sentence｜>' +
+    '<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>21C<｜tool▁output▁end｜><｜tool▁outputs▁end｜>');
+  // The markers are single tokens, kept when decoding (not special).
+  const id = synth.tokenToId('<｜tool▁call▁begin｜>');
+  assert.ok(id !== null);
+  assert.equal(synth.decode([id], { skipSpecialTokens: true }), '<｜tool▁call▁begin｜>');
 });

@@ -101,6 +101,8 @@ export class ModelTokenizer {
     readonly vocabSize: number,
     /** From tokenizer.json's decoder: ByteLevel, a ByteFallback step, or neither. */
     private readonly vocabType: 'byte_level' | 'byte_fallback' | 'raw' = 'raw',
+    /** Added tokens marked special: dropped when decoding with skipSpecialTokens, never grammar text. */
+    private readonly specialIds: ReadonlySet<number> = new Set(),
   ) {}
 
   /** Loads tokenizer.json + tokenizer_config.json, and bos/eos ids from generation_config.json / config.json. */
@@ -152,7 +154,9 @@ export class ModelTokenizer {
       }
     }
     const vocabSize = tokenizer.model?.vocab.length ?? tokenizer.get_vocab(true).size;
-    return new ModelTokenizer(dir, tokenizer, chatTemplate, specialTokens, bosTokenId, eosTokenIds, vocabSize, vocabTypeOf(tokenizerJson['decoder']));
+    const addedTokens = Array.isArray(tokenizerJson['added_tokens']) ? tokenizerJson['added_tokens'] as { id?: unknown; special?: unknown }[] : [];
+    const specialIds = new Set(addedTokens.filter((t) => t.special === true && typeof t.id === 'number').map((t) => t.id as number));
+    return new ModelTokenizer(dir, tokenizer, chatTemplate, specialTokens, bosTokenId, eosTokenIds, vocabSize, vocabTypeOf(tokenizerJson['decoder']), specialIds);
   }
 
   /**
@@ -193,9 +197,13 @@ export class ModelTokenizer {
     });
   }
 
-  /** Token strings by id (empty where an id has none) and how to read them as bytes, for the grammar engine. */
+  /**
+   * Token strings by id and how to read them as bytes, for the grammar engine. Special tokens (BOS, EOS, pad, …)
+   * are given as empty strings, which xgrammar never allows as text: decoding skips them, so text a grammar
+   * accepted would not be the text the client sees. EOS still ends a finished grammar, as its stop token.
+   */
   grammarVocab(): { tokens: string[]; vocabType: 'byte_level' | 'byte_fallback' | 'raw' } {
-    const tokens = Array.from({ length: this.vocabSize }, (_, id) => this.tokenizer.id_to_token(id) ?? '');
+    const tokens = Array.from({ length: this.vocabSize }, (_, id) => (this.specialIds.has(id) ? '' : this.tokenizer.id_to_token(id) ?? ''));
     return { tokens, vocabType: this.vocabType };
   }
 }

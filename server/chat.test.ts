@@ -28,7 +28,7 @@ test('non-streaming chat: content, usage, and the EngineRequest it submits', asy
     model: MODEL, messages, max_tokens: 5, temperature: 0.5, top_p: 0.9, seed: 7,
     presence_penalty: 0.5, frequency_penalty: 0.25, logit_bias: { '42': 3 },
     // vLLM's extras, which the SDK passes through:
-    ...({ top_k: 20, min_p: 0.05, repetition_penalty: 1.1, ignore_eos: true, user: 'u1', unknown_vendor_field: 1 } as object),
+    ...({ top_k: 20, min_p: 0.05, repetition_penalty: 1.1, ignore_eos: true, user: 'u1' } as object),
   });
   const promptIds = expectedPromptIds();
   assert.equal(res.object, 'chat.completion');

@@ -24,6 +24,8 @@ export class FakeEngine implements Engine {
   failWhen: (request: EngineRequest) => boolean = () => true;
   /** Pause before each token, so tests can disconnect mid-stream. */
   tokenDelayMs = 0;
+  /** Token ids to "generate" instead of the sentence; the request finishes with `stop` (as at EOS) after them. */
+  script: readonly number[] | null = null;
   private running = 0;
   private readonly cycle: number[];
 
@@ -52,6 +54,7 @@ export class FakeEngine implements Engine {
 
   /** The token the fake emits at step k of `request`. */
   tokenAt(request: EngineRequest, k: number): number {
+    if (this.script !== null) return this.script[k]!;
     const offset = request.promptIds.length + (request.sampling.seed ?? 0);
     return this.cycle[(offset + k) % this.cycle.length]!;
   }
@@ -70,7 +73,8 @@ export class FakeEngine implements Engine {
       const ids: number[] = [];
       let emitted = '';
       let stopReason: string | null = null;
-      for (let k = 0; k < request.maxTokens && stopReason === null; k++) {
+      const limit = Math.min(request.maxTokens, this.script?.length ?? Infinity);
+      for (let k = 0; k < limit && stopReason === null; k++) {
         await (this.tokenDelayMs > 0 ? sleep(this.tokenDelayMs, undefined, { signal }) : sleep(0));
         if (signal?.aborted) throw new Aborted('aborted');
         if (this.failAfterTokens !== null && k >= this.failAfterTokens && this.failWhen(request)) {
@@ -99,7 +103,8 @@ export class FakeEngine implements Engine {
         : request.promptIds.map((id, j) => (j === 0 ? null : this.entry(id, j, request.promptLogprobs!)));
       this.finishedIds.push(request.id);
       this.observer.onRequestFinished?.((performance.now() - started) / 1000, usage);
-      yield { type: 'finish', reason: stopReason === null ? 'length' : 'stop', stopReason, usage, promptLogprobs };
+      const scriptDone = this.script !== null && ids.length === this.script.length;
+      yield { type: 'finish', reason: stopReason === null && !scriptDone ? 'length' : 'stop', stopReason, usage, promptLogprobs };
     } catch (err) {
       if (signal?.aborted || (err as Error).name === 'AbortError') {
         this.abortedIds.push(request.id);

