@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { LRUCache } from 'lru-cache';
 import type { GrammarReply, GrammarRequest, GrammarWorkerInit } from './protocol.js';
-import { type GrammarSpec, grammarKey } from './spec.js';
+import { type GrammarSpec, type Json, grammarKey } from './spec.js';
 import { type XGrammar, loadXGrammar } from './xgrammar.js';
 
 type CompiledGrammar = InstanceType<XGrammar['CompiledGrammar']>;
@@ -92,9 +92,30 @@ class GrammarHost {
       case 'regex':
         return this.compiler.compileStructuralTag({ type: 'structural_tag', format: { type: 'regex', pattern: spec.pattern } });
       case 'structural_tag':
-        return this.compiler.compileStructuralTag(JSON.stringify(spec.tag));
+        return boundWhitespace(spec.tag).then((tag) => this.compiler.compileStructuralTag(JSON.stringify(tag)));
     }
   }
+}
+
+/**
+ * A structural tag's `json_schema` contents allow unbounded whitespace between JSON tokens (the format has no
+ * option for it); the same schema as an EBNF `grammar` content, converted with the bound the other JSON
+ * constraints use, keeps tool-call arguments from running on in blanks.
+ */
+async function boundWhitespace(node: Json): Promise<Json> {
+  if (Array.isArray(node)) return Promise.all(node.map(boundWhitespace));
+  if (node === null || typeof node !== 'object') return node;
+  if (node['type'] === 'json_schema' && node['json_schema'] !== undefined) {
+    const grammar = await xg.Grammar.fromJSONSchema(JSON.stringify(node['json_schema']), true, undefined, undefined, true, MAX_JSON_WHITESPACE);
+    try {
+      return { type: 'grammar', grammar: grammar.toString() };
+    } finally {
+      grammar.dispose();
+    }
+  }
+  const out: { [key: string]: Json } = {};
+  for (const [key, value] of Object.entries(node)) out[key] = await boundWhitespace(value);
+  return out;
 }
 
 async function start(): Promise<GrammarHost> {

@@ -34,7 +34,9 @@ const isObject = (v: Json | undefined): v is { [key: string]: Json } => typeof v
 export function checkJsonSchema(schema: Json, param: string): void {
   if (!isObject(schema) && typeof schema !== 'boolean') throw new InvalidRequest('The JSON schema must be an object.', param);
   try {
-    ajv.compile(schema as object | boolean);
+    // `$schema` only names a draft (clients send draft-07's); the schema is read as draft 2020-12 either way.
+    const { $schema: _draft, ...body } = isObject(schema) ? schema : {};
+    ajv.compile(isObject(schema) ? body : schema);
   } catch (err) {
     throw new InvalidRequest(`Invalid JSON schema: ${(err as Error).message}`, param);
   }

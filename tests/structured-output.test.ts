@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
-import { synthesizeCheckpoint } from '../model/synth.js';
+import { synthPresetConfig, synthesizeCheckpoint } from '../model/synth.js';
 import { startModelServer, type ModelServer } from './helpers/server.js';
 
 let root: string;
 let s: ModelServer;
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'latentserve-structured-'));
-  await synthesizeCheckpoint({ outDir: join(root, 'tiny'), seed: 11, preset: 'tiny' });
+  // tiny's shapes with room for the tools the template writes into the system prompt.
+  await synthesizeCheckpoint({ outDir: join(root, 'tiny'), seed: 11, config: { ...synthPresetConfig('tiny'), max_position_embeddings: 2048 } });
   s = await startModelServer(join(root, 'tiny'), { grammar: true, numBlocks: 256 });
 });
 after(async () => {
