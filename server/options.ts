@@ -2,6 +2,7 @@
 // after `metrics` is optional, with the defaults of server/limits.ts, no auth, and a silent logger.
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
+import type { CorsOptions } from './cors.js';
 import type { PromptEncoder } from '../model/tokenizer-thread.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
 import type { ServerLifecycle } from './lifecycle.js';
@@ -29,6 +30,8 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Log prompts (messages / prompt) at info; off by default, prompts are never logged otherwise. */
   readonly logPrompts?: boolean;
+  /** Browser access (--allowed-origins …); absent or no origins = no CORS headers. */
+  readonly cors?: CorsOptions;
   /** Drain state for graceful shutdown; createApp makes one when absent. */
   readonly lifecycle?: ServerLifecycle;
 }
