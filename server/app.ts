@@ -11,6 +11,7 @@ import type { AppEnv } from './app-env.js';
 import { apiKeyAuth } from './auth.js';
 import { bodyLimit } from './body-limit.js';
 import { cors } from './cors.js';
+import { requestVocabSize } from './engine-request.js';
 import { MethodNotAllowed, isServerFault, toErrorResponse } from './errors.js';
 import { ServerLifecycle } from './lifecycle.js';
 import { ConcurrencyLimit, PromptSizeGuard, resolveLimits } from './limits.js';
@@ -26,6 +27,7 @@ export function resolveOptions(opts: ServerOptions): RouteOptions {
   const limits = resolveLimits(opts.limits, opts.maxModelLen);
   return {
     ...opts,
+    vocabSize: requestVocabSize(opts.vocabSize, opts.tokenizer.vocabSize),
     encoder: opts.encoder ?? inlineEncoder(opts.tokenizer),
     limits,
     logger: opts.logger ?? pino({ level: 'silent' }),

@@ -16,7 +16,7 @@ export interface ServerOptions {
   readonly encoder?: PromptEncoder;
   /** The only `model` value requests may name (absent is accepted too). */
   readonly servedModelName: string;
-  /** Token ids the model accepts in prompts and logit_bias: [0, vocabSize) (config vocab_size, which may exceed the tokenizer's). */
+  /** The model's config vocab_size (rows), which may exceed the tokenizer's ids; requests may use [0, min of both). */
   readonly vocabSize: number;
   /** Prompt + completion tokens per request, at most. */
   readonly maxModelLen: number;
@@ -38,6 +38,8 @@ export interface ServerOptions {
 
 /** ServerOptions with every default filled in, as the routes see them. */
 export interface RouteOptions extends ServerOptions {
+  /** Token ids a request may name in any field: [0, vocabSize), the model's rows the tokenizer knows (engine-request.ts). */
+  readonly vocabSize: number;
   readonly encoder: PromptEncoder;
   readonly limits: ServerLimits;
   readonly logger: Logger;
