@@ -11,6 +11,8 @@ export const completionRequestSchema = z.object({
   /** Legacy logprobs: how many alternatives per token (0 = only the chosen token's). */
   logprobs: z.int().min(0).max(MAX_LOGPROBS).nullish(),
   echo: z.boolean().nullish(),
+  /** Candidates per prompt, of which the `n` with the highest cumulative logprob are returned (≥ n; see best-of.ts). */
+  best_of: z.int().min(1).nullish(),
   suffix: z.string().nullish(),
 });
 
