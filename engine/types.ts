@@ -55,6 +55,8 @@ export interface EngineRequest {
   readonly logprobs: number | null;
   /** Top alternatives per prompt token; null = none. */
   readonly promptLogprobs: number | null;
+  /** Leave special tokens (BOS, EOS, added specials) out of the text, as vLLM's skip_special_tokens; default true. */
+  readonly skipSpecialTokens?: boolean;
 }
 
 export interface Usage {

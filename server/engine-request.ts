@@ -12,6 +12,8 @@ export interface ChoiceSettings {
   readonly ignoreEos: boolean;
   readonly logprobs: number | null;
   readonly promptLogprobs: number | null;
+  /** Absent = the engine's default (true). */
+  readonly skipSpecialTokens?: boolean;
 }
 
 /** 404 unless `model` is absent or names the served model. */
@@ -121,5 +123,6 @@ export function choiceRequests(
     ignoreEos: settings.ignoreEos,
     logprobs: settings.logprobs,
     promptLogprobs: settings.promptLogprobs,
+    ...(settings.skipSpecialTokens !== undefined && { skipSpecialTokens: settings.skipSpecialTokens }),
   }));
 }

@@ -67,6 +67,7 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
       // best_of ranks candidates by the sampled tokens' logprobs, so it needs them even when the client does not.
       logprobs: candidates > (req.n ?? 1) ? logprobs ?? 0 : logprobs,
       promptLogprobs: enginePromptLogprobs < 0 ? null : enginePromptLogprobs,
+      skipSpecialTokens: req.skip_special_tokens ?? true,
     };
     const n = req.n ?? 1;
     const id = newRequestId('cmpl');
