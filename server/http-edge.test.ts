@@ -185,3 +185,13 @@ test('a client that leaves before any response is logged as 499 (never 503) and 
     await s.close();
   }
 });
+
+test('CORS flag values: comma lists, JSON lists (vLLM\'s form), repeats; a malformed JSON list is refused', async () => {
+  const { parseCorsList } = await import('./cors.js');
+  assert.deepEqual(parseCorsList(['http://a.example, http://b.example']), ['http://a.example', 'http://b.example']);
+  assert.deepEqual(parseCorsList(['["http://a.example", "http://c.example"]', 'http://a.example']), ['http://a.example', 'http://c.example']);
+  assert.deepEqual(parseCorsList(['*']), ['*']);
+  assert.deepEqual(parseCorsList([]), []);
+  assert.throws(() => parseCorsList(['["http://a.example"']), /JSON list/);
+  assert.throws(() => parseCorsList(['[1, 2]']), /JSON list/);
+});

@@ -68,6 +68,11 @@ describe('latentserve <command> --help and serve on a taken port', () => {
     assert.ok(stdout.includes('--allowed-origins'));
   });
 
+  it('a malformed --allowed-origins is a usage error (exit 2) before anything loads', async () => {
+    await assert.rejects(run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), '--port', '0', '--allowed-origins', '["http://a"']),
+      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--allowed-origins: not a JSON list'));
+  });
+
   it('serve on a port in use prints one clear line and exits 1', async () => {
     const { createServer } = await import('node:net');
     const taken = createServer();
