@@ -16,13 +16,18 @@ const USAGE = `usage:
   ${SYNTH_USAGE}
   ${BENCH_USAGE}`;
 
-const commands: Record<string, (argv: string[]) => Promise<void>> = {
-  serve: runServe,
-  complete: runComplete,
-  convert: runConvert,
-  eval: runEval,
-  synth: runSynth,
-  bench: runBench,
+interface Command {
+  readonly run: (argv: string[]) => Promise<void>;
+  readonly usage: string;
+}
+
+const commands: Record<string, Command> = {
+  serve: { run: runServe, usage: SERVE_USAGE },
+  complete: { run: runComplete, usage: COMPLETE_USAGE },
+  convert: { run: runConvert, usage: CONVERT_USAGE },
+  eval: { run: runEval, usage: EVAL_USAGE },
+  synth: { run: runSynth, usage: SYNTH_USAGE },
+  bench: { run: runBench, usage: BENCH_USAGE },
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -31,13 +36,17 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
   }
-  const run = commands[command];
-  if (run === undefined) {
+  const cmd = commands[command];
+  if (cmd === undefined) {
     process.stderr.write(`latentserve: unknown command "${command}"\n${USAGE}\n`);
     return 2;
   }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`usage:\n  ${cmd.usage}\n`);
+    return 0;
+  }
   try {
-    await run(rest);
+    await cmd.run(rest);
     return 0;
   } catch (err) {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

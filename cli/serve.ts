@@ -18,9 +18,10 @@ import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
 import { TokenizerThread } from '../model/tokenizer-thread.js';
 import { createApp } from '../server/app.js';
 import { parseApiKeys } from '../server/auth.js';
+import { DEFAULT_CORS, parseCorsList, type CorsOptions } from '../server/cors.js';
 import { ServerLifecycle } from '../server/lifecycle.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
-import { DEFAULT_TIMEOUTS, listen, type Listening } from '../server/listen.js';
+import { DEFAULT_TIMEOUTS, PortInUse, checkPortFree, listen, type Listening } from '../server/listen.js';
 import { ServerMetrics } from '../server/metrics.js';
 import { COMPILE_FLAGS_USAGE, compileFlagSpecs, requestedCompileOptions } from './compile-flags.js';
 import { UsageError, intOption, numberOption } from './options.js';
@@ -32,7 +33,8 @@ export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P
     [--max-body-bytes N] [--max-n N] [--max-choices N] [--max-stop-strings N] [--max-stop-length N]
     [--max-logit-bias N] [--max-concurrent-streams N] [--request-timeout S] [--stream-stall-timeout S] [--headers-timeout S]
     [--body-timeout S] [--keep-alive-timeout S] [--drain-timeout S] [--log-level L] [--log-prompts]
-    [--grammar-compile-timeout S] [--grammar-cache-size N]`;
+    [--grammar-compile-timeout S] [--grammar-cache-size N]
+    [--allowed-origins ORIGINS] [--allowed-methods METHODS] [--allowed-headers HEADERS]`;
 
 const DEMO_SEED = 0;
 const DEFAULT_CACHE_BYTES = 2 ** 30;
@@ -80,6 +82,9 @@ export async function runServe(argv: string[]): Promise<void> {
       'log-prompts': { type: 'boolean', default: false },
       'grammar-compile-timeout': { type: 'string', default: '10' },
       'grammar-cache-size': { type: 'string', default: '128' },
+      'allowed-origins': { type: 'string', multiple: true, default: [] },
+      'allowed-methods': { type: 'string', multiple: true, default: [] },
+      'allowed-headers': { type: 'string', multiple: true, default: [] },
       ...compileFlagSpecs,
     },
   });
@@ -118,6 +123,9 @@ export async function runServe(argv: string[]): Promise<void> {
   const grammarCacheSize = intOption('--grammar-cache-size', values['grammar-cache-size'], 1);
   const maxModelLenFlag = optionalInt('--max-model-len', values['max-model-len']);
   const apiKeys = parseApiKeys(values['api-key'], process.env['LATENTSERVE_API_KEY']);
+  const cors = corsOptions(values['allowed-origins'], values['allowed-methods'], values['allowed-headers']);
+  // Fail in one line before loading (compiling) the model when the port is taken; listen() checks again below.
+  await portOrExit(() => checkPortFree(values.host, port), port);
 
   const logger = pino({ level: values['log-level'], base: { service: 'latentserve' } });
   const log = (line: string): void => logger.info(line);
@@ -155,9 +163,21 @@ export async function runServe(argv: string[]): Promise<void> {
   const encoder = new TokenizerThread(model.tokenizer);
   const app = createApp({
     engine, tokenizer: model.tokenizer, encoder, servedModelName, vocabSize: config.vocabSize, maxModelLen: engine.maxModelLen, metrics,
-    limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle, grammars,
+    limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle, grammars, cors,
   });
-  const server = await listen(app, values.host, port, timeouts);
+  const closeAll = async (): Promise<void> => {
+    await engine!.shutdown();
+    await encoder.close();
+    await grammars.shutdown();
+    await model.executor.close();
+  };
+  let server: Listening;
+  try {
+    server = await portOrExit(() => listen(app, values.host, port, timeouts), port);
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
   const { numBlocks } = model.executor.cache;
   const cacheTokens = numBlocks * blockSize;
   const servedBytesPerToken = cacheBytesPerToken(model.executor.cache);
@@ -171,11 +191,34 @@ export async function runServe(argv: string[]): Promise<void> {
 
   await drainOnSignal(logger, lifecycle, drainTimeoutMs, async () => {
     await server.close();
-    await engine!.shutdown();
-    await encoder.close();
-    await grammars.shutdown();
-    await model.executor.close();
+    await closeAll();
   }, server);
+}
+
+/** Runs `bind`; a taken port becomes the one line the user needs (and exit 1), not EADDRINUSE's stack. */
+async function portOrExit<T>(bind: () => Promise<T>, port: number): Promise<T> {
+  try {
+    return await bind();
+  } catch (err) {
+    if (err instanceof PortInUse) throw new Error(`port ${port} is in use; pass --port`);
+    throw err;
+  }
+}
+
+function corsOptions(origins: readonly string[], methods: readonly string[], headers: readonly string[]): CorsOptions {
+  const list = (flag: string, values: readonly string[], fallback: readonly string[]): string[] => {
+    try {
+      const parsed = parseCorsList(values);
+      return parsed.length > 0 ? parsed : [...fallback];
+    } catch (err) {
+      throw new UsageError(`${flag}: ${(err as Error).message}`);
+    }
+  };
+  return {
+    allowedOrigins: list('--allowed-origins', origins, DEFAULT_CORS.allowedOrigins),
+    allowedMethods: list('--allowed-methods', methods, DEFAULT_CORS.allowedMethods),
+    allowedHeaders: list('--allowed-headers', headers, DEFAULT_CORS.allowedHeaders),
+  };
 }
 
 /** Waits for SIGTERM/SIGINT, drains, stops. Resolves once everything is closed. */

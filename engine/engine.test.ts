@@ -143,6 +143,11 @@ describe('LatentEngine', () => {
     const ignored = await collect(engine.submit(request('ign', p, { maxTokens: 10, ignoreEos: true })));
     assert.equal(ignored.finish.reason, 'length');
     assert.equal(ignored.tokens.length, 10);
+    assert.ok(!ignored.text.includes('<'), 'special tokens are skipped by default');
+    // skip_special_tokens: false renders them (the fake tokenizer spells EOS `<1>`).
+    const shown = await collect(engine.submit(request('show', p, { maxTokens: 10, ignoreEos: true, skipSpecialTokens: false })));
+    assert.deepEqual(shown.tokens, ignored.tokens);
+    assert.equal(shown.text, ignored.text + '<1>'.repeat(7));
   });
 
   it('stop strings end generation and are not part of the text', async () => {

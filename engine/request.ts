@@ -15,6 +15,7 @@ export class Request {
   readonly stopTokenIds: ReadonlySet<number>;
   readonly logprobs: number | null;
   readonly promptLogprobs: number | null;
+  readonly skipSpecialTokens: boolean;
   readonly arrivalMs: number;
 
   /** Prompt followed by generated tokens. */
@@ -41,6 +42,7 @@ export class Request {
     this.stopTokenIds = new Set([...req.stopTokenIds, ...eosStops]);
     this.logprobs = req.logprobs;
     this.promptLogprobs = req.promptLogprobs;
+    this.skipSpecialTokens = req.skipSpecialTokens ?? true;
     this.arrivalMs = nowMs;
     this.tokenIds = [...req.promptIds];
     this.promptLogprobEntries = req.promptLogprobs === null ? [] : [null];

@@ -61,6 +61,8 @@ export interface EngineRequest {
    * row), and EOS, once the grammar allows it, ends the request even with ignoreEos. null = free text.
    */
   readonly grammar?: GrammarSpec | null;
+  /** Leave special tokens (BOS, EOS, added specials) out of the text, as vLLM's skip_special_tokens; default true. */
+  readonly skipSpecialTokens?: boolean;
 }
 
 export interface Usage {

@@ -1,7 +1,8 @@
 // The Hono app: middleware, routes, and the single error mapping (errors.ts) for every non-streamed failure.
 //
-//   request-log (x-request-id, access log) → lifecycle (in-flight count, 503 while draining) → auth (Bearer)
-//     → body limit (413) → routes
+//   request-log (x-request-id, access log, 499s) → CORS (preflight 204, Access-Control-Allow-Origin) → lifecycle
+//     (in-flight count, 503 while draining) → auth (Bearer) → body limit (413) → routes; a known path with another
+//     method is a 405 with `Allow`
 import { Hono } from 'hono';
 import { pino } from 'pino';
 import { NotFound } from '../engine/errors.js';
@@ -9,11 +10,14 @@ import { inlineEncoder } from '../model/tokenizer-thread.js';
 import type { AppEnv } from './app-env.js';
 import { apiKeyAuth } from './auth.js';
 import { bodyLimit } from './body-limit.js';
-import { isServerFault, toErrorResponse } from './errors.js';
+import { cors } from './cors.js';
+import { requestVocabSize } from './engine-request.js';
+import { MethodNotAllowed, isServerFault, toErrorResponse } from './errors.js';
 import { ServerLifecycle } from './lifecycle.js';
 import { ConcurrencyLimit, PromptSizeGuard, resolveLimits } from './limits.js';
 import type { RouteOptions, ServerOptions } from './options.js';
 import { requestLog } from './request-log.js';
+import { routeMethods } from './route-methods.js';
 import { addChatRoute } from './routes/chat.js';
 import { addCompletionsRoute } from './routes/completions.js';
 import { addInfoRoutes } from './routes/info.js';
@@ -23,6 +27,7 @@ export function resolveOptions(opts: ServerOptions): RouteOptions {
   const limits = resolveLimits(opts.limits, opts.maxModelLen);
   return {
     ...opts,
+    vocabSize: requestVocabSize(opts.vocabSize, opts.tokenizer.vocabSize),
     encoder: opts.encoder ?? inlineEncoder(opts.tokenizer),
     limits,
     logger: opts.logger ?? pino({ level: 'silent' }),
@@ -36,7 +41,8 @@ export function resolveOptions(opts: ServerOptions): RouteOptions {
 export function createApp(options: ServerOptions): Hono<AppEnv> {
   const opts = resolveOptions(options);
   const app = new Hono<AppEnv>();
-  app.use(requestLog(opts.logger));
+  app.use(requestLog(opts.logger, opts.metrics));
+  if ((opts.cors?.allowedOrigins.length ?? 0) > 0) app.use(cors(opts.cors!));
   app.use(opts.lifecycle.middleware());
   if ((opts.apiKeys?.length ?? 0) > 0) app.use(apiKeyAuth(opts.apiKeys!, { protectMetrics: opts.protectMetrics ?? false }));
   app.use(bodyLimit(opts.limits.maxBodyBytes));
@@ -45,8 +51,12 @@ export function createApp(options: ServerOptions): Hono<AppEnv> {
   addTokenizeRoutes(app, opts);
   addInfoRoutes(app, opts);
   app.notFound((c) => {
-    const { status, body } = toErrorResponse(new NotFound(`No route for ${c.req.method} ${c.req.path}.`));
-    return c.json(body, status);
+    const allow = routeMethods(app, c.req.path);
+    const err = allow.length > 0
+      ? new MethodNotAllowed(c.req.method, c.req.path, allow)
+      : new NotFound(`No route for ${c.req.method} ${c.req.path}.`);
+    const { status, body, headers } = toErrorResponse(err);
+    return c.json(body, status, headers);
   });
   app.onError((err, c) => {
     const { status, body, headers } = toErrorResponse(err);

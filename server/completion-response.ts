@@ -1,11 +1,13 @@
 // Legacy completion responses from merged choice events: `text_completion` objects, collected or streamed.
 // Choice i answers prompt ⌊i / n⌋. With echo the prompt's text comes first, and (collected only) the prompt
-// tokens' logprobs lead the legacy logprobs block, the first one null.
+// tokens' logprobs lead the legacy logprobs block, the first one null. With best_of, `n` is the candidates per
+// prompt and only the `returned` best of each prompt's candidates are kept (best-of.ts).
 import type { LogprobEntry } from '../engine/sampling.js';
 import type { ChoiceEvent } from './choices.js';
 import { appendLegacyLogprobs, emptyLegacyLogprobs, promptLogprobs, type LegacyLogprobs, type TokenNames } from './logprobs.js';
 import type { SendChunk } from './sse.js';
 import { UsageTally } from './usage.js';
+import { pickBest } from './best-of.js';
 
 export interface CompletionPrompt {
   readonly ids: readonly number[];
@@ -17,7 +19,10 @@ export interface CompletionResponseContext {
   readonly id: string;
   readonly created: number;
   readonly model: string;
+  /** Choices generated per prompt (best_of when given, else n). */
   readonly n: number;
+  /** Choices returned per prompt: the `returned` of each prompt's `n` with the highest cumulative logprob; null = all. */
+  readonly returned?: number | null;
   readonly prompts: readonly CompletionPrompt[];
   readonly names: TokenNames;
   readonly echo: boolean;
@@ -80,7 +85,11 @@ export async function collectCompletion(events: AsyncIterable<ChoiceEvent>, ctx:
     const text = ctx.echo ? prompt.text + generated : generated;
     return { index, text, logprobs, ...finishFields(ctx, finish) };
   });
-  return { id: ctx.id, object: 'text_completion', created: ctx.created, model: ctx.model, choices, usage: usage.toJSON() };
+  const returned = ctx.returned ?? ctx.n;
+  const kept = returned === ctx.n
+    ? choices
+    : pickBest(choices, entries.map((e) => e.reduce((sum, entry) => sum + entry.logprob, 0)), ctx.n, returned);
+  return { id: ctx.id, object: 'text_completion', created: ctx.created, model: ctx.model, choices: kept, usage: usage.toJSON() };
 }
 
 export async function streamCompletion(

@@ -15,6 +15,8 @@ export interface ChoiceSettings {
   readonly promptLogprobs: number | null;
   /** Every choice is held to this grammar (each with its own matcher); absent/null = free text. */
   readonly grammar?: GrammarSpec | null;
+  /** Absent = the engine's default (true). */
+  readonly skipSpecialTokens?: boolean;
 }
 
 /** 404 unless `model` is absent or names the served model. */
@@ -23,10 +25,25 @@ export function checkModel(model: string | null | undefined, servedModelName: st
   throw new NotFound(`The model \`${model}\` does not exist.`, 'model', 'model_not_found');
 }
 
-export function checkTokenIds(ids: readonly number[], vocabSize: number, param: string): void {
-  for (const id of ids) {
-    if (id >= vocabSize) throw new InvalidRequest(`Token id ${id} is out of vocabulary (vocab size ${vocabSize}).`, param);
+/**
+ * The token ids a request may name, one number for every field (prompt ids, logit_bias keys, /detokenize): the
+ * ids both the model has rows for (config vocab_size) and the tokenizer knows. A checkpoint's vocab_size is often
+ * padded past the tokenizer (DeepSeek-V3: 129,280 rows, 128,815 tokens); the padding rows have no text, so a
+ * prompt naming one could never be echoed or detokenized.
+ */
+export function requestVocabSize(configVocabSize: number, tokenizerVocabSize: number): number {
+  return Math.min(configVocabSize, tokenizerVocabSize);
+}
+
+/** The one 400 for an id outside [0, vocabSize), whichever field named it. */
+export function checkTokenId(id: number, vocabSize: number, param: string): void {
+  if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
+    throw new InvalidRequest(`Token id ${id} is out of vocabulary: this model's token ids are 0 to ${vocabSize - 1}.`, param);
   }
+}
+
+export function checkTokenIds(ids: readonly number[], vocabSize: number, param: string): void {
+  for (const id of ids) checkTokenId(id, vocabSize, param);
 }
 
 export function samplingOptions(req: SamplingFields, vocabSize: number): SamplingOptions {
@@ -35,7 +52,7 @@ export function samplingOptions(req: SamplingFields, vocabSize: number): Samplin
     logitBias = new Map();
     for (const [key, bias] of Object.entries(req.logit_bias)) {
       const id = Number(key);
-      if (id >= vocabSize) throw new InvalidRequest(`logit_bias token id ${key} is out of vocabulary.`, 'logit_bias');
+      checkTokenId(id, vocabSize, 'logit_bias');
       logitBias.set(id, bias);
     }
   }
@@ -59,23 +76,31 @@ export function stopStrings(stop: string | readonly string[] | null | undefined)
 
 /**
  * Tokens to generate: the request's limit, or whatever the context window leaves. Throws
- * ContextLengthExceeded when prompt + completion would not fit.
+ * ContextLengthExceeded when prompt + completion would not fit: naming the prompt (`param`) when the prompt alone
+ * leaves no room, else `maxTokensParam` (vLLM's "max_tokens is too large"), since then the limit asked for is what
+ * does not fit.
  */
 export function resolveMaxTokens(
   promptLen: number,
   requested: number | null | undefined,
   maxModelLen: number,
   param: string,
+  maxTokensParam = 'max_tokens',
 ): number {
   if (promptLen === 0) throw new InvalidRequest('The prompt is empty.', param);
   const maxTokens = requested ?? maxModelLen - promptLen;
-  if (maxTokens < 1 || promptLen + maxTokens > maxModelLen) {
-    const wanted = promptLen + Math.max(maxTokens, 1);
+  if (promptLen >= maxModelLen) {
     throw new ContextLengthExceeded(
-      `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${wanted} tokens ` +
-        `(${promptLen} in the ${param}, ${Math.max(maxTokens, 1)} in the completion). ` +
-        `Please reduce the length of the ${param} or completion.`,
+      `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${promptLen + 1} tokens ` +
+        `(${promptLen} in the ${param}, 1 in the completion). Please reduce the length of the ${param}.`,
       param,
+    );
+  }
+  if (maxTokens < 1 || promptLen + maxTokens > maxModelLen) {
+    throw new ContextLengthExceeded(
+      `'${maxTokensParam}' is too large: ${maxTokens}. This model's maximum context length is ${maxModelLen} tokens ` +
+        `and your request has ${promptLen} input tokens (${maxTokens} > ${maxModelLen} - ${promptLen}).`,
+      maxTokensParam,
     );
   }
   return maxTokens;
@@ -102,5 +127,6 @@ export function choiceRequests(
     logprobs: settings.logprobs,
     promptLogprobs: settings.promptLogprobs,
     grammar: settings.grammar ?? null,
+    ...(settings.skipSpecialTokens !== undefined && { skipSpecialTokens: settings.skipSpecialTokens }),
   }));
 }

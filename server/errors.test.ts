@@ -70,7 +70,8 @@ test('unknown model: 404 model_not_found (as the SDK sees it)', async () => {
 test('context too long: 400 context_length_exceeded', async () => {
   const long = await chat({ max_tokens: MAX_MODEL_LEN });
   assert.equal(long.status, 400);
-  assertError(long.json, 'invalid_request_error', 'messages', 'context_length_exceeded');
+  assertError(long.json, 'invalid_request_error', 'max_tokens', 'context_length_exceeded');
+  assert.match(long.json.error.message, /'max_tokens' is too large/);
   const prompt = new Array(MAX_MODEL_LEN).fill(75);
   const noRoom = await s.post('/v1/completions', { model: MODEL, prompt });
   assertError(noRoom.json, 'invalid_request_error', 'prompt', 'context_length_exceeded');

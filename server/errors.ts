@@ -38,6 +38,14 @@ export class PayloadTooLarge extends Error {
   override readonly name = 'PayloadTooLarge';
 }
 
+/** The path exists but does not take this method (HTTP 405, with `Allow`). */
+export class MethodNotAllowed extends Error {
+  override readonly name = 'MethodNotAllowed';
+  constructor(readonly method: string, readonly path: string, readonly allow: readonly string[]) {
+    super(`Method ${method} is not allowed for ${path}; it takes ${allow.join(', ')}.`);
+  }
+}
+
 /** The request ran past its deadline (--request-timeout) and was cancelled (HTTP 408, or a final SSE event). */
 export class DeadlineExceeded extends Error {
   override readonly name = 'DeadlineExceeded';
@@ -92,6 +100,9 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   }
   if (err instanceof NotFound) {
     return { status: 404, body: body(err.message, 'invalid_request_error', err.param, err.code), headers: NONE };
+  }
+  if (err instanceof MethodNotAllowed) {
+    return { status: 405, body: body(err.message, 'invalid_request_error', null, 'method_not_allowed'), headers: { Allow: err.allow.join(', ') } };
   }
   if (err instanceof DeadlineExceeded) {
     return { status: 408, body: body(err.message, 'timeout_error', null, 'request_timeout'), headers: NONE };

@@ -85,7 +85,7 @@ export class FakeEngine implements Engine {
         this.observer.onGenerationTokens?.(1);
         if (k === 0) this.observer.onFirstToken?.((performance.now() - started) / 1000);
         else this.observer.onInterToken?.(0.001);
-        let text = this.tokenizer.decode(ids);
+        let text = this.tokenizer.decode(ids, { skipSpecialTokens: request.skipSpecialTokens ?? true });
         for (const stop of request.stop) {
           const at = text.indexOf(stop);
           if (at >= 0) {

@@ -28,7 +28,7 @@ export interface TestServer {
 }
 
 /** The optional parts of ServerOptions (limits, auth, logging, lifecycle), plus socket timeouts. */
-export type TestServerOptions = Partial<Omit<ServerOptions, 'engine' | 'tokenizer' | 'servedModelName' | 'vocabSize' | 'metrics'>> & {
+export type TestServerOptions = Partial<Omit<ServerOptions, 'engine' | 'tokenizer' | 'servedModelName' | 'metrics'>> & {
   readonly timeouts?: Partial<ConnectionTimeouts>;
   /** The tokenizer folder (default: the tiny-b fixture's). */
   readonly tokenizerDir?: string;

@@ -98,6 +98,9 @@ describe('request limits', () => {
       assertRefused(await s.post('/v1/completions', completion({ stop: ['a', 'b', 'c'] })), 400, 'stop');
       assertRefused(await s.post('/v1/chat/completions', chat({ stop: 'longer than 8' })), 400, 'stop');
       assert.equal((await s.post('/v1/chat/completions', chat({ stop: ['a', '12345678'] }))).status, 200);
+      // Characters are code points: 8 emoji (16 UTF-16 units) fit a limit of 8, a ninth does not.
+      assert.equal((await s.post('/v1/completions', completion({ stop: '😀'.repeat(8) }))).status, 200);
+      assertRefused(await s.post('/v1/completions', completion({ stop: '😀'.repeat(9) })), 400, 'stop');
       assertRefused(await s.post('/v1/completions', completion({ logit_bias: { 1: 1, 2: 1, 3: 1, 4: 1 } })), 400, 'logit_bias');
       assert.equal((await s.post('/v1/completions', completion({ logit_bias: { 1: 1, 2: 1, 3: 1 } }))).status, 200);
     });
@@ -111,7 +114,9 @@ describe('request limits', () => {
       assertRefused(await s.post('/v1/chat/completions', chat({ messages: [{ role: 'user', content: long }] })), 400, 'messages', 'context_length_exceeded');
       assertRefused(await s.post('/v1/completions', completion({ max_tokens: 9 })), 400, 'max_tokens');
       assertRefused(await s.post('/v1/chat/completions', chat({ max_tokens: null, max_completion_tokens: 9 })), 400, 'max_completion_tokens');
-      assertRefused(await s.post('/v1/completions', completion({ max_tokens: 100_000 })), 400, 'prompt', 'context_length_exceeded');
+      // The prompt fits; the max_tokens asked for does not: the 400 names max_tokens (as vLLM), not the prompt.
+      assertRefused(await s.post('/v1/completions', completion({ max_tokens: 100_000 })), 400, 'max_tokens', 'context_length_exceeded');
+      assertRefused(await s.post('/v1/chat/completions', chat({ max_tokens: 100_000 })), 400, 'max_tokens', 'context_length_exceeded');
       assert.equal((await s.post('/v1/completions', completion({ max_tokens: null }))).status, 200);
       assert.equal(s.engine.requests.at(-1)!.maxTokens, 8, 'an absent max_tokens is capped');
     });

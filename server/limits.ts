@@ -17,7 +17,7 @@ export interface ServerLimits {
   /** Engine requests one HTTP request may start: prompts × n. */
   readonly maxChoices: number;
   readonly maxStopStrings: number;
-  /** Characters per stop string. */
+  /** Characters (Unicode code points, not UTF-16 units) per stop string. */
   readonly maxStopLength: number;
   /** logit_bias entries. */
   readonly maxLogitBias: number;
@@ -65,10 +65,18 @@ export function checkSamplingLimits(req: SamplingFields, limits: ServerLimits, n
   const stop = req.stop === null || req.stop === undefined ? [] : typeof req.stop === 'string' ? [req.stop] : req.stop;
   if (stop.length > limits.maxStopStrings) throw new InvalidRequest(`At most ${limits.maxStopStrings} stop strings, got ${stop.length}.`, 'stop');
   for (const s of stop) {
-    if (s.length > limits.maxStopLength) throw new InvalidRequest(`Stop strings are at most ${limits.maxStopLength} characters, got ${s.length}.`, 'stop');
+    const chars = codePoints(s);
+    if (chars > limits.maxStopLength) throw new InvalidRequest(`Stop strings are at most ${limits.maxStopLength} characters, got ${chars}.`, 'stop');
   }
   const biased = req.logit_bias ? Object.keys(req.logit_bias).length : 0;
   if (biased > limits.maxLogitBias) throw new InvalidRequest(`logit_bias has at most ${limits.maxLogitBias} entries, got ${biased}.`, 'logit_bias');
+}
+
+/** Characters as a user counts them: 😀 is one (two UTF-16 units). */
+function codePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 /**

@@ -2,7 +2,7 @@
 // bound how long a client may take to send its headers and its whole request (slow-loris clients are dropped)
 // and how long an idle keep-alive connection stays open; responses (streams) are never cut by them.
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { serve, type HttpBindings } from '@hono/node-server';
 
 export interface ConnectionTimeouts {
@@ -19,6 +19,28 @@ export const DEFAULT_TIMEOUTS: ConnectionTimeouts = {
   requestBodyTimeoutMs: 60_000,
   keepAliveTimeoutMs: 5_000,
 };
+
+/** Another process holds the address (EADDRINUSE). */
+export class PortInUse extends Error {
+  override readonly name = 'PortInUse';
+  constructor(readonly host: string, readonly port: number) {
+    super(`${host}:${port} is in use`);
+  }
+}
+
+function bindError(err: unknown, host: string, port: number): unknown {
+  return (err as { code?: string }).code === 'EADDRINUSE' ? new PortInUse(host, port) : err;
+}
+
+/** Binds and releases `host:port` (0 is always free): a taken port is found before the model loads. */
+export function checkPortFree(host: string, port: number): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(bindError(err, host, port)));
+    probe.listen({ host, port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
 
 export interface Listening {
   readonly url: string;
@@ -55,7 +77,7 @@ export function listen(app: FetchApp, host: string, port: number, timeouts: Part
       // reading part-way (body-limit.ts) are answered with `Connection: close`, so Node closes those itself.
       autoCleanupIncoming: false,
     }, (info: AddressInfo) => {
-      server.off('error', reject);
+      server.off('error', onError);
       const urlHost = host.includes(':') ? `[${host}]` : host;
       resolve({
         url: `http://${urlHost}:${info.port}`,
@@ -67,6 +89,7 @@ export function listen(app: FetchApp, host: string, port: number, timeouts: Part
           }),
       });
     }) as Server;
-    server.once('error', reject);
+    const onError = (err: Error): void => reject(bindError(err, host, port));
+    server.once('error', onError);
   });
 }

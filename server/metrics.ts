@@ -17,6 +17,7 @@ export class ServerMetrics implements EngineObserver {
   private readonly promptTokens: Counter;
   private readonly generationTokens: Counter;
   private readonly preemptions: Counter;
+  private readonly clientClosed: Counter;
   private readonly timeToFirstToken: Histogram;
   private readonly interTokenLatency: Histogram;
   private readonly e2eLatency: Histogram;
@@ -40,6 +41,8 @@ export class ServerMetrics implements EngineObserver {
     this.promptTokens = counter('latentserve_prompt_tokens_total', 'Prompt tokens prefilled.');
     this.generationTokens = counter('latentserve_generation_tokens_total', 'Tokens generated.');
     this.preemptions = counter('latentserve_num_preemptions_total', 'Requests preempted for lack of cache blocks.');
+    this.clientClosed = counter('latentserve_http_client_closed_requests_total',
+      'Requests whose client closed the connection before any response (logged with status 499).');
 
     const histogram = (name: string, help: string, buckets: number[]): Histogram =>
       new Histogram({ name, help, buckets, registers });
@@ -60,6 +63,8 @@ export class ServerMetrics implements EngineObserver {
   readonly onInterToken = (seconds: number): void => observe(this.interTokenLatency, seconds);
   readonly onRequestFinished = (e2eSeconds: number, _usage: Usage): void => observe(this.e2eLatency, e2eSeconds);
   readonly onPreemption = (): void => inc(this.preemptions, 1);
+  /** Not an engine event: the access log (request-log.ts) reports a 499. */
+  readonly onClientClosed = (): void => inc(this.clientClosed, 1);
 }
 
 function inc(counter: Counter, amount: number): void {

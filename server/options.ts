@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/types.js';
 import type { GrammarSpec } from '../grammar/spec.js';
+import type { CorsOptions } from './cors.js';
 import type { PromptEncoder } from '../model/tokenizer-thread.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
 import type { ServerLifecycle } from './lifecycle.js';
@@ -16,7 +17,7 @@ export interface ServerOptions {
   readonly encoder?: PromptEncoder;
   /** The only `model` value requests may name (absent is accepted too). */
   readonly servedModelName: string;
-  /** Token ids the model accepts in prompts and logit_bias: [0, vocabSize) (config vocab_size, which may exceed the tokenizer's). */
+  /** The model's config vocab_size (rows), which may exceed the tokenizer's ids; requests may use [0, min of both). */
   readonly vocabSize: number;
   /** Prompt + completion tokens per request, at most. */
   readonly maxModelLen: number;
@@ -30,6 +31,8 @@ export interface ServerOptions {
   readonly logger?: Logger;
   /** Log prompts (messages / prompt) at info; off by default, prompts are never logged otherwise. */
   readonly logPrompts?: boolean;
+  /** Browser access (--allowed-origins …); absent or no origins = no CORS headers. */
+  readonly cors?: CorsOptions;
   /** Drain state for graceful shutdown; createApp makes one when absent. */
   readonly lifecycle?: ServerLifecycle;
   /** Compiles structured-output grammars (the engine's grammar backend); absent = such requests get a 400. */
@@ -43,6 +46,8 @@ export interface GrammarCompiler {
 
 /** ServerOptions with every default filled in, as the routes see them. */
 export interface RouteOptions extends ServerOptions {
+  /** Token ids a request may name in any field: [0, vocabSize), the model's rows the tokenizer knows (engine-request.ts). */
+  readonly vocabSize: number;
   readonly encoder: PromptEncoder;
   readonly limits: ServerLimits;
   readonly logger: Logger;

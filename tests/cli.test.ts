@@ -55,3 +55,43 @@ describe('latentserve complete', () => {
       (err: { code: number; stderr: string }) => err.code === 1 && err.stderr.includes('config.json'));
   });
 });
+
+describe('latentserve <command> --help and serve on a taken port', () => {
+  it('every command prints its own usage on --help and exits 0', async () => {
+    for (const command of ['serve', 'complete', 'convert', 'eval', 'synth', 'bench']) {
+      const { stdout, stderr } = await run(process.execPath, [BIN, command, '--help']);
+      assert.ok(stdout.startsWith('usage:\n'), `${command}: ${stdout}`);
+      assert.ok(stdout.includes(`latentserve ${command}`), `${command} usage names the command`);
+      assert.equal(stderr, '');
+    }
+    const { stdout } = await run(process.execPath, [BIN, 'serve', '-h']);
+    assert.ok(stdout.includes('--allowed-origins'));
+  });
+
+  it('a malformed --allowed-origins is a usage error (exit 2) before anything loads', async () => {
+    await assert.rejects(run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), '--port', '0', '--allowed-origins', '["http://a"']),
+      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--allowed-origins: not a JSON list'));
+  });
+
+  it('serve on a port in use prints one clear line and exits 1', async () => {
+    const { createServer } = await import('node:net');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      await assert.rejects(
+        run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), '--host', '127.0.0.1', '--port', String(port)], { timeout: 20_000 }),
+        (err: { code: number; stderr: string; killed: boolean }) => {
+          assert.equal(err.killed, false, 'exited on its own');
+          assert.equal(err.code, 1);
+          assert.equal(err.stderr, `latentserve serve: port ${port} is in use; pass --port\n`);
+          return true;
+        },
+      );
+      assert.ok(Date.now() - started < 20_000);
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  });
+});

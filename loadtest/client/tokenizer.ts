@@ -1,51 +1,83 @@
-// Token counting through the server's own `/tokenize` (vLLM's extension endpoint), so prompt lengths are what the
-// server will prefill and re-tokenized output counts are in the server's tokens. Servers without it get null from
-// `probe` and the caller falls back to estimates (and to `usage`, which most servers stream).
+// Token counting through the server's own `/tokenize`, so prompt lengths are what the server will prefill and
+// re-tokenized output counts are in the server's tokens. Two dialects exist and `probe` finds which one a server
+// speaks:
+//
+//   prompt   vLLM, SGLang, latentserve: {"prompt": text, "add_special_tokens"} or {"messages"} → {"count", "tokens"}
+//   content  llama.cpp's llama-server: {"content": text, "add_special"} → {"tokens"}; chat prompts are rendered by
+//            its POST /apply-template ({"messages"} → {"prompt"}) first
+//
+// llama-server answers a `prompt` body with 200 `{"tokens": []}`, so an empty answer for non-empty text means "not
+// this dialect", never "0 tokens". A server that gives no tokens in either dialect has no tokenizer: `probe` returns
+// null and the caller falls back to estimates (and to `usage`, which most servers stream).
 import { headers, type Target } from './target.js';
 
+export type TokenizeDialect = 'prompt' | 'content';
+
 interface TokenizeResponse {
-  count?: number;
-  tokens?: number[];
+  count?: unknown;
+  tokens?: unknown;
 }
 
-export class ServerTokenizer {
-  private constructor(private readonly target: Target) {}
+const PROBE_TEXT = 'hello world';
 
-  /** A tokenizer when POST /tokenize answers with a count, else null. */
+export class ServerTokenizer {
+  private constructor(private readonly target: Target, readonly dialect: TokenizeDialect) {}
+
+  /** A tokenizer in the first dialect whose /tokenize counts tokens in non-empty text, else null. */
   static async probe(target: Target): Promise<ServerTokenizer | null> {
-    const tokenizer = new ServerTokenizer(target);
-    try {
-      await tokenizer.call({ prompt: 'hello' });
-      return tokenizer;
-    } catch {
-      return null;
+    for (const dialect of ['prompt', 'content'] as const) {
+      const tokenizer = new ServerTokenizer(target, dialect);
+      try {
+        if ((await tokenizer.textTokens(PROBE_TEXT)) > 0) return tokenizer;
+      } catch { /* not this dialect (or no /tokenize at all) */ }
     }
+    return null;
   }
 
   /** Tokens the server prefills for `prompt` sent to the target's endpoint (the chat template included for chat). */
   async promptTokens(prompt: string): Promise<number> {
-    if (this.target.endpoint === 'chat') {
-      return this.call({ messages: [{ role: 'user', content: prompt }], add_generation_prompt: true });
+    const messages = [{ role: 'user', content: prompt }];
+    if (this.dialect === 'prompt') {
+      return this.target.endpoint === 'chat'
+        ? this.count({ messages, add_generation_prompt: true }, prompt)
+        : this.count({ prompt }, prompt);
     }
-    return this.call({ prompt });
+    // llama-server tokenizes what it prefills (a completion prompt, or a chat request rendered by its template) with
+    // special tokens added (BOS where the vocabulary asks for one) and special-token strings parsed.
+    const text = this.target.endpoint === 'chat' ? await this.applyTemplate(messages) : prompt;
+    return this.count({ content: text, add_special: true, parse_special: true }, text);
   }
 
   /** Tokens in generated text (no special tokens added). */
   async textTokens(text: string): Promise<number> {
-    return this.call({ prompt: text, add_special_tokens: false });
+    return this.dialect === 'prompt'
+      ? this.count({ prompt: text, add_special_tokens: false }, text)
+      : this.count({ content: text, add_special: false }, text);
   }
 
-  private async call(body: Record<string, unknown>): Promise<number> {
-    const res = await fetch(`${this.target.baseUrl}/tokenize`, {
+  private async applyTemplate(messages: readonly { role: string; content: string }[]): Promise<string> {
+    const parsed = (await this.post('/apply-template', { messages })) as { prompt?: unknown };
+    if (typeof parsed.prompt !== 'string') throw new Error('POST /apply-template: no prompt in the response');
+    return parsed.prompt;
+  }
+
+  /** The server's count for `text`; an empty answer for non-empty text is an error (no tokenizer in this dialect). */
+  private async count(body: Record<string, unknown>, text: string): Promise<number> {
+    const parsed = (await this.post('/tokenize', body)) as TokenizeResponse;
+    const count = typeof parsed.count === 'number' ? parsed.count : Array.isArray(parsed.tokens) ? parsed.tokens.length : null;
+    if (count === null) throw new Error('POST /tokenize: no count in the response');
+    if (count === 0 && text.length > 0) throw new Error(`POST /tokenize (${this.dialect} dialect): no tokens for non-empty text`);
+    return count;
+  }
+
+  private async post(path: string, body: Record<string, unknown>): Promise<unknown> {
+    const res = await fetch(`${this.target.baseUrl}${path}`, {
       method: 'POST',
       headers: headers(this.target),
       body: JSON.stringify({ model: this.target.model, ...body }),
     });
-    if (!res.ok) throw new Error(`POST /tokenize: HTTP ${res.status}`);
-    const parsed = (await res.json()) as TokenizeResponse;
-    const count = parsed.count ?? parsed.tokens?.length;
-    if (typeof count !== 'number') throw new Error('POST /tokenize: no count in the response');
-    return count;
+    if (!res.ok) throw new Error(`POST ${path}: HTTP ${res.status}`);
+    return res.json();
   }
 }
 

@@ -2,6 +2,7 @@
 import type { Hono } from 'hono';
 import { InvalidRequest } from '../../engine/errors.js';
 import type { AppEnv } from '../app-env.js';
+import { candidatesPerPrompt } from '../best-of.js';
 import { collectCompletion, streamCompletion, type CompletionPrompt } from '../completion-response.js';
 import { checkModel, checkTokenIds, choiceRequests, resolveMaxTokens, samplingOptions, stopStrings } from '../engine-request.js';
 import { logPrompt, respondWithGeneration } from '../generate.js';
@@ -45,6 +46,7 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
     if (req.suffix) throw new InvalidRequest('suffix is not supported.', 'suffix');
     const list = promptList(req.prompt);
     checkSamplingLimits(req, opts.limits, list.length);
+    const candidates = candidatesPerPrompt(req, opts.limits, list.length);
     logPrompt(c, opts, req.prompt);
     const prompts = await completionPrompts(opts, list);
     const maxTokens = prompts.map((p) => {
@@ -62,18 +64,21 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
       sampling: samplingOptions(req, opts.vocabSize),
       stop: stopStrings(req.stop),
       ignoreEos: req.ignore_eos ?? false,
-      logprobs,
+      // best_of ranks candidates by the sampled tokens' logprobs, so it needs them even when the client does not.
+      logprobs: candidates > (req.n ?? 1) ? logprobs ?? 0 : logprobs,
       promptLogprobs: enginePromptLogprobs < 0 ? null : enginePromptLogprobs,
+      skipSpecialTokens: req.skip_special_tokens ?? true,
     };
     const n = req.n ?? 1;
     const id = newRequestId('cmpl');
-    const requests = prompts.flatMap((p, i) => choiceRequests(id, p.ids, maxTokens[i]!, settings, n, i * n));
+    const requests = prompts.flatMap((p, i) => choiceRequests(id, p.ids, maxTokens[i]!, settings, candidates, i * candidates));
 
     const ctx = {
       id,
       created: unixSeconds(),
       model: opts.servedModelName,
-      n,
+      n: candidates,
+      returned: n,
       prompts,
       names: new TokenNames(opts.tokenizer, req.return_tokens_as_token_ids ?? false),
       echo,

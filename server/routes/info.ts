@@ -1,10 +1,11 @@
-// GET /v1/models, /v1/models/:id, /health and /metrics: what is served, whether it is up, how it is doing.
+// GET /v1/models, /v1/models/:id, /health, /metrics and /version: what is served, whether it is up, how it is doing.
 import type { Hono } from 'hono';
 import type { AppEnv } from '../app-env.js';
 import { checkModel } from '../engine-request.js';
 import { RETRY_AFTER_S } from '../errors.js';
 import type { RouteOptions } from '../options.js';
 import { unixSeconds } from '../usage.js';
+import { SERVER_VERSION } from '../version.js';
 
 export function addInfoRoutes(app: Hono<AppEnv>, opts: RouteOptions): void {
   const created = unixSeconds();
@@ -31,6 +32,8 @@ export function addInfoRoutes(app: Hono<AppEnv>, opts: RouteOptions): void {
     if (opts.lifecycle.isDraining) return c.json({ status: 'draining' }, 503, { 'Retry-After': String(RETRY_AFTER_S) });
     return c.json({ status: 'ok' });
   });
+
+  app.get('/version', (c) => c.json({ version: SERVER_VERSION }));
 
   app.get('/metrics', async (c) => {
     const registry = opts.metrics.registry;

@@ -36,7 +36,7 @@ export function addTokenizeRoutes(app: Hono<AppEnv>, opts: RouteOptions): void {
     if (req.tokens.length > opts.maxModelLen) {
       throw new InvalidRequest(`At most ${opts.maxModelLen} tokens (the context window), got ${req.tokens.length}.`, 'tokens');
     }
-    checkTokenIds(req.tokens, opts.tokenizer.vocabSize, 'tokens');
+    checkTokenIds(req.tokens, opts.vocabSize, 'tokens');
     return c.json({ prompt: opts.tokenizer.decode(req.tokens) });
   });
 }
