@@ -110,6 +110,7 @@ export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
       logprobs: topLogprobs,
       promptLogprobs: promptTopLogprobs,
       grammar: constraint.grammar,
+      skipSpecialTokens: req.skip_special_tokens ?? true,
     }, n);
 
     const ctx: ChatResponseContext = {

@@ -58,6 +58,10 @@ export const chatRequestSchema = z.strictObject({
   tools: z.array(functionToolSchema).nullish(),
   tool_choice: toolChoiceSchema.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
+  /** vLLM's: false renders BOS/EOS and other special tokens in the text. */
+  skip_special_tokens: z.boolean().nullish(),
+  /** vLLM's; tokenizer.json decoders never space special tokens apart, so both values give the same text. */
+  spaces_between_special_tokens: z.boolean().nullish(),
   /** Only text output exists here; ["text"] is accepted, anything else is a 400. */
   modalities: z.array(z.literal('text')).nullish(),
   // No effect on the output: accepted and ignored.
