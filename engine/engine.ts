@@ -61,6 +61,26 @@ interface SampledToken {
   readonly logprob: LogprobEntry | null;
 }
 
+/** A constrained request's logits row, kept until its mask arrives. */
+interface DeferredRow {
+  readonly id: string;
+  readonly row: Float32Array;
+}
+
+/** How long the logits wait for masks queued behind a compile before those rows are deferred. */
+const MASK_GRACE_MS = 2;
+
+/** `promise`'s value if it settles within `ms`, else null (a rejection within `ms` rejects). */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface LiveRequest {
   readonly request: Request;
   readonly stream: EventStream<TokenEvent>;
@@ -84,6 +104,8 @@ export class LatentEngine implements Engine {
   private readonly samplingScratch = new SamplingScratch();
   private readonly grammar: GrammarMasks;
   private loop: Promise<void> | null = null;
+  /** Deferred samples waiting for their masks; the loop waits on them when nothing else can run. */
+  private readonly deferredSamples = new Set<Promise<void>>();
   private stepping = false;
   private closed = false;
 
@@ -179,7 +201,8 @@ export class LatentEngine implements Engine {
       try {
         const output = this.scheduler.schedule();
         if (output.scheduled.length === 0) {
-          if (output.preempted.length === 0) this.failUnschedulable();
+          if (this.deferredSamples.size > 0) await Promise.race(this.deferredSamples);
+          else if (output.preempted.length === 0) this.failUnschedulable();
           continue;
         }
         await this.step(output);
@@ -267,36 +290,40 @@ export class LatentEngine implements Engine {
       this.stepping = false;
     }
     let masks: StepMasks | null = null;
+    let deferTo: Promise<StepMasks> | null = null;
     if (masking !== null) {
       try {
-        masks = await masking;
+        // Masks normally arrive before the logits. Behind another request's compile they can take seconds: then
+        // the constrained rows wait for them on their own and everyone else's tokens go out now.
+        masks = masking.behindCompile ? await settledWithin(masking.masks, MASK_GRACE_MS) : await masking.masks;
+        if (masks === null) deferTo = masking.masks;
       } catch (err) {
-        const error = new ExecutorError(`grammar masks failed: ${err instanceof Error ? err.message : String(err)}`, 'grammar_error', { cause: err });
-        this.log.error({ err: error }, 'grammar backend failed; constrained requests of this step failed');
-        for (const [id, live] of this.live) if (live.matcher !== null && fills.includes(live.matcher)) this.fail(id, error);
+        this.failConstrained(fills, err);
       }
     }
-    const { sampled, failed } = this.sample(plans, logits, masks, fills);
-    for (const [id, error] of failed) {
-      this.log.error({ err: error, requestId: id }, error.code === 'grammar_error' ? 'grammar refused a token; request failed' : 'model produced non-finite logits; request failed');
-      this.fail(id, error);
-    }
+    const { sampled, failed, deferred } = this.sample(plans, logits, masks, fills, deferTo !== null);
+    for (const [id, error] of failed) this.failSampling(id, error);
     const finished = this.scheduler.update(output, new Map([...sampled].map(([id, s]) => [id, s.token])));
     const now = performance.now();
     for (const [id, s] of sampled) this.emitToken(id, s, now);
     for (const request of finished) this.complete(request, now);
+    if (deferred.length > 0) this.sampleWhenMasked(deferred, deferTo!, fills);
   }
 
   /**
    * Samples every request that samples in this step. A constrained request samples from its row masked by its
    * grammar (`masks` holds one bitmask per entry of `fills`), and its logprobs are those of that masked
-   * distribution, as vLLM reports them. Requests with a non-finite row, or whose grammar allows no token, `failed`.
+   * distribution, as vLLM reports them. With `defer`, constrained rows are copied out to be sampled when their
+   * masks arrive. Requests with a non-finite row, or whose grammar allows no token, `failed`.
    */
-  private sample(plans: readonly RowPlan[], logits: Float32Array, masks: StepMasks | null, fills: readonly MatcherId[]): { sampled: Map<string, SampledToken>; failed: [string, ExecutorError][] } {
+  private sample(plans: readonly RowPlan[], logits: Float32Array, masks: StepMasks | null, fills: readonly MatcherId[], defer: boolean): {
+    sampled: Map<string, SampledToken>; failed: [string, ExecutorError][]; deferred: DeferredRow[];
+  } {
     const vocab = this.executor.vocabSize;
     const rowAt = (r: number): Float32Array => logits.subarray(r * vocab, (r + 1) * vocab);
     const sampled = new Map<string, SampledToken>();
     const failed: [string, ExecutorError][] = [];
+    const deferred: DeferredRow[] = [];
     for (const plan of plans) {
       const { request } = plan.scheduled;
       const live = this.live.get(request.id);
@@ -309,24 +336,74 @@ export class LatentEngine implements Engine {
         request.promptLogprobEntries.push(logprobEntry(rowAt(row), request.tokenIds[position + 1]!, request.promptLogprobs ?? 0, this.scratch));
       }
       if (plan.sampleRow === null) continue;
-      let raw = rowAt(plan.sampleRow);
-      if (live.matcher !== null) {
-        const why = masks === null ? 'no mask' : this.maskRow(raw, masks, fills.indexOf(live.matcher), live.matcher);
-        if (why !== null) {
-          failed.push([request.id, new ExecutorError(`grammar: ${why} for request ${request.id}`, 'grammar_error')]);
-          continue;
-        }
-        raw = this.masked;
+      if (defer && live.matcher !== null) {
+        request.awaitingSample = true;
+        deferred.push({ id: request.id, row: rowAt(plan.sampleRow).slice() });
+        continue;
       }
-      this.processed.set(raw);
-      applyLogitsProcessors(this.processed, request.sampling, live.penalties);
-      const token = sampleToken(this.processed, request.sampling, live.rng, this.samplingScratch);
-      live.penalties.add(token);
-      if (live.matcher !== null) this.grammar.sampled(live.matcher, token);
-      const logprob = request.logprobs === null ? null : logprobEntry(raw, token, request.logprobs, this.scratch);
-      sampled.set(request.id, { token, logprob });
+      const result = this.sampleRow(live, rowAt(plan.sampleRow), masks, fills);
+      if (result instanceof ExecutorError) failed.push([request.id, result]);
+      else sampled.set(request.id, result);
     }
-    return { sampled, failed };
+    return { sampled, failed, deferred };
+  }
+
+  /** One request's next token from its logits row (masked by its grammar, if it has one). */
+  private sampleRow(live: LiveRequest, row: Float32Array, masks: StepMasks | null, fills: readonly MatcherId[]): SampledToken | ExecutorError {
+    const { request } = live;
+    let raw = row;
+    if (live.matcher !== null) {
+      const why = masks === null ? 'no mask' : this.maskRow(raw, masks, fills.indexOf(live.matcher), live.matcher);
+      if (why !== null) return new ExecutorError(`grammar: ${why} for request ${request.id}`, 'grammar_error');
+      raw = this.masked;
+    }
+    this.processed.set(raw);
+    applyLogitsProcessors(this.processed, request.sampling, live.penalties);
+    const token = sampleToken(this.processed, request.sampling, live.rng, this.samplingScratch);
+    live.penalties.add(token);
+    if (live.matcher !== null) this.grammar.sampled(live.matcher, token);
+    return { token, logprob: request.logprobs === null ? null : logprobEntry(raw, token, request.logprobs, this.scratch) };
+  }
+
+  /** Samples deferred rows once their masks arrive, appends and emits the tokens, and lets those requests run again. */
+  private sampleWhenMasked(deferred: readonly DeferredRow[], pending: Promise<StepMasks>, fills: readonly MatcherId[]): void {
+    const done = pending.then(
+      (masks) => {
+        const now = performance.now();
+        for (const { id, row } of deferred) {
+          const live = this.live.get(id);
+          if (live === undefined) continue;
+          const result = this.sampleRow(live, row, masks, fills);
+          if (result instanceof ExecutorError) {
+            this.failSampling(id, result);
+            continue;
+          }
+          const finished = this.scheduler.appendDeferred(live.request, result.token);
+          this.emitToken(id, result, now);
+          if (finished) this.complete(live.request, now);
+        }
+      },
+      (err: unknown) => this.failConstrained(fills, err),
+    ).finally(() => {
+      for (const { id } of deferred) {
+        const live = this.live.get(id);
+        if (live !== undefined) live.request.awaitingSample = false;
+      }
+      this.deferredSamples.delete(done);
+      this.loop ??= this.run();
+    });
+    this.deferredSamples.add(done);
+  }
+
+  private failConstrained(fills: readonly MatcherId[], err: unknown): void {
+    const error = new ExecutorError(`grammar masks failed: ${err instanceof Error ? err.message : String(err)}`, 'grammar_error', { cause: err });
+    this.log.error({ err: error }, 'grammar backend failed; constrained requests of this step failed');
+    for (const [id, live] of this.live) if (live.matcher !== null && fills.includes(live.matcher)) this.fail(id, error);
+  }
+
+  private failSampling(id: string, error: ExecutorError): void {
+    this.log.error({ err: error, requestId: id }, error.code === 'grammar_error' ? 'grammar refused a token; request failed' : 'model produced non-finite logits; request failed');
+    this.fail(id, error);
   }
 
   /** Copies `raw` into this.masked with the grammar's mask applied; returns why it cannot be sampled, or null. */

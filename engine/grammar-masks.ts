@@ -26,14 +26,18 @@ export class GrammarMasks {
     this.unaccepted.set(matcher, token);
   }
 
-  /** Starts filling the masks of `fills` (the matchers that sample in this step); null when there are none. */
-  request(fills: readonly MatcherId[]): Promise<StepMasks> | null {
+  /**
+   * Starts filling the masks of `fills` (the matchers that sample in this step); null when there are none.
+   * `behindCompile`: the worker was compiling when asked, so these masks may take as long as that compile.
+   */
+  request(fills: readonly MatcherId[]): { readonly masks: Promise<StepMasks>; readonly behindCompile: boolean } | null {
     if (fills.length === 0 || this.backend === null) return null;
     const accepts = [...this.unaccepted];
     this.unaccepted.clear();
+    const behindCompile = this.backend.compiling;
     const masks = this.backend.step(accepts, fills);
     masks.catch(() => {}); // awaited after the model step; this only keeps an early rejection from being "unhandled"
-    return masks;
+    return { masks, behindCompile };
   }
 }
 

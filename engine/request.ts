@@ -24,6 +24,11 @@ export class Request {
   /** Prompt tokens served from the prefix cache the first time the request was scheduled. */
   numCachedTokens = 0;
   status: RequestStatus = 'waiting';
+  /**
+   * Its last step's logits wait for a grammar mask that is not ready (the grammar worker is compiling another
+   * request's grammar): it is not scheduled again until that token has been sampled and appended.
+   */
+  awaitingSample = false;
   finishReason: FinishReason | null = null;
   stopReason: string | number | null = null;
   /** Entry j scores prompt token j (entry 0 null), filled as prefill chunks run. */

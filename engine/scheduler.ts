@@ -5,6 +5,8 @@
 // Invariants:
 // - a running request always has numComputedTokens < numTokens (something to compute);
 // - a request in a step samples iff the step brings numComputedTokens up to numTokens;
+// - a request awaiting a deferred sample (`awaitingSample`) is never scheduled: running, it is skipped; at the
+//   head of the waiting queue, it holds admission until its token is appended (a deferral lasts milliseconds);
 // - when blocks run out, the newest running request is preempted by recompute: its blocks are freed, its
 //   progress reset to 0, and it goes back to the front of the waiting queue (tokens generated so far are kept).
 import type { KvCacheManager } from '../cache/kv-cache-manager.js';
@@ -85,6 +87,7 @@ export class Scheduler {
 
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const request = this.running[i]!;
+      if (request.awaitingSample) continue;
       const numNew = Math.min(request.numTokens - request.numComputedTokens, budget);
       while (!this.kv.allocateSlots(request.id, request.numComputedTokens + numNew)) {
         const victim = this.running.pop()!;
@@ -99,6 +102,7 @@ export class Scheduler {
 
     while (preempted.length === 0 && this.waiting.length > 0 && this.running.length < this.config.maxNumSeqs && budget > 0) {
       const request = this.waiting[0]!;
+      if (request.awaitingSample) break;
       const cached = request.numComputedTokens === 0 && !request.needsPromptLogprobs
         ? this.kv.findCachedPrefix(request.tokenIds)
         : { blocks: [], numTokens: 0 };
@@ -130,18 +134,28 @@ export class Scheduler {
       if (request.status !== 'running') continue; // removed while the step ran
       request.numComputedTokens += numNewTokens;
       const token = sampled.get(request.id);
-      if (token !== undefined) {
-        request.tokenIds.push(token);
-        const stopToken = request.stopTokenIds.has(token);
-        if (stopToken || request.numOutputTokens >= request.maxTokens) {
-          this.finish(request, stopToken ? 'stop' : 'length', stopToken ? token : null);
-          finished.push(request);
-          continue;
-        }
+      if (token !== undefined && this.append(request, token)) {
+        finished.push(request);
+        continue;
       }
       this.kv.cacheFullBlocks(request.id, request.tokenIds, request.numComputedTokens);
     }
     return finished;
+  }
+
+  /** Appends a token sampled after its step was recorded (a deferred sample); true when that finished the request. */
+  appendDeferred(request: Request, token: number): boolean {
+    request.awaitingSample = false;
+    return request.status !== 'finished' && this.append(request, token);
+  }
+
+  /** Appends `token`; finishes the request on a stop token or at its token limit (returns true then). */
+  private append(request: Request, token: number): boolean {
+    request.tokenIds.push(token);
+    const stopToken = request.stopTokenIds.has(token);
+    if (!stopToken && request.numOutputTokens < request.maxTokens) return false;
+    this.finish(request, stopToken ? 'stop' : 'length', stopToken ? token : null);
+    return true;
   }
 
   /** Ends a running request (e.g. on a stop string found in its text) and frees its blocks. */

@@ -30,6 +30,8 @@ export interface StepMasks {
 
 /** What the engine needs from constrained decoding. */
 export interface GrammarBackend {
+  /** A compile is queued or running in the worker: a step asked for now waits behind it. */
+  readonly compiling: boolean;
   open(spec: GrammarSpec): MatcherId;
   close(id: MatcherId): void;
   /** Accepts each [matcher, token] pair in order, then fills a bitmask for each of `fills`. */
@@ -64,6 +66,7 @@ export class GrammarService implements GrammarBackend {
   private nextId = 0;
   private nextMatcher = 0;
   private closed = false;
+  private compilesInFlight = 0;
   private readonly warn: (line: string) => void;
   /** Compiles and mask fills done, for /metrics and benchmarks. */
   readonly stats = { compiles: 0, compileMs: 0, steps: 0, stepMs: 0, restarts: 0 };
@@ -78,8 +81,18 @@ export class GrammarService implements GrammarBackend {
   }
 
   /** Compiles `spec` into the worker's cache; throws GrammarCompileError with xgrammar's reason or a timeout. */
+  get compiling(): boolean {
+    return this.compilesInFlight > 0;
+  }
+
   async compile(spec: GrammarSpec): Promise<void> {
-    const reply = await this.request({ kind: 'compile', id: this.nextId++, spec }, this.options.compileTimeoutMs);
+    this.compilesInFlight++;
+    let reply: GrammarReply;
+    try {
+      reply = await this.request({ kind: 'compile', id: this.nextId++, spec }, this.options.compileTimeoutMs);
+    } finally {
+      this.compilesInFlight--;
+    }
     if (reply.kind === 'compile-failed') throw new GrammarCompileError(reply.message);
     if (reply.kind === 'compiled') {
       this.stats.compiles++;
