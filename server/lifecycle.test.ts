@@ -42,7 +42,12 @@ test('abortAll after the drain timeout: streams end with a final shutting-down e
     s.engine.tokenDelayMs = 10;
     const stream = fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody(200) });
     const collected = s.post('/v1/completions', { model: MODEL, prompt: 'x', max_tokens: 200 });
-    await new Promise((r) => setTimeout(r, 50));
+    // Both must be running before the drain starts (a fixed 50 ms sleep lost this race on a loaded machine).
+    const deadline = Date.now() + 5000;
+    while (lifecycle.numInFlight < 2 || s.engine.requests.length < 2) {
+      assert.ok(Date.now() < deadline, 'both requests started');
+      await new Promise((r) => setTimeout(r, 5));
+    }
     lifecycle.startDrain();
     assert.equal(await lifecycle.idle(50), false, 'still running after a short wait');
     lifecycle.abortAll();

@@ -131,7 +131,9 @@ describe('request limits', () => {
       }
       assertRefused(await s.post('/tokenize', { model: MODEL, prompt: ' '.repeat(3_000_000) }), 400, 'prompt', 'context_length_exceeded');
       assertRefused(await s.post('/detokenize', { model: MODEL, tokens: Array.from({ length: 300 }, () => 5) }), 400, 'tokens');
-      assert.ok(performance.now() - t0 < 2000, `took ${performance.now() - t0} ms`);
+      // Tokenizing these texts would take minutes; refusing them takes well under a second on a quiet machine, and
+      // 2–3 s when the 2-core machine is loaded tenfold (measured), hence the margin.
+      assert.ok(performance.now() - t0 < 5000, `took ${performance.now() - t0} ms`);
     });
   });
 
