@@ -108,3 +108,10 @@ test('tool requests that cannot be honoured are a 400 with the param', async () 
     assert.equal(res.json.error.param, param, JSON.stringify(res.json));
   }
 });
+
+test('a max_completion_tokens the window cannot hold is a 400 naming max_completion_tokens', async () => {
+  const res = await s.post('/v1/chat/completions', { messages: [{ role: 'user', content: 'x' }], max_completion_tokens: 100_000 });
+  assert.equal(res.status, 400);
+  assert.equal(res.json.error.param, 'max_completion_tokens');
+  assert.equal(res.json.error.code, 'context_length_exceeded');
+});

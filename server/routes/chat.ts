@@ -98,7 +98,7 @@ export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
     checkPromptTokens(promptIds.length, opts.limits, 'messages');
     const param = req.max_completion_tokens === null || req.max_completion_tokens === undefined ? 'max_tokens' : 'max_completion_tokens';
     const requested = limitMaxTokens(req.max_completion_tokens ?? req.max_tokens, promptIds.length, opts.limits, opts.maxModelLen, param);
-    const maxTokens = resolveMaxTokens(promptIds.length, requested, opts.maxModelLen, 'messages');
+    const maxTokens = resolveMaxTokens(promptIds.length, requested, opts.maxModelLen, 'messages', param);
     const topLogprobs = req.logprobs === true ? req.top_logprobs ?? 0 : null;
     const promptTopLogprobs = req.prompt_logprobs ?? null;
     const n = req.n ?? 1;
