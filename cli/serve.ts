@@ -33,7 +33,7 @@ export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P
     [--max-body-bytes N] [--max-n N] [--max-choices N] [--max-stop-strings N] [--max-stop-length N]
     [--max-logit-bias N] [--max-concurrent-streams N] [--request-timeout S] [--stream-stall-timeout S] [--headers-timeout S]
     [--body-timeout S] [--keep-alive-timeout S] [--drain-timeout S] [--log-level L] [--log-prompts]
-    [--grammar-compile-timeout S] [--grammar-cache-size N]
+    [--grammar-compile-timeout S] [--grammar-cache-size N] [--responses-store-size N]
     [--allowed-origins ORIGINS] [--allowed-methods METHODS] [--allowed-headers HEADERS]`;
 
 const DEMO_SEED = 0;
@@ -82,6 +82,7 @@ export async function runServe(argv: string[]): Promise<void> {
       'log-prompts': { type: 'boolean', default: false },
       'grammar-compile-timeout': { type: 'string', default: '10' },
       'grammar-cache-size': { type: 'string', default: '128' },
+      'responses-store-size': { type: 'string', default: '1000' },
       'allowed-origins': { type: 'string', multiple: true, default: [] },
       'allowed-methods': { type: 'string', multiple: true, default: [] },
       'allowed-headers': { type: 'string', multiple: true, default: [] },
@@ -121,6 +122,7 @@ export async function runServe(argv: string[]): Promise<void> {
   const drainTimeoutMs = seconds('--drain-timeout', values['drain-timeout']);
   const grammarCompileTimeoutMs = seconds('--grammar-compile-timeout', values['grammar-compile-timeout']);
   const grammarCacheSize = intOption('--grammar-cache-size', values['grammar-cache-size'], 1);
+  const responsesStoreSize = intOption('--responses-store-size', values['responses-store-size'], 1);
   const maxModelLenFlag = optionalInt('--max-model-len', values['max-model-len']);
   const apiKeys = parseApiKeys(values['api-key'], process.env['LATENTSERVE_API_KEY']);
   const cors = corsOptions(values['allowed-origins'], values['allowed-methods'], values['allowed-headers']);
@@ -163,7 +165,7 @@ export async function runServe(argv: string[]): Promise<void> {
   const encoder = new TokenizerThread(model.tokenizer);
   const app = createApp({
     engine, tokenizer: model.tokenizer, encoder, servedModelName, vocabSize: config.vocabSize, maxModelLen: engine.maxModelLen, metrics,
-    limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle, grammars, cors,
+    limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle, grammars, cors, responsesStoreSize,
   });
   const closeAll = async (): Promise<void> => {
     await engine!.shutdown();

@@ -21,6 +21,7 @@ import { routeMethods } from './route-methods.js';
 import { addChatRoute } from './routes/chat.js';
 import { addCompletionsRoute } from './routes/completions.js';
 import { addInfoRoutes } from './routes/info.js';
+import { addResponsesRoutes } from './routes/responses.js';
 import { addTokenizeRoutes } from './routes/tokenize.js';
 
 export function resolveOptions(opts: ServerOptions): RouteOptions {
@@ -48,6 +49,7 @@ export function createApp(options: ServerOptions): Hono<AppEnv> {
   app.use(bodyLimit(opts.limits.maxBodyBytes));
   addChatRoute(app, opts);
   addCompletionsRoute(app, opts);
+  addResponsesRoutes(app, opts);
   addTokenizeRoutes(app, opts);
   addInfoRoutes(app, opts);
   app.notFound((c) => {

@@ -10,6 +10,8 @@ import { sseResponse, type SendChunk } from './sse.js';
 
 export interface GenerationOutput {
   readonly stream: boolean;
+  /** End the stream with `data: [DONE]` (default true; the Responses API does not). */
+  readonly doneSentinel?: boolean;
   collect(events: AsyncIterable<ChoiceEvent>): Promise<object>;
   produce(events: AsyncIterable<ChoiceEvent>, send: SendChunk): Promise<void>;
 }
@@ -31,7 +33,7 @@ export async function respondWithGeneration(
     const events = await startChoices(opts.engine, requests, scope.controller);
     if (out.stream) {
       handedOff = true;
-      return sseResponse(c, scope.controller, (send) => out.produce(events, send), done, opts.limits.streamStallTimeoutMs);
+      return sseResponse(c, scope.controller, (send) => out.produce(events, send), done, opts.limits.streamStallTimeoutMs, out.doneSentinel ?? true);
     }
     return c.json(await out.collect(events));
   } finally {

@@ -35,6 +35,8 @@ export interface ServerOptions {
   readonly cors?: CorsOptions;
   /** Drain state for graceful shutdown; createApp makes one when absent. */
   readonly lifecycle?: ServerLifecycle;
+  /** Responses kept for GET /v1/responses/{id} and previous_response_id (LRU); default 1000. */
+  readonly responsesStoreSize?: number;
   /** Compiles structured-output grammars (the engine's grammar backend); absent = such requests get a 400. */
   readonly grammars?: GrammarCompiler;
 }

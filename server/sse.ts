@@ -13,7 +13,8 @@ import { destroyConnection, type AppContext } from './app-env.js';
 import { isServerFault, toErrorResponse } from './errors.js';
 import { abortReason } from './request-scope.js';
 
-export type SendChunk = (chunk: object) => Promise<void>;
+/** Writes one `data:` event; `event` names it (the Responses API's `event: response.output_text.delta`). */
+export type SendChunk = (chunk: object, event?: string) => Promise<void>;
 
 const FINAL_WRITE_MS = 2000;
 
@@ -35,6 +36,8 @@ export function sseResponse(
   produce: (send: SendChunk) => Promise<void>,
   onDone: () => void,
   stallTimeoutMs: number,
+  /** End with `data: [DONE]` (chat and completions); the Responses API's stream ends with its last event. */
+  doneSentinel = true,
 ): Response {
   const log: Logger | undefined = c.get('log');
   return streamSSE(c, async (stream: SSEStreamingApi) => {
@@ -52,10 +55,10 @@ export function sseResponse(
       controller.abort();
       destroyConnection(c);
     }, Math.max(10, Math.min(1000, stallTimeoutMs / 4)));
-    const send: SendChunk = async (chunk) => {
+    const send: SendChunk = async (chunk, event) => {
       writingSince = performance.now();
       try {
-        await Promise.race([stream.writeSSE({ data: JSON.stringify(chunk) }), aborted.promise]);
+        await Promise.race([stream.writeSSE({ data: JSON.stringify(chunk), ...(event !== undefined && { event }) }), aborted.promise]);
       } finally {
         writingSince = null;
       }
@@ -77,7 +80,7 @@ export function sseResponse(
         else log?.info({ error: body.error.code ?? body.error.type }, 'stream ended early');
         if (!(await final(JSON.stringify(body)))) return destroyConnection(c);
       }
-      if (!clientGone() && !(await final('[DONE]'))) destroyConnection(c);
+      if (doneSentinel && !clientGone() && !(await final('[DONE]'))) destroyConnection(c);
     } finally {
       clearInterval(watchdog);
       aborted.dispose();

@@ -6,7 +6,8 @@ import { GrammarCompileError } from '../../grammar/grammar-service.js';
 import type { GrammarSpec } from '../../grammar/spec.js';
 import type { PromptEncoder } from '../../model/tokenizer-thread.js';
 import type { ChatMessage, ModelTokenizer } from '../../model/tokenizer.js';
-import type { AppEnv } from '../app-env.js';
+import type { EngineRequest } from '../../engine/types.js';
+import type { AppContext, AppEnv } from '../app-env.js';
 import { collectChat, streamChat, type ChatResponseContext } from '../chat-response.js';
 import { checkModel, choiceRequests, resolveMaxTokens, samplingOptions, stopStrings } from '../engine-request.js';
 import { logPrompt, respondWithGeneration } from '../generate.js';
@@ -14,9 +15,10 @@ import { checkPromptTokens, checkSamplingLimits, limitMaxTokens } from '../limit
 import { TokenNames } from '../logprobs.js';
 import type { RouteOptions } from '../options.js';
 import { parseBody } from '../request-body.js';
-import { chatRequestSchema, type ChatMessageInput, type FunctionToolInput } from '../schemas/chat.js';
-import { outputConstraint } from '../structured-output.js';
+import { chatRequestSchema, type ChatMessageInput, type ChatRequest, type FunctionToolInput } from '../schemas/chat.js';
+import { outputConstraint, type OutputConstraint } from '../structured-output.js';
 import { toolCallFormatFor } from '../tools/formats.js';
+import type { ToolCallFormat } from '../tools/tool-call-format.js';
 import { newRequestId, unixSeconds } from '../usage.js';
 
 function messageText(content: string | readonly { text: string }[] | null | undefined): string | null {
@@ -81,38 +83,57 @@ async function compileGrammar(opts: RouteOptions, grammar: GrammarSpec, param: s
   }
 }
 
+/** A chat request made ready for the engine: its prompt, constraint and one EngineRequest per choice. */
+export interface PreparedChat {
+  readonly id: string;
+  readonly promptIds: readonly number[];
+  readonly requests: readonly EngineRequest[];
+  readonly constraint: OutputConstraint;
+  readonly n: number;
+  readonly topLogprobs: number | null;
+  readonly promptTopLogprobs: number | null;
+}
+
+/**
+ * Everything between a validated chat body and the engine, shared by /v1/chat/completions and /v1/responses:
+ * limits, the output constraint (compiled before any token is spent), the template, the token budget.
+ */
+export async function prepareChat(c: AppContext, opts: RouteOptions, req: ChatRequest, toolFormat: ToolCallFormat | null, idPrefix: string): Promise<PreparedChat> {
+  checkModel(req.model, opts.servedModelName);
+  if ((req.top_logprobs ?? 0) > 0 && req.logprobs !== true) {
+    throw new InvalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
+  }
+  checkSamplingLimits(req, opts.limits);
+  const constraint = outputConstraint(req, toolFormat);
+  opts.promptGuard.check(messageTexts(req.messages), 'messages');
+  logPrompt(c, opts, req.messages);
+  if (constraint.grammar !== null) await compileGrammar(opts, constraint.grammar, constraint.param);
+  const promptIds = await chatPromptIds(opts.tokenizer, opts.encoder, req.messages, true, req.tools ?? null);
+  checkPromptTokens(promptIds.length, opts.limits, 'messages');
+  const param = req.max_completion_tokens === null || req.max_completion_tokens === undefined ? 'max_tokens' : 'max_completion_tokens';
+  const requested = limitMaxTokens(req.max_completion_tokens ?? req.max_tokens, promptIds.length, opts.limits, opts.maxModelLen, param);
+  const maxTokens = resolveMaxTokens(promptIds.length, requested, opts.maxModelLen, 'messages', param);
+  const topLogprobs = req.logprobs === true ? req.top_logprobs ?? 0 : null;
+  const promptTopLogprobs = req.prompt_logprobs ?? null;
+  const n = req.n ?? 1;
+  const id = newRequestId(idPrefix);
+  const requests = choiceRequests(id, promptIds, maxTokens, {
+    sampling: samplingOptions(req, opts.vocabSize),
+    stop: stopStrings(req.stop),
+    ignoreEos: req.ignore_eos ?? false,
+    logprobs: topLogprobs,
+    promptLogprobs: promptTopLogprobs,
+    grammar: constraint.grammar,
+    skipSpecialTokens: req.skip_special_tokens ?? true,
+  }, n);
+  return { id, promptIds, requests, constraint, n, topLogprobs, promptTopLogprobs };
+}
+
 export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
   const toolFormat = toolCallFormatFor(opts.tokenizer);
   app.post('/v1/chat/completions', async (c) => {
     const req = await parseBody(c, chatRequestSchema);
-    checkModel(req.model, opts.servedModelName);
-    if ((req.top_logprobs ?? 0) > 0 && req.logprobs !== true) {
-      throw new InvalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
-    }
-    checkSamplingLimits(req, opts.limits);
-    const constraint = outputConstraint(req, toolFormat);
-    opts.promptGuard.check(messageTexts(req.messages), 'messages');
-    logPrompt(c, opts, req.messages);
-    if (constraint.grammar !== null) await compileGrammar(opts, constraint.grammar, constraint.param);
-    const promptIds = await chatPromptIds(opts.tokenizer, opts.encoder, req.messages, true, req.tools ?? null);
-    checkPromptTokens(promptIds.length, opts.limits, 'messages');
-    const param = req.max_completion_tokens === null || req.max_completion_tokens === undefined ? 'max_tokens' : 'max_completion_tokens';
-    const requested = limitMaxTokens(req.max_completion_tokens ?? req.max_tokens, promptIds.length, opts.limits, opts.maxModelLen, param);
-    const maxTokens = resolveMaxTokens(promptIds.length, requested, opts.maxModelLen, 'messages', param);
-    const topLogprobs = req.logprobs === true ? req.top_logprobs ?? 0 : null;
-    const promptTopLogprobs = req.prompt_logprobs ?? null;
-    const n = req.n ?? 1;
-    const id = newRequestId('chatcmpl');
-    const requests = choiceRequests(id, promptIds, maxTokens, {
-      sampling: samplingOptions(req, opts.vocabSize),
-      stop: stopStrings(req.stop),
-      ignoreEos: req.ignore_eos ?? false,
-      logprobs: topLogprobs,
-      promptLogprobs: promptTopLogprobs,
-      grammar: constraint.grammar,
-      skipSpecialTokens: req.skip_special_tokens ?? true,
-    }, n);
-
+    const { id, promptIds, requests, constraint, n, topLogprobs, promptTopLogprobs } = await prepareChat(c, opts, req, toolFormat, 'chatcmpl');
     const ctx: ChatResponseContext = {
       id,
       created: unixSeconds(),
