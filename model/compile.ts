@@ -3,9 +3,10 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ModelConfig } from './config.js';
 import { loadModelConfig } from './config.js';
+import { withCompileLock } from './compile-lock.js';
 import type { CompileOptions } from './graph/compile-options.js';
 import { FLOAT_COMPILE } from './graph/compile-options.js';
 import { buildDeepseekGraph } from './graph/deepseek.js';
@@ -59,7 +60,10 @@ export function compileModel(modelDir: string, opts: CompileModelOptions = {}): 
   const options = opts.compile ?? FLOAT_COMPILE;
   const outDir = join(opts.cacheDir ?? defaultCacheDir(), 'compiled', checkpointKey(dir, options));
   const onnxPath = join(outDir, 'model.onnx');
-  if (!existsSync(onnxPath)) buildAtomically(dir, config, options, outDir, opts.onProgress);
+  mkdirSync(dirname(outDir), { recursive: true });
+  withCompileLock(outDir, () => existsSync(onnxPath), () => buildAtomically(dir, config, options, outDir, opts.onProgress), {
+    onWait: (pid) => opts.onProgress?.(`process ${pid} is compiling ${dir} into ${outDir}; waiting to reuse it`),
+  });
   return { config, onnxPath, options };
 }
 
@@ -70,11 +74,12 @@ export function convertModel(modelDir: string, outDir: string, options: CompileO
   if (readArtifact(dir) !== null) throw new Error(`${dir} is already a converted folder; convert the original checkpoint`);
   if (existsSync(out)) throw new Error(`${out} already exists`);
   const config = loadModelConfig(dir);
-  buildAtomically(dir, config, options, out, onProgress, (tmp) => {
+  mkdirSync(dirname(out), { recursive: true });
+  withCompileLock(out, () => false, () => buildAtomically(dir, config, options, out, onProgress, (tmp) => {
     for (const f of TOKENIZER_FILES) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(tmp, f));
     const manifest: ArtifactManifest = { format: 'latentserve-compiled', compiler: COMPILER_VERSION, options, source: dir };
     writeFileSync(join(tmp, ARTIFACT_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-  });
+  }));
   return { config, onnxPath: join(out, 'model.onnx'), options };
 }
 
@@ -82,8 +87,10 @@ function buildAtomically(dir: string, config: ModelConfig, options: CompileOptio
   const tmpDir = `${outDir}.tmp-${process.pid}`;
   rmSync(tmpDir, { recursive: true, force: true });
   mkdirSync(tmpDir, { recursive: true });
-  const checkpoint = SafetensorsCheckpoint.open(dir);
+  let checkpoint: SafetensorsCheckpoint | null = null;
   try {
+    // Opened inside the try: a checkpoint that fails to open must not leave tmpDir behind either.
+    checkpoint = SafetensorsCheckpoint.open(dir);
     onProgress?.(`compiling ${dir} (${describe(options)}) into ${outDir}`);
     buildDeepseekGraph(config, new Fp8DequantizingSource(checkpoint, fp8BlockSize(config.quantizationConfig)), join(tmpDir, 'model.onnx'), options, onProgress);
     finish?.(tmpDir);
@@ -91,7 +98,7 @@ function buildAtomically(dir: string, config: ModelConfig, options: CompileOptio
     rmSync(tmpDir, { recursive: true, force: true });
     throw err;
   } finally {
-    checkpoint.close();
+    checkpoint?.close();
   }
   try {
     renameSync(tmpDir, outDir);
