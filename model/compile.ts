@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { ModelConfig } from './config.js';
 import { loadModelConfig } from './config.js';
+import { checkCheckpointShapes, extraLayers } from './checkpoint-shapes.js';
 import { withCompileLock } from './compile-lock.js';
 import type { CompileOptions } from './graph/compile-options.js';
 import { FLOAT_COMPILE } from './graph/compile-options.js';
@@ -91,6 +92,11 @@ function buildAtomically(dir: string, config: ModelConfig, options: CompileOptio
   try {
     // Opened inside the try: a checkpoint that fails to open must not leave tmpDir behind either.
     checkpoint = SafetensorsCheckpoint.open(dir);
+    checkCheckpointShapes(config, checkpoint, dir);
+    const mtp = extraLayers(config, checkpoint);
+    if (mtp.layers.length > 0) {
+      onProgress?.(`skipping the multi-token-prediction module (num_nextn_predict_layers): ${mtp.tensorCount} tensors of layer ${mtp.layers.join(', ')} are not used until speculative decoding does`);
+    }
     onProgress?.(`compiling ${dir} (${describe(options)}) into ${outDir}`);
     buildDeepseekGraph(config, new Fp8DequantizingSource(checkpoint, fp8BlockSize(config.quantizationConfig)), join(tmpDir, 'model.onnx'), options, onProgress);
     finish?.(tmpDir);
