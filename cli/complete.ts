@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import type { LogprobEntry } from '../engine/sampling.js';
 import { generateOffline } from '../engine/offline-generate.js';
 import { loadModel } from '../model/load.js';
-import { COMPILE_FLAGS_USAGE, compileFlagSpecs, requestedCompileOptions } from './compile-flags.js';
+import { COMPILE_FLAGS_USAGE, compileFlagSpecs, loadPlanFlags, requestedCompileOptions } from './compile-flags.js';
 import { UsageError, intOption, numberOption } from './options.js';
 
 export const COMPLETE_USAGE = `latentserve complete --model DIR (--prompt TEXT | --prompt-ids 0,865,437) [--max-tokens N]
@@ -51,7 +51,7 @@ export async function runComplete(argv: string[]): Promise<void> {
   const maxBatchTokens = intOption('--max-num-batched-tokens', values['max-num-batched-tokens'], 1);
 
   const compile = requestedCompileOptions(values);
-  const model = await loadModel(values.model, { device: values.device, ...(compile === undefined ? {} : { compile }), onProgress: (m) => process.stderr.write(`${m}\n`) });
+  const model = await loadModel(values.model, { device: values.device, ...loadPlanFlags(values), ...(compile === undefined ? {} : { compile }), onProgress: (m) => process.stderr.write(`${m}\n`) });
   try {
     const promptIds = values['prompt-ids'] !== undefined
       ? parseIds(values['prompt-ids'], model.config.vocabSize)

@@ -21,7 +21,7 @@ import { ServerLifecycle } from '../server/lifecycle.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
 import { DEFAULT_TIMEOUTS, listen, type Listening } from '../server/listen.js';
 import { ServerMetrics } from '../server/metrics.js';
-import { COMPILE_FLAGS_USAGE, compileFlagSpecs, requestedCompileOptions } from './compile-flags.js';
+import { COMPILE_FLAGS_USAGE, compileFlagSpecs, loadPlanFlags, requestedCompileOptions } from './compile-flags.js';
 import { UsageError, intOption, numberOption } from './options.js';
 
 export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P] [--served-model-name NAME] [--block-size 64]
@@ -128,7 +128,7 @@ export async function runServe(argv: string[]): Promise<void> {
       : { cacheMemoryBytes: DEFAULT_CACHE_BYTES, maxCacheTokens: config.maxPositionEmbeddings * maxNumSeqs };
 
   const model = await loadModel(modelDir, {
-    device: values.device, blockSize, ...cacheSize, onProgress: log, warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
+    device: values.device, blockSize, ...cacheSize, ...loadPlanFlags(values), onProgress: log, warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
   });
   const servedModelName = values['served-model-name'] ?? (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
   let engine: LatentEngine | null = null;

@@ -68,6 +68,18 @@ export function compileModel(modelDir: string, opts: CompileModelOptions = {}): 
   return { config, onnxPath, options };
 }
 
+/**
+ * Where compileModel would find or put the compiled graph for `options`, without compiling: a converted folder
+ * (its own options), or the cache folder and whether it is built yet.
+ */
+export function compiledState(modelDir: string, options: CompileOptions, cacheDir?: string): { readonly converted: CompileOptions | null; readonly outDir: string; readonly built: boolean } {
+  const dir = resolve(modelDir);
+  const artifact = readArtifact(dir);
+  if (artifact !== null) return { converted: artifact.options, outDir: dir, built: true };
+  const outDir = join(cacheDir ?? defaultCacheDir(), 'compiled', checkpointKey(dir, options));
+  return { converted: null, outDir, built: existsSync(join(outDir, 'model.onnx')) };
+}
+
 /** Writes a ready-to-serve folder: step graph, external weights, config and tokenizer files, and a manifest. */
 export function convertModel(modelDir: string, outDir: string, options: CompileOptions, onProgress?: (msg: string) => void): CompiledModel {
   const dir = resolve(modelDir);
