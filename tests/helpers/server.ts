@@ -41,11 +41,13 @@ export interface ModelServer {
 export interface ModelServerOptions extends Partial<EngineConfig> {
   readonly blockSize?: number;
   readonly numBlocks?: number;
+  /** Serve this checkpoint folder instead of tests/fixtures/<fixture>. */
+  readonly modelDir?: string;
 }
 
 export async function startModelServer(fixture: string, opts: ModelServerOptions = {}): Promise<ModelServer> {
   const cacheDir = tempCacheDir();
-  const model = await loadModel(fixtureDir(fixture), { cacheDir, blockSize: opts.blockSize ?? 16, numBlocks: opts.numBlocks ?? 128 });
+  const model = await loadModel(opts.modelDir ?? fixtureDir(fixture), { cacheDir, blockSize: opts.blockSize ?? 16, numBlocks: opts.numBlocks ?? 128 });
   const executor = new RecordingExecutor(model.executor);
   let engine: LatentEngine | null = null;
   const metrics = new ServerMetrics(() => engine!.stats());
