@@ -5,6 +5,7 @@ import { generateOffline } from '../engine/offline-generate.js';
 import { loadModel } from '../model/load.js';
 import { COMPILE_FLAGS_USAGE, compileFlagSpecs, loadPlanFlags, requestedCompileOptions } from './compile-flags.js';
 import { UsageError, intOption, numberOption } from './options.js';
+import { ProgressBar } from './progress.js';
 
 export const COMPLETE_USAGE = `latentserve complete --model DIR (--prompt TEXT | --prompt-ids 0,865,437) [--max-tokens N]
     [--temperature T] [--top-p P] [--seed S] [--logprobs K] [--echo] [--ignore-eos] [--json]
@@ -51,7 +52,9 @@ export async function runComplete(argv: string[]): Promise<void> {
   const maxBatchTokens = intOption('--max-num-batched-tokens', values['max-num-batched-tokens'], 1);
 
   const compile = requestedCompileOptions(values);
-  const model = await loadModel(values.model, { device: values.device, ...loadPlanFlags(values), ...(compile === undefined ? {} : { compile }), onProgress: (m) => process.stderr.write(`${m}\n`) });
+  const bar = new ProgressBar('compile');
+  const model = await loadModel(values.model, { device: values.device, ...loadPlanFlags(values), ...(compile === undefined ? {} : { compile }), onProgress: (m) => bar.update(m), onCompileProgress: (p) => bar.compile(p) });
+  bar.finish();
   try {
     const promptIds = values['prompt-ids'] !== undefined
       ? parseIds(values['prompt-ids'], model.config.vocabSize)

@@ -2,6 +2,7 @@
 import { latentRowWidth, loadModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
 import { compileModel, compiledState } from './compile.js';
+import type { CompileProgress } from './compile-progress.js';
 import type { CompileOptions } from './graph/compile-options.js';
 import { FLOAT_COMPILE } from './graph/compile-options.js';
 import { MemoryPlanError, checkFits, describePlan, machineBudget, mostPreciseFitting } from './memory-plan.js';
@@ -29,6 +30,8 @@ export interface LoadOptions {
   readonly skipMemoryCheck?: boolean;
   readonly intraOpThreads?: number;
   readonly onProgress?: (msg: string) => void;
+  /** Compile progress (tensors, bytes), a few times a second while a compile runs. */
+  readonly onCompileProgress?: (p: CompileProgress) => void;
   /** Where the one-line CUDA fallback warning goes (default: stderr). */
   readonly warn?: (line: string) => void;
 }
@@ -49,6 +52,7 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
     ...(opts.cacheDir === undefined ? {} : { cacheDir: opts.cacheDir }),
     ...(compile === undefined ? {} : { compile }),
     ...(opts.onProgress === undefined ? {} : { onProgress: opts.onProgress }),
+    ...(opts.onCompileProgress === undefined ? {} : { onCompileProgress: opts.onCompileProgress }),
   });
   const { config } = compiled;
   const tokenizer = await ModelTokenizer.load(modelDir);
