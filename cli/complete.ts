@@ -20,6 +20,8 @@ export interface CompleteJson {
   readonly prompt_logprobs: (LogprobEntry | null)[];
 }
 
+const COMPLETE_CACHE_BYTES = 2 ** 30;
+
 export async function runComplete(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -53,7 +55,9 @@ export async function runComplete(argv: string[]): Promise<void> {
 
   const compile = requestedCompileOptions(values);
   const bar = new ProgressBar('compile');
-  const model = await loadModel(values.model, { device: values.device, ...loadPlanFlags(values), ...(compile === undefined ? {} : { compile }), onProgress: (m) => bar.update(m), onCompileProgress: (p) => bar.compile(p) });
+  // One sequence at a time: a 1 GiB cache (as serve's default) rather than loadModel's four full-length sequences,
+  // which for DeepSeek-V2-Lite's 163,840-token window would be 41 GB.
+  const model = await loadModel(values.model, { device: values.device, cacheMemoryBytes: COMPLETE_CACHE_BYTES, ...loadPlanFlags(values), ...(compile === undefined ? {} : { compile }), onProgress: (m) => bar.update(m), onCompileProgress: (p) => bar.compile(p) });
   bar.finish();
   try {
     const promptIds = values['prompt-ids'] !== undefined
