@@ -3,8 +3,9 @@ import { parseArgs } from 'node:util';
 import type { LogprobEntry } from '../engine/sampling.js';
 import { generateOffline } from '../engine/offline-generate.js';
 import { loadModel } from '../model/load.js';
-import { COMPILE_FLAGS_USAGE, compileFlagSpecs, requestedCompileOptions } from './compile-flags.js';
+import { COMPILE_FLAGS_USAGE, compileFlagSpecs, loadPlanFlags, requestedCompileOptions } from './compile-flags.js';
 import { UsageError, intOption, numberOption } from './options.js';
+import { ProgressBar } from './progress.js';
 
 export const COMPLETE_USAGE = `latentserve complete --model DIR (--prompt TEXT | --prompt-ids 0,865,437) [--max-tokens N]
     [--temperature T] [--top-p P] [--seed S] [--logprobs K] [--echo] [--ignore-eos] [--json]
@@ -18,6 +19,8 @@ export interface CompleteJson {
   readonly logprobs: LogprobEntry[];
   readonly prompt_logprobs: (LogprobEntry | null)[];
 }
+
+const COMPLETE_CACHE_BYTES = 2 ** 30;
 
 export async function runComplete(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -51,7 +54,11 @@ export async function runComplete(argv: string[]): Promise<void> {
   const maxBatchTokens = intOption('--max-num-batched-tokens', values['max-num-batched-tokens'], 1);
 
   const compile = requestedCompileOptions(values);
-  const model = await loadModel(values.model, { device: values.device, ...(compile === undefined ? {} : { compile }), onProgress: (m) => process.stderr.write(`${m}\n`) });
+  const bar = new ProgressBar('compile');
+  // One sequence at a time: a 1 GiB cache (as serve's default) rather than loadModel's four full-length sequences,
+  // which for DeepSeek-V2-Lite's 163,840-token window would be 41 GB.
+  const model = await loadModel(values.model, { device: values.device, cacheMemoryBytes: COMPLETE_CACHE_BYTES, ...loadPlanFlags(values), ...(compile === undefined ? {} : { compile }), onProgress: (m) => bar.update(m), onCompileProgress: (p) => bar.compile(p) });
+  bar.finish();
   try {
     const promptIds = values['prompt-ids'] !== undefined
       ? parseIds(values['prompt-ids'], model.config.vocabSize)

@@ -14,7 +14,7 @@ export async function runConvert(argv: string[]): Promise<void> {
   const options = compileOptionsFrom(values);
   const bar = new ProgressBar('convert');
   const t0 = performance.now();
-  convertModel(values.model, values.out, options, (m) => bar.update(m));
+  convertModel(values.model, values.out, options, { onProgress: (m) => bar.update(m), onCompileProgress: (p) => bar.compile(p) });
   bar.finish();
   process.stderr.write(`convert: wrote ${values.out} in ${((performance.now() - t0) / 1000).toFixed(1)} s; serve it with: latentserve serve --model ${values.out}\n`);
 }

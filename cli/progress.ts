@@ -1,33 +1,49 @@
-// A one-line progress bar on stderr for long conversions: shown once the work has taken over a second, redrawn
-// in place on a terminal, plain lines otherwise.
+// Progress of a long compile on stderr: a bar redrawn in place on a terminal (tensors, GB of checkpoint read,
+// GB/s, ETA), and on anything else (a log, a pipe) one plain line per 10 % or per 30 s. Other messages pass
+// through as lines; the graph builder's "layer i/n" messages are folded into the bar.
+import type { CompileProgress } from '../model/compile-progress.js';
+import { describeProgress } from '../model/compile-progress.js';
 
 const BAR_WIDTH = 30;
 const SHOW_AFTER_MS = 1000;
+const LINE_EVERY_MS = 30_000;
+
+/** Where the bar goes: process.stderr, or a logger wrapped as `{ write }` (never a TTY). */
+export interface ProgressOut {
+  readonly isTTY?: boolean;
+  write(text: string): unknown;
+}
 
 export class ProgressBar {
-  private readonly startMs = performance.now();
   private drawn = false;
+  private lastLineMs = -Infinity;
+  private lastLineTenth = -1;
 
-  constructor(private readonly label: string, private readonly out: NodeJS.WriteStream = process.stderr) {}
+  constructor(private readonly label: string, private readonly out: ProgressOut = process.stderr) {}
 
-  /** Feeds a progress message; "layer i/n" advances the bar, anything else is printed as a line. */
+  /** Feeds a message: "layer i/n" is dropped (the byte-based bar shows more), anything else is printed as a line. */
   update(message: string): void {
-    const m = /^layer (\d+)\/(\d+)$/.exec(message);
-    if (m === null) {
-      this.clear();
-      this.out.write(`${message}\n`);
+    if (/^layer \d+\/\d+$/.test(message)) return;
+    this.clear();
+    this.out.write(`${message}\n`);
+  }
+
+  /** Redraws the bar (TTY) or writes a line when another tenth is done or 30 s have passed (otherwise). */
+  compile(p: CompileProgress): void {
+    if (p.elapsedMs < SHOW_AFTER_MS && p.tensorsDone < p.tensorsTotal) return;
+    const fraction = p.bytesTotal > 0 ? p.bytesDone / p.bytesTotal : 1;
+    const text = `${this.label} ${describeProgress(p)}`;
+    if (this.out.isTTY === true) {
+      const filled = Math.round(fraction * BAR_WIDTH);
+      this.out.write(`\r[${'#'.repeat(filled)}${' '.repeat(BAR_WIDTH - filled)}] ${text}\x1b[K`);
+      this.drawn = true;
       return;
     }
-    if (performance.now() - this.startMs < SHOW_AFTER_MS) return;
-    const done = Number(m[1]);
-    const total = Number(m[2]);
-    const filled = Math.round((done / total) * BAR_WIDTH);
-    const line = `${this.label} [${'#'.repeat(filled)}${' '.repeat(BAR_WIDTH - filled)}] ${done}/${total} layers, ${((performance.now() - this.startMs) / 1000).toFixed(0)} s`;
-    if (this.out.isTTY) {
-      this.out.write(`\r${line}`);
-      this.drawn = true;
-    } else {
-      this.out.write(`${line}\n`);
+    const tenth = Math.floor(fraction * 10);
+    if (tenth > this.lastLineTenth || p.elapsedMs - this.lastLineMs >= LINE_EVERY_MS) {
+      this.lastLineTenth = tenth;
+      this.lastLineMs = p.elapsedMs;
+      this.out.write(`${text}\n`);
     }
   }
 

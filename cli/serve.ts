@@ -23,7 +23,8 @@ import { ServerLifecycle } from '../server/lifecycle.js';
 import { DEFAULT_LIMITS, type ServerLimits } from '../server/limits.js';
 import { DEFAULT_TIMEOUTS, PortInUse, checkPortFree, listen, type Listening } from '../server/listen.js';
 import { ServerMetrics } from '../server/metrics.js';
-import { COMPILE_FLAGS_USAGE, compileFlagSpecs, requestedCompileOptions } from './compile-flags.js';
+import { ProgressBar } from './progress.js';
+import { COMPILE_FLAGS_USAGE, compileFlagSpecs, loadPlanFlags, requestedCompileOptions } from './compile-flags.js';
 import { UsageError, intOption, numberOption } from './options.js';
 
 export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P] [--served-model-name NAME] [--block-size 64]
@@ -143,8 +144,10 @@ export async function runServe(argv: string[]): Promise<void> {
       ? { cacheMemoryBytes: numberOption('--cache-memory-mb', cacheMb, 1) * 2 ** 20 }
       : { cacheMemoryBytes: DEFAULT_CACHE_BYTES, maxCacheTokens: config.maxPositionEmbeddings * maxNumSeqs };
 
+  // The server logs through pino, so compile progress is plain log lines (every 10 % or 30 s), never a bar.
+  const compileLog = new ProgressBar('compile', { isTTY: false, write: (text: string) => log(text.trimEnd()) });
   const model = await loadModel(modelDir, {
-    device: values.device, blockSize, ...cacheSize, onProgress: log, warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
+    device: values.device, blockSize, ...cacheSize, ...loadPlanFlags(values), onProgress: log, onCompileProgress: (p) => compileLog.compile(p), warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
   });
   const servedModelName = values['served-model-name'] ?? (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
   // Structured output: xgrammar in its own worker, its tokenizer info built once, now, while nothing waits on it.

@@ -3,9 +3,13 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ModelConfig } from './config.js';
 import { loadModelConfig } from './config.js';
+import { checkCheckpointShapes, expectedTensors, extraLayers } from './checkpoint-shapes.js';
+import type { CompileProgress } from './compile-progress.js';
+import { ProgressSource, tensorBytes } from './compile-progress.js';
+import { withCompileLock } from './compile-lock.js';
 import type { CompileOptions } from './graph/compile-options.js';
 import { FLOAT_COMPILE } from './graph/compile-options.js';
 import { buildDeepseekGraph } from './graph/deepseek.js';
@@ -29,6 +33,8 @@ export interface CompileModelOptions {
   readonly cacheDir?: string;
   readonly compile?: CompileOptions;
   readonly onProgress?: (msg: string) => void;
+  /** Tensors and checkpoint bytes read so far, a few times a second while compiling (progress bars). */
+  readonly onCompileProgress?: (p: CompileProgress) => void;
 }
 
 /** Marker of a converted, ready-to-serve folder (`latentserve convert`). */
@@ -59,39 +65,69 @@ export function compileModel(modelDir: string, opts: CompileModelOptions = {}): 
   const options = opts.compile ?? FLOAT_COMPILE;
   const outDir = join(opts.cacheDir ?? defaultCacheDir(), 'compiled', checkpointKey(dir, options));
   const onnxPath = join(outDir, 'model.onnx');
-  if (!existsSync(onnxPath)) buildAtomically(dir, config, options, outDir, opts.onProgress);
+  mkdirSync(dirname(outDir), { recursive: true });
+  withCompileLock(outDir, () => existsSync(onnxPath), () => buildAtomically(dir, config, options, outDir, opts), {
+    onWait: (pid) => opts.onProgress?.(`process ${pid} is compiling ${dir} into ${outDir}; waiting to reuse it`),
+  });
   return { config, onnxPath, options };
 }
 
+/**
+ * Where compileModel would find or put the compiled graph for `options`, without compiling: a converted folder
+ * (its own options), or the cache folder and whether it is built yet.
+ */
+export function compiledState(modelDir: string, options: CompileOptions, cacheDir?: string): { readonly converted: CompileOptions | null; readonly outDir: string; readonly built: boolean } {
+  const dir = resolve(modelDir);
+  const artifact = readArtifact(dir);
+  if (artifact !== null) return { converted: artifact.options, outDir: dir, built: true };
+  const outDir = join(cacheDir ?? defaultCacheDir(), 'compiled', checkpointKey(dir, options));
+  return { converted: null, outDir, built: existsSync(join(outDir, 'model.onnx')) };
+}
+
 /** Writes a ready-to-serve folder: step graph, external weights, config and tokenizer files, and a manifest. */
-export function convertModel(modelDir: string, outDir: string, options: CompileOptions, onProgress?: (msg: string) => void): CompiledModel {
+export function convertModel(modelDir: string, outDir: string, options: CompileOptions, progress: Pick<CompileModelOptions, 'onProgress' | 'onCompileProgress'> = {}): CompiledModel {
   const dir = resolve(modelDir);
   const out = resolve(outDir);
   if (readArtifact(dir) !== null) throw new Error(`${dir} is already a converted folder; convert the original checkpoint`);
   if (existsSync(out)) throw new Error(`${out} already exists`);
   const config = loadModelConfig(dir);
-  buildAtomically(dir, config, options, out, onProgress, (tmp) => {
+  mkdirSync(dirname(out), { recursive: true });
+  withCompileLock(out, () => false, () => buildAtomically(dir, config, options, out, progress, (tmp) => {
     for (const f of TOKENIZER_FILES) if (existsSync(join(dir, f))) copyFileSync(join(dir, f), join(tmp, f));
     const manifest: ArtifactManifest = { format: 'latentserve-compiled', compiler: COMPILER_VERSION, options, source: dir };
     writeFileSync(join(tmp, ARTIFACT_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
-  });
+  }));
   return { config, onnxPath: join(out, 'model.onnx'), options };
 }
 
-function buildAtomically(dir: string, config: ModelConfig, options: CompileOptions, outDir: string, onProgress?: (msg: string) => void, finish?: (tmp: string) => void): void {
+function buildAtomically(dir: string, config: ModelConfig, options: CompileOptions, outDir: string, progress: Pick<CompileModelOptions, 'onProgress' | 'onCompileProgress'>, finish?: (tmp: string) => void): void {
+  const { onProgress, onCompileProgress } = progress;
   const tmpDir = `${outDir}.tmp-${process.pid}`;
   rmSync(tmpDir, { recursive: true, force: true });
   mkdirSync(tmpDir, { recursive: true });
-  const checkpoint = SafetensorsCheckpoint.open(dir);
+  let checkpoint: SafetensorsCheckpoint | null = null;
   try {
-    onProgress?.(`compiling ${dir} (${describe(options)}) into ${outDir}`);
-    buildDeepseekGraph(config, new Fp8DequantizingSource(checkpoint, fp8BlockSize(config.quantizationConfig)), join(tmpDir, 'model.onnx'), options, onProgress);
+    // Opened inside the try: a checkpoint that fails to open must not leave tmpDir behind either.
+    checkpoint = SafetensorsCheckpoint.open(dir);
+    checkCheckpointShapes(config, checkpoint, dir);
+    const mtp = extraLayers(config, checkpoint);
+    if (mtp.layers.length > 0) {
+      onProgress?.(`skipping the multi-token-prediction module (num_nextn_predict_layers): ${mtp.tensorCount} tensors of layer ${mtp.layers.join(', ')} are not used until speculative decoding does`);
+    }
+    const names = expectedTensors(config).map((t) => t.name);
+    const ckpt = checkpoint;
+    const bytesTotal = names.reduce((sum, name) => sum + tensorBytes(ckpt, name), 0);
+    onProgress?.(`compiling ${dir} (${describe(options)}, ${names.length} tensors, ${(bytesTotal / 1e9).toFixed(2)} GB) into ${outDir}`);
+    const source = new ProgressSource(new Fp8DequantizingSource(checkpoint, fp8BlockSize(config.quantizationConfig)), checkpoint, names.length, bytesTotal, (p) => onCompileProgress?.(p));
+    buildDeepseekGraph(config, source, join(tmpDir, 'model.onnx'), options, onProgress);
     finish?.(tmpDir);
+    const done = source.progress();
+    onProgress?.(`compiled ${done.tensorsDone} tensors, ${(done.bytesDone / 1e9).toFixed(2)} GB of checkpoint in ${(done.elapsedMs / 1000).toFixed(1)} s (${(done.bytesDone / 1e6 / Math.max(done.elapsedMs, 1)).toFixed(3)} GB/s)`);
   } catch (err) {
     rmSync(tmpDir, { recursive: true, force: true });
     throw err;
   } finally {
-    checkpoint.close();
+    checkpoint?.close();
   }
   try {
     renameSync(tmpDir, outDir);

@@ -233,3 +233,17 @@ test('real fixture deepseek-v3-tiny-b: embed_tokens matches the bytes at its off
     ckpt.close();
   }
 });
+
+test('chunked reads: every tensor reads back the same in reads of a few bytes (as >2 GiB tensors are read)', () => {
+  const dir = join(repoRoot, 'tests/fixtures/deepseek-v3-tiny-b');
+  const whole = SafetensorsCheckpoint.open(dir);
+  const chunked = SafetensorsCheckpoint.open(dir, { maxReadBytes: 7 });
+  try {
+    for (const name of whole.names().slice(0, 12)) assert.deepEqual(chunked.readRaw(name), whole.readRaw(name), name);
+    assert.deepEqual(chunked.readFloat32('model.embed_tokens.weight'), whole.readFloat32('model.embed_tokens.weight'));
+  } finally {
+    whole.close();
+    chunked.close();
+  }
+  assert.throws(() => SafetensorsCheckpoint.open(dir, { maxReadBytes: 2 ** 31 }), /maxReadBytes must be an integer in \[1, 2\^31 - 1\]/);
+});

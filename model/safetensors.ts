@@ -29,8 +29,14 @@ const DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
 const INDEX_FILE = 'model.safetensors.index.json';
 // The format caps headers at 100 MB; a larger length means a corrupt or non-safetensors file.
 const MAX_HEADER_BYTES = 100_000_000;
-// Node's readSync takes lengths that fit an int32, so big tensors are read in chunks.
-const MAX_READ_BYTES = 1 << 30;
+// Node's readSync takes lengths that fit an int32, so big tensors (V3's 3.7 GB float32 embedding) are read in
+// chunks of at most this many bytes.
+export const MAX_READ_BYTES = 1 << 30;
+
+export interface OpenOptions {
+  /** Upper bound on one readSync (tests use a few bytes to exercise the chunking). */
+  readonly maxReadBytes?: number;
+}
 
 function isDtype(value: unknown): value is SafetensorsDtype {
   return typeof value === 'string' && Object.hasOwn(DTYPE_BYTES, value);
@@ -173,12 +179,16 @@ export class SafetensorsCheckpoint {
   private readonly meta: Record<string, string> = {};
   private closed = false;
 
-  private constructor(private readonly dir: string) {}
+  private constructor(private readonly dir: string, private readonly maxReadBytes: number) {}
 
-  static open(dir: string): SafetensorsCheckpoint {
+  static open(dir: string, opts: OpenOptions = {}): SafetensorsCheckpoint {
     // Typed-array views below reinterpret file bytes in host order; safetensors is little-endian.
     if (endianness() !== 'LE') throw new Error('safetensors reading needs a little-endian host');
-    const ckpt = new SafetensorsCheckpoint(dir);
+    const maxReadBytes = opts.maxReadBytes ?? MAX_READ_BYTES;
+    if (!Number.isSafeInteger(maxReadBytes) || maxReadBytes < 1 || maxReadBytes > 0x7fffffff) {
+      throw new RangeError(`maxReadBytes must be an integer in [1, 2^31 - 1], got ${maxReadBytes}`);
+    }
+    const ckpt = new SafetensorsCheckpoint(dir, maxReadBytes);
     try {
       ckpt.load();
     } catch (err) {
@@ -235,7 +245,7 @@ export class SafetensorsCheckpoint {
     const out = new Uint8Array(info.byteLength);
     let done = 0;
     while (done < info.byteLength) {
-      const want = Math.min(MAX_READ_BYTES, info.byteLength - done);
+      const want = Math.min(this.maxReadBytes, info.byteLength - done);
       const got = readSync(fd, out, done, want, info.byteOffset + done);
       if (got === 0) throw new Error(`${info.file}: unexpected end of file reading tensor "${name}"`);
       done += got;

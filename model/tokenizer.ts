@@ -99,6 +99,8 @@ export class ModelTokenizer {
     readonly eosTokenIds: readonly number[],
     /** Ids the tokenizer knows (max id + 1); the model's vocab_size may be larger (padding rows). */
     readonly vocabSize: number,
+    /** What `encode(…, { addSpecialTokens: true })` puts around the text (see specialTokensAround). */
+    readonly added: AddedSpecialIds,
     /** From tokenizer.json's decoder: ByteLevel, a ByteFallback step, or neither. */
     private readonly vocabType: 'byte_level' | 'byte_fallback' | 'raw' = 'raw',
     /** Added tokens marked special: dropped when decoding with skipSpecialTokens, never grammar text. */
@@ -156,15 +158,24 @@ export class ModelTokenizer {
     const vocabSize = tokenizer.model?.vocab.length ?? tokenizer.get_vocab(true).size;
     const addedTokens = Array.isArray(tokenizerJson['added_tokens']) ? tokenizerJson['added_tokens'] as { id?: unknown; special?: unknown }[] : [];
     const specialIds = new Set(addedTokens.filter((t) => t.special === true && typeof t.id === 'number').map((t) => t.id as number));
-    return new ModelTokenizer(dir, tokenizer, chatTemplate, specialTokens, bosTokenId, eosTokenIds, vocabSize, vocabTypeOf(tokenizerJson['decoder']), specialIds);
+    const added = specialTokensAround(tokenizerConfig, (key) => idOf(specialTokens[key]), join(dir, 'tokenizer_config.json'));
+    return new ModelTokenizer(dir, tokenizer, chatTemplate, specialTokens, bosTokenId, eosTokenIds, vocabSize, added, vocabTypeOf(tokenizerJson['decoder']), specialIds);
   }
 
   /**
    * Token ids for `text`. Special-token strings inside the text (e.g. "<｜begin▁of▁sentence｜>") always map to
-   * their ids; `addSpecialTokens` only controls what the post-processor adds around the text.
+   * their ids; `addSpecialTokens` adds what transformers' AutoTokenizer adds: tokenizer.json's post-processor,
+   * then BOS/EOS where tokenizer_config.json asks for them (`add_bos_token`), but never a BOS in front of a text
+   * that already starts with one (nor an EOS after one that ends with one).
    */
   encode(text: string, opts: { addSpecialTokens?: boolean } = {}): number[] {
-    return this.tokenizer.encode(text, { add_special_tokens: opts.addSpecialTokens ?? false }).ids;
+    const addSpecial = opts.addSpecialTokens ?? false;
+    const ids = this.tokenizer.encode(text, { add_special_tokens: addSpecial }).ids;
+    if (!addSpecial) return ids;
+    const { bos, eos } = this.added;
+    if (bos !== null && ids[0] !== bos) ids.unshift(bos);
+    if (eos !== null && ids.at(-1) !== eos) ids.push(eos);
+    return ids;
   }
 
   /** Text for `ids`; ids with no token (e.g. the model's padding rows) are dropped, as the Rust library does. */
@@ -207,3 +218,31 @@ export class ModelTokenizer {
     return { tokens, vocabType: this.vocabType };
   }
 }
+
+/** Token ids `encode` adds in front of and after a text when asked for special tokens; null = none. */
+export interface AddedSpecialIds {
+  readonly bos: number | null;
+  readonly eos: number | null;
+}
+
+/**
+ * Llama-family fast tokenizers (DeepSeek-V2/V3 ship `LlamaTokenizerFast`) ignore tokenizer.json's post-processor:
+ * transformers rebuilds it from `add_bos_token` (default true) and `add_eos_token` (default false). Other classes
+ * add BOS/EOS only when tokenizer_config.json sets those flags explicitly.
+ */
+function specialTokensAround(config: JsonObject, idOf: (key: 'bos_token' | 'eos_token') => number | null, path: string): AddedSpecialIds {
+  const llama = typeof config['tokenizer_class'] === 'string' && LLAMA_CLASSES.has(config['tokenizer_class']);
+  const flag = (key: string, llamaDefault: boolean): boolean => {
+    const value = config[key];
+    return typeof value === 'boolean' ? value : llama && llamaDefault;
+  };
+  const pick = (key: 'bos_token' | 'eos_token', flagName: string, llamaDefault: boolean): number | null => {
+    if (!flag(flagName, llamaDefault)) return null;
+    const id = idOf(key);
+    if (id === null) throw new Error(`${path}: ${flagName} is true but ${key} is missing or not in the vocabulary`);
+    return id;
+  };
+  return { bos: pick('bos_token', 'add_bos_token', true), eos: pick('eos_token', 'add_eos_token', false) };
+}
+
+const LLAMA_CLASSES = new Set(['LlamaTokenizer', 'LlamaTokenizerFast', 'CodeLlamaTokenizer', 'CodeLlamaTokenizerFast', 'GemmaTokenizer', 'GemmaTokenizerFast']);

@@ -46,6 +46,14 @@ describe('latentserve complete', () => {
     assert.deepEqual(again.tokens, out.tokens, 'same seed, same tokens');
   });
 
+  it('--quant auto plans memory, picks the most precise mode that fits and says so; convert refuses it', async () => {
+    const { stderr } = await run(process.execPath, [BIN, 'complete', '--model', fixtureDir('deepseek-v3-tiny-b'),
+      '--prompt-ids', '0,865', '--max-tokens', '1', '--quant', 'auto', '--json'], { env });
+    assert.match(stderr, /--quant auto chose --quant none: [\d.]+ GiB of memory/);
+    await assert.rejects(run(process.execPath, [BIN, 'convert', '--model', fixtureDir('deepseek-v3-tiny-b'), '--out', join(cacheDir, 'x'), '--quant', 'auto'], { env }),
+      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--quant auto chooses a mode when loading'));
+  });
+
   it('bad input exits 2 with a clear message', async () => {
     await assert.rejects(run(process.execPath, [BIN, 'complete', '--model', fixtureDir('deepseek-v2-tiny'), '--prompt-ids', '0,99999'], { env }),
       (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('99999 is not a token id'));

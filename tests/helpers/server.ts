@@ -45,12 +45,14 @@ export interface ModelServerOptions extends Partial<EngineConfig> {
   readonly numBlocks?: number;
   /** Serve structured output and tool calls through a real grammar worker. */
   readonly grammar?: boolean;
+  /** Serve this checkpoint folder instead of tests/fixtures/<fixture>. */
+  readonly modelDir?: string;
 }
 
 /** `fixture`: a folder name under tests/fixtures/, or an absolute path to a checkpoint. */
 export async function startModelServer(fixture: string, opts: ModelServerOptions = {}): Promise<ModelServer> {
   const cacheDir = tempCacheDir();
-  const dir = fixture.startsWith('/') ? fixture : fixtureDir(fixture);
+  const dir = opts.modelDir ?? (fixture.startsWith('/') ? fixture : fixtureDir(fixture));
   const model = await loadModel(dir, { cacheDir, blockSize: opts.blockSize ?? 16, numBlocks: opts.numBlocks ?? 128 });
   let grammars: GrammarService | null = null;
   if (opts.grammar === true) {
