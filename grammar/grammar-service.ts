@@ -93,7 +93,10 @@ export class GrammarService implements GrammarBackend {
     } finally {
       this.compilesInFlight--;
     }
-    if (reply.kind === 'compile-failed') throw new GrammarCompileError(reply.message);
+    if (reply.kind === 'compile-failed') {
+      if (reply.broken) this.replaceWorker(`grammar worker faulted compiling a grammar (${reply.message})`);
+      throw new GrammarCompileError(reply.message);
+    }
     if (reply.kind === 'compiled') {
       this.stats.compiles++;
       this.stats.compileMs += reply.ms;
@@ -157,7 +160,11 @@ export class GrammarService implements GrammarBackend {
     this.pending.delete(id);
     pending.reject(new GrammarCompileError(`grammar compilation took longer than ${this.options.compileTimeoutMs} ms`, true));
     // xgrammar cannot be interrupted: replace the worker; everything else in flight is replayed on the new one.
-    this.warn(`grammar compile over ${this.options.compileTimeoutMs} ms abandoned; restarting the grammar worker`);
+    this.replaceWorker(`grammar compile over ${this.options.compileTimeoutMs} ms abandoned`);
+  }
+
+  private replaceWorker(why: string): void {
+    this.warn(`${why}; restarting the grammar worker`);
     const worker = this.worker;
     this.restart();
     void worker?.terminate();

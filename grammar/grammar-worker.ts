@@ -29,6 +29,13 @@ const xg = loadXGrammar((line) => {
 /** Whitespace xgrammar allows between JSON tokens: formatted output fits, endless runs of blanks do not. */
 const MAX_JSON_WHITESPACE = 16;
 
+class CompileFailure extends Error {
+  /** The WebAssembly instance faulted (e.g. out of bounds) rather than refusing the grammar with a reason. */
+  constructor(message: string, readonly broken: boolean) {
+    super(message);
+  }
+}
+
 class GrammarHost {
   private readonly cache: LRUCache<string, CompiledGrammar>;
   private readonly matchers = new Map<number, GrammarMatcher>();
@@ -49,7 +56,7 @@ class GrammarHost {
     } catch (err) {
       // A C++ exception reaches JavaScript as a bare number; xgrammar's printed reason is the useful part.
       const reason = err instanceof Error ? err.message : `xgrammar internal error ${String(err)}`;
-      throw new Error(fatalLines[0] ?? reason);
+      throw new CompileFailure(fatalLines[0] ?? reason, fatalLines.length === 0 && (err as Error | undefined)?.name === 'RuntimeError');
     }
     this.cache.set(key, grammar);
     return grammar;
@@ -132,7 +139,7 @@ async function handle(host: GrammarHost, msg: GrammarRequest): Promise<void> {
         await host.compiled(msg.spec);
         reply({ kind: 'compiled', id: msg.id, ms: performance.now() - t0 });
       } catch (err) {
-        reply({ kind: 'compile-failed', id: msg.id, message: (err as Error).message });
+        reply({ kind: 'compile-failed', id: msg.id, message: (err as Error).message, broken: err instanceof CompileFailure && err.broken });
       }
       return;
     }

@@ -28,7 +28,8 @@ export type GrammarReply =
   | { readonly kind: 'ready'; readonly words: number }
   | { readonly kind: 'init-failed'; readonly message: string }
   | { readonly kind: 'compiled'; readonly id: number; readonly ms: number }
-  | { readonly kind: 'compile-failed'; readonly id: number; readonly message: string }
+  /** `broken`: the WebAssembly instance faulted (not a refusal xgrammar explained), so the worker must be replaced. */
+  | { readonly kind: 'compile-failed'; readonly id: number; readonly message: string; readonly broken: boolean }
   /**
    * `masks` holds fills.length bitmasks of `words` int32 each; bit i set = token i allowed. `rejected`: matchers
    * whose accepted token broke the grammar; `missing`: fills with no matcher (its open failed).
