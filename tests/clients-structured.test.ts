@@ -1,32 +1,17 @@
 // Structured output and tool calls through real clients — openai-node, the Vercel AI SDK
 // (@ai-sdk/openai-compatible) and LangChain JS — against a random-weight model: each must come back as a valid
 // object or call, which only the grammar can make happen.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { ChatOpenAI } from '@langchain/openai';
 import { tool as langchainTool } from '@langchain/core/tools';
 import { generateObject, generateText, jsonSchema, tool as aiTool } from 'ai';
 import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
-import { synthPresetConfig, synthesizeCheckpoint } from '../model/synth.js';
-import { startModelServer, type ModelServer } from './helpers/server.js';
+import { randomModelServer } from './helpers/random-model-server.js';
 
-let root: string;
-let s: ModelServer;
-before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'latentserve-clients-'));
-  // tiny's shapes with room for the tools the template writes into the system prompt.
-  await synthesizeCheckpoint({ outDir: join(root, 'tiny'), seed: 11, config: { ...synthPresetConfig('tiny'), max_position_embeddings: 2048 } });
-  s = await startModelServer(join(root, 'tiny'), { grammar: true, numBlocks: 256 });
-});
-after(async () => {
-  await s?.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const live = randomModelServer();
 
 // Strings carry an ASCII pattern (see tests/structured-output.test.ts for why).
 const Weather = z.object({
@@ -37,7 +22,7 @@ const Weather = z.object({
 });
 
 test('openai-node: chat.completions.parse with zodResponseFormat returns a parsed, valid object', async () => {
-  const res = await s.client.chat.completions.parse({
+  const res = await live.server.client.chat.completions.parse({
     model: 'fixture', messages: [{ role: 'user', content: 'Weather?' }], max_tokens: 300, seed: 4,
     response_format: zodResponseFormat(Weather, 'weather'),
   });
@@ -47,7 +32,7 @@ test('openai-node: chat.completions.parse with zodResponseFormat returns a parse
 });
 
 test('openai-node: tool_choice "required" streamed through the stream helper yields parseable calls', async () => {
-  const stream = s.client.chat.completions.stream({
+  const stream = live.server.client.chat.completions.stream({
     model: 'fixture', messages: [{ role: 'user', content: 'Weather in Oslo?' }], max_tokens: 300, seed: 2, tool_choice: 'required', parallel_tool_calls: false,
     tools: [{ type: 'function', function: { name: 'get_weather', parameters: z.toJSONSchema(Weather) as Record<string, unknown> } }],
   });
@@ -58,7 +43,7 @@ test('openai-node: tool_choice "required" streamed through the stream helper yie
 });
 
 test('Vercel AI SDK (openai-compatible): generateObject and a required tool call', async () => {
-  const provider = createOpenAICompatible({ name: 'latentserve', baseURL: `${s.url}/v1`, apiKey: 'unused', supportsStructuredOutputs: true });
+  const provider = createOpenAICompatible({ name: 'latentserve', baseURL: `${live.server.url}/v1`, apiKey: 'unused', supportsStructuredOutputs: true });
   const { object } = await generateObject({ model: provider('fixture'), schema: Weather, prompt: 'Weather?', maxOutputTokens: 300, seed: 4 });
   assert.deepEqual(Weather.parse(object), object);
 
@@ -72,7 +57,7 @@ test('Vercel AI SDK (openai-compatible): generateObject and a required tool call
 });
 
 test('LangChain JS: withStructuredOutput and bindTools', async () => {
-  const chat = new ChatOpenAI({ model: 'fixture', apiKey: 'unused', configuration: { baseURL: `${s.url}/v1` }, maxTokens: 300, temperature: 1, maxRetries: 0 });
+  const chat = new ChatOpenAI({ model: 'fixture', apiKey: 'unused', configuration: { baseURL: `${live.server.url}/v1` }, maxTokens: 300, temperature: 1, maxRetries: 0 });
   for (const method of ['jsonSchema', 'functionCalling'] as const) {
     const structured = chat.withStructuredOutput(Weather, { name: 'weather', method });
     const value = await structured.invoke('Weather?');

@@ -1,29 +1,14 @@
 // Constrained decoding end to end on a random-weight model: with random weights the model has no idea what JSON
 // is, so every valid output is the grammar's doing. Every request that finishes (`stop`) must parse and validate
 // against its schema, whatever the sampling settings; `required` tool calls must parse into valid arguments.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import fc from 'fast-check';
-import { synthPresetConfig, synthesizeCheckpoint } from '../model/synth.js';
-import { startModelServer, type ModelServer } from './helpers/server.js';
+import { randomModelServer } from './helpers/random-model-server.js';
 
-let root: string;
-let s: ModelServer;
-before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'latentserve-structured-'));
-  // tiny's shapes with room for the tools the template writes into the system prompt.
-  await synthesizeCheckpoint({ outDir: join(root, 'tiny'), seed: 11, config: { ...synthPresetConfig('tiny'), max_position_embeddings: 2048 } });
-  s = await startModelServer(join(root, 'tiny'), { grammar: true, numBlocks: 256 });
-});
-after(async () => {
-  await s?.close();
-  rmSync(root, { recursive: true, force: true });
-});
+const live = randomModelServer();
 
 const ajv = new Ajv2020({ strict: false });
 addFormats.default(ajv, ['uuid', 'ipv6']);
@@ -61,7 +46,7 @@ test('json_schema: every finished output parses and validates, across schemas ×
   let total = 0;
   await fc.assert(fc.asyncProperty(fc.constantFrom(...Object.keys(SCHEMAS)), sampling, async (name, params) => {
     const schema = SCHEMAS[name]!;
-    const res = await s.client.chat.completions.create({
+    const res = await live.server.client.chat.completions.create({
       model: 'fixture', messages: [{ role: 'user', content: `give me ${name}` }], max_tokens: 160,
       response_format: { type: 'json_schema', json_schema: { name, schema, strict: true } }, ...params,
     } as never);
@@ -79,7 +64,7 @@ test('json_schema: every finished output parses and validates, across schemas ×
 });
 
 test('json_object, regex, choice and EBNF grammar: outputs match, streamed as well as collected', async () => {
-  const ask = (extra: object, stream = false) => s.client.chat.completions.create({
+  const ask = (extra: object, stream = false) => live.server.client.chat.completions.create({
     model: 'fixture', messages: [{ role: 'user', content: 'x' }], max_tokens: 120, seed: 3, temperature: 1, ...extra, stream,
   } as never) as unknown as Promise<{ choices: { message: { content: string }; finish_reason: string }[] }>;
   const text = async (extra: object): Promise<string> => {
@@ -93,7 +78,7 @@ test('json_object, regex, choice and EBNF grammar: outputs match, streamed as we
   assert.ok(['yes', 'no', 'maybe later'].includes(await text({ guided_choice: ['yes', 'no', 'maybe later'] })));
   assert.match(await text({ guided_grammar: 'root ::= ("ab" | "cd")+ "!"', max_tokens: 200 }), /^(ab|cd)+!$/);
 
-  const streamed = await s.client.chat.completions.create({
+  const streamed = await live.server.client.chat.completions.create({
     model: 'fixture', messages: [{ role: 'user', content: 'x' }], max_tokens: 120, seed: 3, temperature: 1, stream: true,
     ...({ structured_outputs: { regex: '[a-c]{3}-[0-9]{2}' } } as object),
   });
@@ -103,7 +88,7 @@ test('json_object, regex, choice and EBNF grammar: outputs match, streamed as we
 });
 
 test('logprobs of a constrained request are those of the masked distribution', async () => {
-  const res = await s.client.chat.completions.create({
+  const res = await live.server.client.chat.completions.create({
     model: 'fixture', messages: [{ role: 'user', content: 'x' }], max_tokens: 10, temperature: 0, logprobs: true, top_logprobs: 5,
     ...({ guided_choice: ['yes', 'no'] } as object),
   });
@@ -126,7 +111,7 @@ test('tool_choice required: every call parses into arguments valid against its t
   let calls = 0;
   for (let seed = 0; seed < 6; seed++) {
     const parallel = seed % 2 === 0;
-    const res = await s.client.chat.completions.create({ model: 'fixture', messages: [{ role: 'user', content: 'go' }], max_tokens: 150, seed, temperature: 1, tools, tool_choice: 'required', parallel_tool_calls: parallel });
+    const res = await live.server.client.chat.completions.create({ model: 'fixture', messages: [{ role: 'user', content: 'go' }], max_tokens: 150, seed, temperature: 1, tools, tool_choice: 'required', parallel_tool_calls: parallel });
     const choice = res.choices[0]!;
     if (choice.finish_reason === 'length') continue;
     assert.equal(choice.finish_reason, 'tool_calls');
@@ -143,19 +128,19 @@ test('tool_choice required: every call parses into arguments valid against its t
       calls++;
     }
     // The same request streamed assembles into the same calls.
-    const stream = s.client.chat.completions.stream({ model: 'fixture', messages: [{ role: 'user', content: 'go' }], max_tokens: 150, seed, temperature: 1, tools, tool_choice: 'required', parallel_tool_calls: parallel });
+    const stream = live.server.client.chat.completions.stream({ model: 'fixture', messages: [{ role: 'user', content: 'go' }], max_tokens: 150, seed, temperature: 1, tools, tool_choice: 'required', parallel_tool_calls: parallel });
     const final = await stream.finalChatCompletion();
     const strip = (cs: typeof made) => cs.map((c) => (c as { function: object }).function);
     assert.deepEqual(strip(final.choices[0]!.message.tool_calls ?? []), strip(made));
     assert.equal(final.choices[0]!.finish_reason, 'tool_calls');
   }
   assert.ok(calls >= 3, `only ${calls} calls finished`);
-  const named = await s.client.chat.completions.create({ model: 'fixture', messages: [{ role: 'user', content: 'go' }], max_tokens: 150, seed: 1, tools, tool_choice: { type: 'function', function: { name: 'add' } } });
+  const named = await live.server.client.chat.completions.create({ model: 'fixture', messages: [{ role: 'user', content: 'go' }], max_tokens: 150, seed: 1, tools, tool_choice: { type: 'function', function: { name: 'add' } } });
   for (const call of named.choices[0]!.message.tool_calls ?? []) assert.equal((call as { function: { name: string } }).function.name, 'add');
 });
 
 test('a grammar that does not compile is a 400; the server keeps serving', async () => {
-  const post = (body: object) => fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }], max_tokens: 4, ...body }) });
+  const post = (body: object) => fetch(`${live.server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'user', content: 'x' }], max_tokens: 4, ...body }) });
   const bad = await post({ guided_grammar: 'root ::= "a" |' });
   assert.equal(bad.status, 400);
   const body = await bad.json() as { error: { param: string; code: string; message: string } };
