@@ -21,17 +21,14 @@ import { Rng } from '../model/rng.js';
 import type { Decoder } from './detokenizer.js';
 import { ContextLengthExceeded, InvalidRequest, Overloaded, Unavailable } from './errors.js';
 import { EventStream } from './event-stream.js';
-import { GrammarMasks, applyBitmask } from './grammar-masks.js';
-import { PenaltyTracker, applyLogitsProcessors } from './logits-processors.js';
-import { logprobEntry } from './logprobs.js';
+import { GrammarMasks } from './grammar-masks.js';
+import { PenaltyTracker } from './logits-processors.js';
 import { OutputProcessor } from './output-processor.js';
 import { Request } from './request.js';
-import type { LogprobEntry } from './sampling.js';
-import { SamplingScratch, sampleToken } from './sampling.js';
 import type { SchedulerOutput } from './scheduler.js';
 import { Scheduler } from './scheduler.js';
-import type { RowPlan } from './step-inputs.js';
 import { buildStepInputs } from './step-inputs.js';
+import { StepSampler, type DeferredRow, type SampledToken, type SamplingState } from './step-sampler.js';
 import type { Engine, EngineObserver, EngineRequest, EngineStats, TokenEvent } from './types.js';
 
 export interface EngineConfig {
@@ -56,17 +53,6 @@ export interface EngineLog {
 
 const NO_LOG: EngineLog = { warn() {}, error() {} };
 
-interface SampledToken {
-  readonly token: number;
-  readonly logprob: LogprobEntry | null;
-}
-
-/** A constrained request's logits row, kept until its mask arrives. */
-interface DeferredRow {
-  readonly id: string;
-  readonly row: Float32Array;
-}
-
 /** How long the logits wait for masks queued behind a compile before those rows are deferred. */
 const MASK_GRACE_MS = 2;
 
@@ -81,14 +67,9 @@ async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | nu
   }
 }
 
-interface LiveRequest {
-  readonly request: Request;
+interface LiveRequest extends SamplingState {
   readonly stream: EventStream<TokenEvent>;
-  readonly rng: Rng;
-  readonly penalties: PenaltyTracker;
   readonly output: OutputProcessor;
-  /** The request's grammar matcher; null = free text. */
-  readonly matcher: MatcherId | null;
 }
 
 export class LatentEngine implements Engine {
@@ -98,11 +79,8 @@ export class LatentEngine implements Engine {
   private scheduler: Scheduler;
   private readonly live = new Map<string, LiveRequest>();
   private readonly pendingAborts = new Set<string>();
-  private readonly processed: Float32Array;
-  private readonly scratch: Float32Array;
-  private readonly masked: Float32Array;
-  private readonly samplingScratch = new SamplingScratch();
   private readonly grammar: GrammarMasks;
+  private readonly sampler: StepSampler;
   private loop: Promise<void> | null = null;
   /** Deferred samples waiting for their masks; the loop waits on them when nothing else can run. */
   private readonly deferredSamples = new Set<Promise<void>>();
@@ -122,9 +100,7 @@ export class LatentEngine implements Engine {
     this.maxModelLen = Math.min(config.maxModelLen, numBlocks * blockSize);
     this.kv = this.newCacheManager();
     this.scheduler = this.newScheduler();
-    this.processed = new Float32Array(executor.vocabSize);
-    this.scratch = new Float32Array(executor.vocabSize);
-    this.masked = new Float32Array(executor.vocabSize);
+    this.sampler = new StepSampler(executor.vocabSize, this.grammar);
   }
 
   submit(req: EngineRequest, signal?: AbortSignal): AsyncIterable<TokenEvent> {
@@ -301,68 +277,13 @@ export class LatentEngine implements Engine {
         this.failConstrained(fills, err);
       }
     }
-    const { sampled, failed, deferred } = this.sample(plans, logits, masks, fills, deferTo !== null);
+    const { sampled, failed, deferred } = this.sampler.sample(plans, logits, this.live, masks, fills, deferTo !== null);
     for (const [id, error] of failed) this.failSampling(id, error);
     const finished = this.scheduler.update(output, new Map([...sampled].map(([id, s]) => [id, s.token])));
     const now = performance.now();
     for (const [id, s] of sampled) this.emitToken(id, s, now);
     for (const request of finished) this.complete(request, now);
     if (deferred.length > 0) this.sampleWhenMasked(deferred, deferTo!, fills);
-  }
-
-  /**
-   * Samples every request that samples in this step. A constrained request samples from its row masked by its
-   * grammar (`masks` holds one bitmask per entry of `fills`), and its logprobs are those of that masked
-   * distribution, as vLLM reports them. With `defer`, constrained rows are copied out to be sampled when their
-   * masks arrive. Requests with a non-finite row, or whose grammar allows no token, `failed`.
-   */
-  private sample(plans: readonly RowPlan[], logits: Float32Array, masks: StepMasks | null, fills: readonly MatcherId[], defer: boolean): {
-    sampled: Map<string, SampledToken>; failed: [string, ExecutorError][]; deferred: DeferredRow[];
-  } {
-    const vocab = this.executor.vocabSize;
-    const rowAt = (r: number): Float32Array => logits.subarray(r * vocab, (r + 1) * vocab);
-    const sampled = new Map<string, SampledToken>();
-    const failed: [string, ExecutorError][] = [];
-    const deferred: DeferredRow[] = [];
-    for (const plan of plans) {
-      const { request } = plan.scheduled;
-      const live = this.live.get(request.id);
-      if (live === undefined) continue;
-      if (!rowsUsable(plan, logits, vocab)) {
-        failed.push([request.id, new ExecutorError(`non-finite logits (NaN or Inf) for request ${request.id}`, 'non_finite_logits')]);
-        continue;
-      }
-      for (const { row, position } of plan.promptRows) {
-        request.promptLogprobEntries.push(logprobEntry(rowAt(row), request.tokenIds[position + 1]!, request.promptLogprobs ?? 0, this.scratch));
-      }
-      if (plan.sampleRow === null) continue;
-      if (defer && live.matcher !== null) {
-        request.awaitingSample = true;
-        deferred.push({ id: request.id, row: rowAt(plan.sampleRow).slice() });
-        continue;
-      }
-      const result = this.sampleRow(live, rowAt(plan.sampleRow), masks, fills);
-      if (result instanceof ExecutorError) failed.push([request.id, result]);
-      else sampled.set(request.id, result);
-    }
-    return { sampled, failed, deferred };
-  }
-
-  /** One request's next token from its logits row (masked by its grammar, if it has one). */
-  private sampleRow(live: LiveRequest, row: Float32Array, masks: StepMasks | null, fills: readonly MatcherId[]): SampledToken | ExecutorError {
-    const { request } = live;
-    let raw = row;
-    if (live.matcher !== null) {
-      const why = masks === null ? 'no mask' : this.maskRow(raw, masks, fills.indexOf(live.matcher), live.matcher);
-      if (why !== null) return new ExecutorError(`grammar: ${why} for request ${request.id}`, 'grammar_error');
-      raw = this.masked;
-    }
-    this.processed.set(raw);
-    applyLogitsProcessors(this.processed, request.sampling, live.penalties);
-    const token = sampleToken(this.processed, request.sampling, live.rng, this.samplingScratch);
-    live.penalties.add(token);
-    if (live.matcher !== null) this.grammar.sampled(live.matcher, token);
-    return { token, logprob: request.logprobs === null ? null : logprobEntry(raw, token, request.logprobs, this.scratch) };
   }
 
   /** Samples deferred rows once their masks arrive, appends and emits the tokens, and lets those requests run again. */
@@ -373,7 +294,7 @@ export class LatentEngine implements Engine {
         for (const { id, row } of deferred) {
           const live = this.live.get(id);
           if (live === undefined) continue;
-          const result = this.sampleRow(live, row, masks, fills);
+          const result = this.sampler.sampleRow(live, row, masks, fills);
           if (result instanceof ExecutorError) {
             this.failSampling(id, result);
             continue;
@@ -404,14 +325,6 @@ export class LatentEngine implements Engine {
   private failSampling(id: string, error: ExecutorError): void {
     this.log.error({ err: error, requestId: id }, error.code === 'grammar_error' ? 'grammar refused a token; request failed' : 'model produced non-finite logits; request failed');
     this.fail(id, error);
-  }
-
-  /** Copies `raw` into this.masked with the grammar's mask applied; returns why it cannot be sampled, or null. */
-  private maskRow(raw: Float32Array, masks: StepMasks, fill: number, matcher: MatcherId): string | null {
-    if (masks.missing.has(matcher)) return 'the grammar could not be loaded';
-    if (masks.rejected.has(matcher)) return 'the previous token was refused';
-    this.masked.set(raw);
-    return applyBitmask(this.masked, masks.masks, fill * masks.words, masks.words) ? null : 'no allowed token has a finite logit';
   }
 
   private emitToken(id: string, { token, logprob }: SampledToken, now: number): void {
@@ -478,20 +391,4 @@ export class LatentEngine implements Engine {
     }
     this.pendingAborts.clear();
   }
-}
-
-/** Every logits row the plan reads exists and is usable: no NaN, no +Inf, something finite (−Inf alone is a mask). */
-function rowsUsable(plan: RowPlan, logits: Float32Array, vocab: number): boolean {
-  const usable = (r: number): boolean => {
-    if ((r + 1) * vocab > logits.length) return false;
-    let finite = false;
-    for (let i = r * vocab, end = (r + 1) * vocab; i < end; i++) {
-      const v = logits[i]!;
-      if (v !== v || v === Infinity) return false;
-      if (v !== -Infinity) finite = true;
-    }
-    return finite;
-  };
-  for (const { row } of plan.promptRows) if (!usable(row)) return false;
-  return plan.sampleRow === null || usable(plan.sampleRow);
 }
