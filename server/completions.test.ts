@@ -98,3 +98,12 @@ test('raw SSE framing: data lines, then [DONE]', async () => {
   assert.equal(data.at(-1), '[DONE]');
   assert.equal(data.length, 2 + 1 + 1);
 });
+
+test('a field /v1/completions does not implement is a 400 naming it, not silently dropped', async () => {
+  for (const field of ['unknown_vendor_field', 'tools', 'functions']) {
+    const res = await s.post('/v1/completions', { prompt: 'x', max_tokens: 2, [field]: { a: 1 } });
+    assert.equal(res.status, 400, field);
+    assert.equal(res.json.error.param, field);
+    assert.equal(res.json.error.code, 'unsupported_parameter');
+  }
+});

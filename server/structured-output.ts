@@ -4,7 +4,9 @@
 //   structural_tag}, guided_json / guided_regex / guided_choice / guided_grammar, and tools with tool_choice.
 // Everything is checked here, before any token is spent: a bad schema, an unknown tool, two constraints at once.
 import { InvalidRequest } from '../engine/errors.js';
+import { GrammarCompileError } from '../grammar/grammar-service.js';
 import type { GrammarSpec, Json } from '../grammar/spec.js';
+import type { RouteOptions } from './options.js';
 import { checkJsonSchema } from './json-schema-check.js';
 import type { FunctionToolInput } from './schemas/chat.js';
 import type { StructuredFields } from './schemas/structured.js';
@@ -115,4 +117,16 @@ export function outputConstraint(req: StructuredFields & ToolFields, format: Too
     throw new InvalidRequest(`${structured.param} cannot be combined with tool calling; pass tool_choice "none" or drop one.`, structured.param);
   }
   return { grammar: structured.grammar, param: structured.param, toolFormat: null };
+}
+
+/** Compiles the request's grammar before any engine work, so a bad or slow grammar is a 400 on its own. */
+export async function compileGrammar(opts: RouteOptions, grammar: GrammarSpec, param: string | null): Promise<void> {
+  if (opts.grammars === undefined) throw new InvalidRequest('Structured output is not available on this server.', param);
+  try {
+    await opts.grammars.compile(grammar);
+  } catch (err) {
+    if (!(err instanceof GrammarCompileError)) throw err;
+    const code = err.timedOut ? 'grammar_compile_timeout' : 'invalid_grammar';
+    throw new InvalidRequest(err.timedOut ? `${err.message}; simplify the ${param ?? 'grammar'}` : `The ${param ?? 'grammar'} does not compile: ${err.message}`, param, code);
+  }
 }

@@ -151,3 +151,13 @@ test('a grammar that does not compile is a 400; the server keeps serving', async
   assert.equal(ok.status, 200);
   assert.equal((await ok.json() as { choices: { message: { content: string } }[] }).choices[0]!.message.content, 'fine');
 });
+
+test('/v1/completions takes the same constraints (guided_json, structured_outputs)', async () => {
+  const schema = SCHEMAS['enum']!;
+  const res = await live.server.client.completions.create({ model: 'fixture', prompt: 'Color:', max_tokens: 120, seed: 5, temperature: 1, ...({ guided_json: schema } as object) });
+  const choice = res.choices[0]!;
+  assert.equal(choice.finish_reason, 'stop');
+  assert.ok(ajv.compile(schema)(JSON.parse(choice.text)), choice.text);
+  const regex = await live.server.client.completions.create({ model: 'fixture', prompt: 'Code:', max_tokens: 40, ...({ structured_outputs: { regex: '[0-9]{4}' } } as object) });
+  assert.match(regex.choices[0]!.text, /^[0-9]{4}$/);
+});

@@ -2,8 +2,6 @@
 // by the request's grammar if it has one → response or SSE, with tool calls parsed out of the text.
 import type { Hono } from 'hono';
 import { InvalidRequest } from '../../engine/errors.js';
-import { GrammarCompileError } from '../../grammar/grammar-service.js';
-import type { GrammarSpec } from '../../grammar/spec.js';
 import type { PromptEncoder } from '../../model/tokenizer-thread.js';
 import type { ChatMessage, ModelTokenizer } from '../../model/tokenizer.js';
 import type { EngineRequest } from '../../engine/types.js';
@@ -16,7 +14,7 @@ import { TokenNames } from '../logprobs.js';
 import type { RouteOptions } from '../options.js';
 import { parseBody } from '../request-body.js';
 import { chatRequestSchema, type ChatMessageInput, type ChatRequest, type FunctionToolInput } from '../schemas/chat.js';
-import { outputConstraint, type OutputConstraint } from '../structured-output.js';
+import { compileGrammar, outputConstraint, type OutputConstraint } from '../structured-output.js';
 import { toolCallFormatFor } from '../tools/formats.js';
 import type { ToolCallFormat } from '../tools/tool-call-format.js';
 import { newRequestId, unixSeconds } from '../usage.js';
@@ -69,18 +67,6 @@ export function messageTexts(messages: readonly ChatMessageInput[]): string[] {
     messageText(m.content) ?? '',
     ...(m.role === 'assistant' ? (m.tool_calls ?? []).map((c) => c.function.arguments) : []),
   ]);
-}
-
-/** Compiles the request's grammar before any engine work, so a bad or slow grammar is a 400 on its own. */
-async function compileGrammar(opts: RouteOptions, grammar: GrammarSpec, param: string | null): Promise<void> {
-  if (opts.grammars === undefined) throw new InvalidRequest('Structured output is not available on this server.', param);
-  try {
-    await opts.grammars.compile(grammar);
-  } catch (err) {
-    if (!(err instanceof GrammarCompileError)) throw err;
-    const code = err.timedOut ? 'grammar_compile_timeout' : 'invalid_grammar';
-    throw new InvalidRequest(err.timedOut ? `${err.message}; simplify the ${param ?? 'grammar'}` : `The ${param ?? 'grammar'} does not compile: ${err.message}`, param, code);
-  }
 }
 
 /** A chat request made ready for the engine: its prompt, constraint and one EngineRequest per choice. */

@@ -11,6 +11,7 @@ import { TokenNames } from '../logprobs.js';
 import type { RouteOptions } from '../options.js';
 import { parseBody } from '../request-body.js';
 import { completionRequestSchema, type CompletionRequest } from '../schemas/completions.js';
+import { compileGrammar, structuredGrammar } from '../structured-output.js';
 import { newRequestId, unixSeconds } from '../usage.js';
 
 /** The prompt as a list of prompts, each text or token ids. */
@@ -47,7 +48,9 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
     const list = promptList(req.prompt);
     checkSamplingLimits(req, opts.limits, list.length);
     const candidates = candidatesPerPrompt(req, opts.limits, list.length);
+    const structured = structuredGrammar(req);
     logPrompt(c, opts, req.prompt);
+    if (structured !== null) await compileGrammar(opts, structured.grammar, structured.param);
     const prompts = await completionPrompts(opts, list);
     const maxTokens = prompts.map((p) => {
       const requested = limitMaxTokens(req.max_tokens, p.ids.length, opts.limits, opts.maxModelLen);
@@ -68,6 +71,7 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
       logprobs: candidates > (req.n ?? 1) ? logprobs ?? 0 : logprobs,
       promptLogprobs: enginePromptLogprobs < 0 ? null : enginePromptLogprobs,
       skipSpecialTokens: req.skip_special_tokens ?? true,
+      grammar: structured?.grammar ?? null,
     };
     const n = req.n ?? 1;
     const id = newRequestId('cmpl');

@@ -1,12 +1,15 @@
 // POST /v1/completions request body. `prompt` is text, texts, token ids, or lists of token ids; each prompt is
-// its own block of `n` choices.
+// its own block of `n` choices. Strict, like chat: a field latentserve does not implement is a 400 naming it.
 import { z } from 'zod';
 import { MAX_LOGPROBS, samplingFields } from './common.js';
+import { structuredFields } from './structured.js';
 
 const tokenIds = z.array(z.int().min(0)).min(1);
 
-export const completionRequestSchema = z.object({
+export const completionRequestSchema = z.strictObject({
   ...samplingFields,
+  /** Constrained output, as vLLM's completions take it (response_format, structured_outputs, guided_*). */
+  ...structuredFields,
   prompt: z.union([z.string(), z.array(z.string()).min(1), tokenIds, z.array(tokenIds).min(1)]),
   /** Legacy logprobs: how many alternatives per token (0 = only the chosen token's). */
   logprobs: z.int().min(0).max(MAX_LOGPROBS).nullish(),
