@@ -4,7 +4,7 @@ import type { ModelConfig } from './config.js';
 import { compileModel } from './compile.js';
 import type { CompileOptions } from './graph/compile-options.js';
 import { OnnxExecutor } from './executor/onnx-executor.js';
-import type { Executor } from './executor/types.js';
+import type { ExecutorMemoryOptions } from './executor/memory-options.js';
 import { cacheBytesPerToken, cacheGeometry } from './executor/types.js';
 import { ModelTokenizer } from './tokenizer.js';
 
@@ -22,6 +22,8 @@ export interface LoadOptions {
   /** Weight precision and cache dtype (default: float32 throughout). */
   readonly compile?: CompileOptions;
   readonly intraOpThreads?: number;
+  /** ONNX Runtime memory knobs and shape buckets (default: DEFAULT_EXECUTOR_MEMORY). */
+  readonly memory?: Partial<ExecutorMemoryOptions>;
   readonly onProgress?: (msg: string) => void;
   /** Where the one-line CUDA fallback warning goes (default: stderr). */
   readonly warn?: (line: string) => void;
@@ -32,7 +34,7 @@ export interface LoadedModel {
   /** The compiled step graph (its weights are in `${onnxPath}.data`). */
   readonly onnxPath: string;
   readonly tokenizer: ModelTokenizer;
-  readonly executor: Executor;
+  readonly executor: OnnxExecutor;
 }
 
 export const DEFAULT_BLOCK_SIZE = 64;
@@ -60,6 +62,7 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
     blockSize,
     ...(opts.intraOpThreads === undefined ? {} : { intraOpThreads: opts.intraOpThreads }),
     ...(opts.warn === undefined ? {} : { warn: opts.warn }),
+    ...(opts.memory === undefined ? {} : { memory: opts.memory }),
   });
   return { config, onnxPath: compiled.onnxPath, tokenizer, executor };
 }

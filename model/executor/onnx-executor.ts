@@ -8,6 +8,8 @@
 // first, so the engine hears of every lost cache exactly once and before any step runs on the new one.
 import { Worker } from 'node:worker_threads';
 import { ExecutorCrashed, ExecutorError } from './errors.js';
+import type { ExecutorMemoryOptions } from './memory-options.js';
+import { DEFAULT_EXECUTOR_MEMORY } from './memory-options.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 import type { CacheGeometry, Executor, ForwardInputs, RunnerOutput } from './types.js';
 import { cacheGeometry } from './types.js';
@@ -23,6 +25,8 @@ export interface OnnxExecutorOptions {
   readonly numBlocks: number;
   readonly blockSize: number;
   readonly intraOpThreads?: number;
+  /** ONNX Runtime's memory knobs and shape buckets (default: DEFAULT_EXECUTOR_MEMORY). */
+  readonly memory?: Partial<ExecutorMemoryOptions>;
   /** Where one-line warnings go: the CUDA fallback, a worker crash and its restart (default: stderr). */
   readonly warn?: (line: string) => void;
 }
@@ -66,6 +70,7 @@ export class OnnxExecutor implements Executor {
   private restarts = 0;
   private crashNextStep = false;
   private restarting: Promise<void> | null = null;
+  private shapes = 0;
 
   private constructor(
     private readonly init: WorkerInit,
@@ -90,11 +95,25 @@ export class OnnxExecutor implements Executor {
       blockSize: opts.blockSize,
       vocabSize: opts.vocabSize,
       intraOpThreads: opts.intraOpThreads ?? null,
+      memory: { ...DEFAULT_EXECUTOR_MEMORY, ...opts.memory },
     };
     const { worker, ready } = await spawnWorker(init);
     if (ready.warning !== null) (opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(ready.warning);
     const cache = cacheGeometry(opts.numBlocks, opts.blockSize, opts.numLayers, opts.rowWidth, init.kvCacheDtype);
     return new OnnxExecutor(init, worker, opts.vocabSize, cache, ready.device, opts.warn);
+  }
+
+  /** The memory knobs the worker runs with. */
+  get memory(): ExecutorMemoryOptions {
+    return this.init.memory;
+  }
+
+  /**
+   * Distinct graph input shapes the current worker has run (as of the last step's reply). With shape buckets on
+   * it stops growing once the load has visited its buckets: a soak's warm-up ends there.
+   */
+  get numShapesSeen(): number {
+    return this.shapes;
   }
 
   /** Workers started after a crash (for logs, metrics and tests). */
@@ -197,7 +216,10 @@ export class OnnxExecutor implements Executor {
     const p = this.pending.get(msg.id);
     if (p === undefined) return;
     this.pending.delete(msg.id);
-    if (msg.kind === 'step') p.resolve(msg.logits);
+    if (msg.kind === 'step') {
+      this.shapes = msg.shapesSeen;
+      p.resolve(msg.logits);
+    }
     else if (msg.kind === 'error') p.reject(new ExecutorError(msg.message));
     else p.resolve(null);
   }
