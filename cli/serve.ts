@@ -9,8 +9,11 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { LatentEngine } from '../engine/engine.js';
+import { stepShapeCaps } from '../engine/scheduler.js';
 import { defaultCacheDir } from '../model/compile.js';
-import { loadModelConfig } from '../model/config.js';
+import { loadModelConfig, type ModelConfig } from '../model/config.js';
+import { describeExecutorMemory, parseExecutorMemory } from '../model/executor/memory-options.js';
+import { stepWorkingSetBound } from '../model/executor/step-memory.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import { synthesizeCheckpoint } from '../model/synth.js';
@@ -26,7 +29,8 @@ import { UsageError, intOption, numberOption } from './options.js';
 
 export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P] [--served-model-name NAME] [--block-size 64]
     [--num-cache-blocks N | --cache-memory-mb M] [--max-num-seqs N] [--max-num-batched-tokens N]
-    [--max-waiting N] [--no-enable-prefix-caching] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
+    [--max-waiting N] [--max-padded-query-slots N] [--max-attention-block N] [--executor-memory memPattern=0,cpuArena=1,shapeBuckets=1]
+    [--no-enable-prefix-caching] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
     [--api-key KEY]... [--protect-metrics] [--max-model-len N] [--max-prompt-tokens N] [--max-completion-tokens N]
     [--max-body-bytes N] [--max-n N] [--max-choices N] [--max-stop-strings N] [--max-stop-length N]
     [--max-logit-bias N] [--max-concurrent-streams N] [--request-timeout S] [--stream-stall-timeout S] [--headers-timeout S]
@@ -54,6 +58,9 @@ export async function runServe(argv: string[]): Promise<void> {
       'max-num-seqs': { type: 'string', default: '32' },
       'max-num-batched-tokens': { type: 'string', default: '512' },
       'max-waiting': { type: 'string', default: '256' },
+      'max-padded-query-slots': { type: 'string' },
+      'max-attention-block': { type: 'string' },
+      'executor-memory': { type: 'string', default: '' },
       'no-enable-prefix-caching': { type: 'boolean', default: false },
       device: { type: 'string', default: 'cpu' },
       'api-key': { type: 'string', multiple: true, default: [] },
@@ -89,6 +96,17 @@ export async function runServe(argv: string[]): Promise<void> {
   const maxNumSeqs = intOption('--max-num-seqs', values['max-num-seqs'], 1);
   const maxNumBatchedTokens = intOption('--max-num-batched-tokens', values['max-num-batched-tokens'], 1);
   const maxWaiting = intOption('--max-waiting', values['max-waiting'], 0);
+  const caps = stepShapeCaps({
+    maxNumSeqs, maxNumBatchedTokens,
+    ...(values['max-padded-query-slots'] === undefined ? {} : { maxPaddedQuerySlots: intOption('--max-padded-query-slots', values['max-padded-query-slots'], 1) }),
+    ...(values['max-attention-block'] === undefined ? {} : { maxAttentionBlock: intOption('--max-attention-block', values['max-attention-block'], 1) }),
+  });
+  let memory;
+  try {
+    memory = parseExecutorMemory(values['executor-memory']);
+  } catch (err) {
+    throw new UsageError(`--executor-memory: ${(err as Error).message}`);
+  }
   const optionalInt = (flag: string, text: string | undefined): number => (text === undefined ? Infinity : intOption(flag, text, 1));
   const limits: ServerLimits = {
     maxBodyBytes: intOption('--max-body-bytes', values['max-body-bytes'], 1),
@@ -128,13 +146,13 @@ export async function runServe(argv: string[]): Promise<void> {
       : { cacheMemoryBytes: DEFAULT_CACHE_BYTES, maxCacheTokens: config.maxPositionEmbeddings * maxNumSeqs };
 
   const model = await loadModel(modelDir, {
-    device: values.device, blockSize, ...cacheSize, onProgress: log, warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
+    device: values.device, blockSize, ...cacheSize, memory, onProgress: log, warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
   });
   const servedModelName = values['served-model-name'] ?? (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
   let engine: LatentEngine | null = null;
-  const metrics = new ServerMetrics(() => engine!.stats());
+  const metrics = new ServerMetrics(() => engine!.stats(), () => model.executor);
   engine = new LatentEngine(model.executor, model.tokenizer, {
-    maxNumSeqs, maxNumBatchedTokens, maxWaiting,
+    maxNumSeqs, maxNumBatchedTokens, maxWaiting, ...caps,
     maxModelLen: Math.min(maxModelLenFlag, config.maxPositionEmbeddings),
     enablePrefixCaching: !values['no-enable-prefix-caching'],
   }, metrics, logger.child({ component: 'engine' }));
@@ -154,6 +172,16 @@ export async function runServe(argv: string[]): Promise<void> {
   }, `latentserve: serving ${servedModelName} (${modelDir}) on ${server.url} [${model.executor.device}]`);
   logger.info({ cacheTokens, numBlocks, blockSize, bytesPerToken: servedBytesPerToken },
     `latentserve: latent cache ${cacheTokens} tokens in ${numBlocks} blocks of ${blockSize}, ${servedBytesPerToken} bytes per token (${((cacheTokens * servedBytesPerToken) / 2 ** 20).toFixed(1)} MiB)`);
+  const cacheBytes = cacheTokens * servedBytesPerToken;
+  const stepBytes = stepWorkingSetBound({
+    maxNumSeqs, maxNumBatchedTokens, maxAttentionBlock: caps.maxAttentionBlock, maxModelLen: engine.maxModelLen, blockSize, shapeBuckets: memory.shapeBuckets,
+  }, stepModelDims(config));
+  const residentBytes = process.memoryUsage.rss();
+  const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+  logger.info({ residentBytes, cacheBytes, stepWorkingSetBytes: stepBytes, expectedSteadyBytes: residentBytes + cacheBytes + stepBytes, executorMemory: describeExecutorMemory(memory), ...caps },
+    `latentserve: expected steady-state memory at most ≈ ${mib(residentBytes + cacheBytes + stepBytes)} MiB: ${mib(residentBytes)} MiB resident now + ` +
+    `${mib(cacheBytes)} MiB latent cache as it fills + ≤ ${mib(stepBytes)} MiB step working set (${describeExecutorMemory(memory)}; ` +
+    `attention block ≤ ${caps.maxAttentionBlock} per head)`);
   if (apiKeys.length === 0 && !isLoopback(values.host)) logger.warn(`no API key set (--api-key or LATENTSERVE_API_KEY) while listening on ${values.host}`);
 
   await drainOnSignal(logger, lifecycle, drainTimeoutMs, async () => {
@@ -200,7 +228,15 @@ function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === '::1' || host === 'localhost';
 }
 
-/** Enough for maxNumSeqs full-length sequences, capped at 1 GiB. */
+/** The widths that size a step's intermediates (model/executor/step-memory.ts). */
+function stepModelDims(config: ModelConfig): { numAttentionHeads: number; rowWidth: number; widestActivation: number } {
+  const moe = config.moe === null ? 0 : 2 * config.moe.moeIntermediateSize * (config.moe.numExpertsPerTok + config.moe.nSharedExperts);
+  return {
+    numAttentionHeads: config.numAttentionHeads,
+    rowWidth: config.kvLoraRank + config.qkRopeHeadDim,
+    widestActivation: Math.max(2 * config.intermediateSize, config.vocabSize, moe),
+  };
+}
 
 async function demoModel(log: (line: string) => void): Promise<string> {
   const dir = join(defaultCacheDir(), 'synth', `demo-seed${DEMO_SEED}`);
