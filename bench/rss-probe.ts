@@ -3,7 +3,7 @@
 // one) on the same seeded stream of serving-like steps: a random batch of 1–32 sequences, mostly decodes with
 // 1–320 cached tokens, and in 40 % of steps one prefill chunk of up to 300 tokens — each step a new combination of
 // (num_tokens, batch, query_len, max_blocks, num_logits), as under load. Prints RSS at each sample point, the
-// distinct shapes ONNX Runtime saw, and the mean step time, per variant. Asserts nothing.
+// distinct shapes ONNX Runtime saw (and dimension sizes), and the mean step time, per variant. Asserts nothing.
 //   node dist/bench/rss-probe.js [--model DIR | --preset demo] [--steps 1500] [--sample-every 100] [--seed 1]
 //     [--variants 'memPattern=1,cpuArena=1,shapeBuckets=0|memPattern=0,...']   (a variant may end with
 //     ' paddedSlots=N' to cap batch × prefill chunk as the scheduler does, and/or ' env:NAME=VALUE' to set an
@@ -51,7 +51,7 @@ const numBlocks = Number(values['num-blocks']);
 const maxBatch = Number(values['max-batch']);
 const BLOCK_SIZE = 64;
 
-interface Sample { readonly step: number; readonly rssMiB: number; readonly shapes: number }
+interface Sample { readonly step: number; readonly rssMiB: number; readonly shapes: number; readonly sizes: number }
 interface ChildReport { readonly variant: string; readonly samples: Sample[]; readonly meanStepMs: number }
 
 /** A serving-like step: B sequences, mostly decodes, sometimes one prefill chunk; every sequence samples. */
@@ -98,14 +98,14 @@ async function runChild(variant: string): Promise<void> {
   const model = await loadModel(await modelDir(), { numBlocks, blockSize: BLOCK_SIZE, memory });
   const rng = new Rng(Number(values.seed), 'rss-probe');
   const rssMiB = (): number => +(process.memoryUsage.rss() / 2 ** 20).toFixed(1);
-  const samples: Sample[] = [{ step: 0, rssMiB: rssMiB(), shapes: 0 }];
+  const samples: Sample[] = [{ step: 0, rssMiB: rssMiB(), shapes: 0, sizes: 0 }];
   let stepMs = 0;
   for (let i = 1; i <= steps; i++) {
     const inputs = randomStep(rng, paddedSlots);
     const t0 = performance.now();
     await model.executor.step(inputs);
     stepMs += performance.now() - t0;
-    if (i % sampleEvery === 0) samples.push({ step: i, rssMiB: rssMiB(), shapes: model.executor.numShapesSeen });
+    if (i % sampleEvery === 0) samples.push({ step: i, rssMiB: rssMiB(), shapes: model.executor.numShapesSeen, sizes: model.executor.numSizesSeen });
   }
   await model.executor.close();
   const report: ChildReport = { variant, samples, meanStepMs: +(stepMs / steps).toFixed(2) };
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
     const quarter = r.samples[Math.max(1, Math.round(r.samples.length / 4))]!;
     const last = r.samples.at(-1)!;
     process.stdout.write(`${variant.padEnd(60)} RSS ${r.samples.map((s) => s.rssMiB.toFixed(0)).join(' ')} MiB | ` +
-      `step ${quarter.step}→${last.step}: +${(last.rssMiB - quarter.rssMiB).toFixed(0)} MiB | shapes ${last.shapes} | ${r.meanStepMs} ms/step\n`);
+      `step ${quarter.step}→${last.step}: +${(last.rssMiB - quarter.rssMiB).toFixed(0)} MiB | shapes ${last.shapes}, sizes ${last.sizes} | ${r.meanStepMs} ms/step\n`);
   }
   process.stdout.write(`${JSON.stringify({ steps, sampleEvery, seed: Number(values.seed), numBlocks, reports })}\n`);
 }

@@ -1,10 +1,10 @@
 // Soak benchmark: `latentserve serve` (the synthetic demo model by default) under 32 concurrent clients for 10
 // minutes — streamed and collected, chat and completions, shared prompt prefixes (prefix cache churn), n up to 2 —
 // with a share of clients that disconnect at a random moment. Prints one JSON report: requests, tokens, disconnects,
-// errors (must be 0), server fault log lines (must be 0), RSS and step shapes over time, RSS growth after warm-up
+// errors (must be 0), server fault log lines (must be 0), RSS and step sizes/shapes over time, RSS growth after warm-up
 // (at most --max-rss-growth-pct, soak-verdict.ts says how the run defines its warm-up), cache blocks in use once the
 // load stops (must be 0), and the exit code of a graceful SIGTERM (must be 0). Exits 1 when any is not met. With
-// --out DIR it also writes report.json and rss.svg (RSS and step shapes over time). Not a test: run it by hand
+// --out DIR it also writes report.json and rss.svg (RSS and step sizes over time). Not a test: run it by hand
 // (`npm run bench:soak -- --minutes 2` for a shorter soak).
 //   node dist/bench/soak-bench.js [--model DIR] [--minutes 10] [--concurrency 32] [--max-tokens 64]
 //     [--prompt-tokens 256] [--disconnect-rate 0.2] [--sample-seconds 10] [--warmup-seconds 30]
@@ -16,7 +16,7 @@
 // RSS: the worker's cache pools are zero pages until a block is first written, so RSS climbs until every block has
 // been used once. The small default cache (64 MiB) is saturated during warm-up (and makes preemption happen),
 // so growth measured after warm-up is the server's own. --warmup-seconds is only warm-up's floor; its end is the
-// first sample by which the executor has run 95 % of the step shapes it runs in the whole load.
+// first sample by which the executor has run every step size (shape bucket) it runs in the whole load.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -132,7 +132,7 @@ async function metrics(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const m = /^(latentserve_process_resident_memory_bytes|latentserve_executor_step_shapes|latentserve_cache_blocks_used|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(line);
+    const m = /^(latentserve_process_resident_memory_bytes|latentserve_executor_step_shapes|latentserve_executor_step_sizes|latentserve_cache_blocks_used|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(line);
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;
@@ -219,12 +219,13 @@ async function main(): Promise<void> {
   const server = await startServer();
   const calibration = await calibrate(server.url);
   const t0 = performance.now();
-  const samples: { atS: number; rssMb: number; shapes: number; heapMb: number; blocksUsed: number; running: number; waiting: number }[] = [];
+  const samples: { atS: number; rssMb: number; sizes: number; shapes: number; heapMb: number; blocksUsed: number; running: number; waiting: number }[] = [];
   const sample = async (): Promise<void> => {
     const m = await metrics(server.url);
     samples.push({
       atS: Math.round((performance.now() - t0) / 1000),
       rssMb: +((m['latentserve_process_resident_memory_bytes'] ?? 0) / 2 ** 20).toFixed(1),
+      sizes: m['latentserve_executor_step_sizes'] ?? 0,
       shapes: m['latentserve_executor_step_shapes'] ?? 0,
       heapMb: +((m['nodejs_heap_size_used_bytes'] ?? 0) / 2 ** 20).toFixed(1),
       blocksUsed: m['latentserve_cache_blocks_used'] ?? -1,
@@ -290,7 +291,7 @@ async function main(): Promise<void> {
   const ok = report.errors === 0 && report.serverFaultLogLines === 0 && report.blocksInUseAtEnd === 0 && report.runningAtEnd === 0 && exitCode === 0 && memory.ok;
   process.stdout.write(`soak: ${ok ? 'PASS' : 'FAIL'} — ${report.requests} requests, ${report.disconnects} disconnects, ${report.errors} errors, ` +
     `${report.blocksInUseAtEnd} blocks in use at the end, ${memory.reason}` +
-    `${memory.warmupEndS === null ? '' : ` (warm-up ended at ${memory.warmupEndS} s with ${memory.shapesAtWarmupEnd} of ${memory.shapesAtEnd} step shapes)`}\n`);
+    `${memory.warmupEndS === null ? '' : ` (warm-up ended at ${memory.warmupEndS} s with ${memory.sizesAtWarmupEnd} of ${memory.sizesAtEnd} step sizes)`}\n`);
   process.exitCode = ok ? 0 : 1;
 }
 

@@ -3,10 +3,10 @@ import { test } from 'node:test';
 import type { MemorySample } from './soak-verdict.js';
 import { memoryVerdict } from './soak-verdict.js';
 
-const run = (rows: [number, number, number][]): MemorySample[] => rows.map(([atS, rssMb, shapes]) => ({ atS, rssMb, shapes }));
+const run = (rows: [number, number, number][]): MemorySample[] => rows.map(([atS, rssMb, sizes]) => ({ atS, rssMb, sizes }));
 const opts = { minWarmupS: 30, loadEndS: 600, maxGrowthPct: 10 };
 
-test('warm-up ends once 95 % of the shapes are seen (not before the floor); a plateau passes', () => {
+test('warm-up ends once 95 % of the step sizes are seen (not before the floor); a plateau passes', () => {
   const v = memoryVerdict(run([[0, 200, 0], [30, 700, 80], [60, 800, 96], [120, 820, 99], [600, 850, 100]]), opts);
   assert.equal(v.warmupEndS, 60);
   assert.equal(v.rssAfterWarmupMb, 800);
@@ -21,9 +21,9 @@ test('growth past the limit after warm-up fails: the issue-16 run (RSS 842 → 1
   assert.match(v.reason, /1109 → 1772 MiB after warm-up \(\+59\.8 %, limit 10 %\)/);
 });
 
-test('a shape set still growing at mid-run fails: warm-up never ended', () => {
+test('a size set still growing at mid-run fails: warm-up never ended', () => {
   const v = memoryVerdict(run([[0, 200, 0], [100, 300, 100], [300, 310, 300], [600, 320, 600]]), opts);
   assert.equal(v.ok, false);
   assert.equal(v.warmupEndS, null);
-  assert.match(v.reason, /300 of 600 step shapes seen by mid-run/);
+  assert.match(v.reason, /300 of 600 step sizes seen by mid-run/);
 });

@@ -14,8 +14,10 @@ const E2E_BUCKETS = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 6
 
 /** What the executor reports about its memory (OnnxExecutor fits); optional so fakes need not. */
 export interface ExecutorMemoryStats {
-  /** Distinct graph input shapes run so far: ONNX Runtime keeps state per shape, so this must level off. */
+  /** Distinct step input shapes (combinations of the dynamic dimensions) run so far. */
   readonly numShapesSeen: number;
+  /** Distinct sizes of the step's dynamic dimensions run so far, summed (the shape buckets seen). */
+  readonly numSizesSeen: number;
 }
 
 export class ServerMetrics implements EngineObserver {
@@ -47,8 +49,12 @@ export class ServerMetrics implements EngineObserver {
     });
     if (executorStats !== undefined) {
       new Gauge({
-        name: 'latentserve_executor_step_shapes', help: 'Distinct step input shapes the executor has run (levels off with shape buckets).',
+        name: 'latentserve_executor_step_shapes', help: 'Distinct step input shapes (N, B, T, max_blocks, R combinations) the executor has run.',
         registers, collect() { this.set(executorStats().numShapesSeen); },
+      });
+      new Gauge({
+        name: 'latentserve_executor_step_sizes', help: 'Distinct sizes of the step dimensions the executor has run, summed (shape buckets seen).',
+        registers, collect() { this.set(executorStats().numSizesSeen); },
       });
     }
 

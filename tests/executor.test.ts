@@ -101,6 +101,7 @@ describe('shape buckets', () => {
       got.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - want[i]!)); });
       assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
       assert.equal(bucketed.executor.numShapesSeen, 1);
+      assert.equal(bucketed.executor.numSizesSeen, 5);
     } finally {
       await plain.executor.close();
       await bucketed.executor.close();

@@ -71,6 +71,7 @@ export class OnnxExecutor implements Executor {
   private crashNextStep = false;
   private restarting: Promise<void> | null = null;
   private shapes = 0;
+  private sizes = 0;
 
   private constructor(
     private readonly init: WorkerInit,
@@ -108,12 +109,18 @@ export class OnnxExecutor implements Executor {
     return this.init.memory;
   }
 
-  /**
-   * Distinct graph input shapes the current worker has run (as of the last step's reply). With shape buckets on
-   * it stops growing once the load has visited its buckets: a soak's warm-up ends there.
-   */
+  /** Distinct graph input shapes (combinations of N, B, T, maxBlocks, R) the current worker has run. */
   get numShapesSeen(): number {
     return this.shapes;
+  }
+
+  /**
+   * Distinct sizes of those five dimensions, summed (with shape buckets on: the buckets seen). It stops growing
+   * once the load has visited every size it produces, and with it the largest intermediates ONNX Runtime's arena
+   * must hold: a soak's warm-up ends there.
+   */
+  get numSizesSeen(): number {
+    return this.sizes;
   }
 
   /** Workers started after a crash (for logs, metrics and tests). */
@@ -218,6 +225,7 @@ export class OnnxExecutor implements Executor {
     this.pending.delete(msg.id);
     if (msg.kind === 'step') {
       this.shapes = msg.shapesSeen;
+      this.sizes = msg.sizesSeen;
       p.resolve(msg.logits);
     }
     else if (msg.kind === 'error') p.reject(new ExecutorError(msg.message));

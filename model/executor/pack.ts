@@ -92,7 +92,7 @@ export function packStep(inputs: ForwardInputs, bucketed = false): PackedStep {
   };
 }
 
-/** The graph's dynamic dimensions of a packed step, as one key (N, B, T, maxBlocks, R). */
-export function shapeKey(p: PackedStep): string {
-  return `${p.numTokens},${p.batch},${p.queryLen},${p.maxBlocks},${p.logitsIndices.length}`;
+/** The graph's dynamic dimensions of a packed step: (N, B, T, maxBlocks, R). */
+export function shapeDims(p: PackedStep): [number, number, number, number, number] {
+  return [p.numTokens, p.batch, p.queryLen, p.maxBlocks, p.logitsIndices.length];
 }
