@@ -12,7 +12,7 @@ import { LatentEngine } from '../engine/engine.js';
 import { stepShapeCaps } from '../engine/scheduler.js';
 import { defaultCacheDir } from '../model/compile.js';
 import { loadModelConfig, type ModelConfig } from '../model/config.js';
-import { describeExecutorMemory, parseExecutorMemory } from '../model/executor/memory-options.js';
+import { describeExecutorMemory, parseExecutorMemory, type ExecutorMemoryOptions } from '../model/executor/memory-options.js';
 import { stepWorkingSetBound } from '../model/executor/step-memory.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
@@ -101,12 +101,7 @@ export async function runServe(argv: string[]): Promise<void> {
     ...(values['max-padded-query-slots'] === undefined ? {} : { maxPaddedQuerySlots: intOption('--max-padded-query-slots', values['max-padded-query-slots'], 1) }),
     ...(values['max-attention-block'] === undefined ? {} : { maxAttentionBlock: intOption('--max-attention-block', values['max-attention-block'], 1) }),
   });
-  let memory;
-  try {
-    memory = parseExecutorMemory(values['executor-memory']);
-  } catch (err) {
-    throw new UsageError(`--executor-memory: ${(err as Error).message}`);
-  }
+  const memory = executorMemoryOption(values['executor-memory']);
   const optionalInt = (flag: string, text: string | undefined): number => (text === undefined ? Infinity : intOption(flag, text, 1));
   const limits: ServerLimits = {
     maxBodyBytes: intOption('--max-body-bytes', values['max-body-bytes'], 1),
@@ -226,6 +221,14 @@ function drainOnSignal(logger: Logger, lifecycle: ServerLifecycle, drainTimeoutM
 
 function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === '::1' || host === 'localhost';
+}
+
+function executorMemoryOption(text: string): ExecutorMemoryOptions {
+  try {
+    return parseExecutorMemory(text);
+  } catch (err) {
+    throw new UsageError(`--executor-memory: ${(err as Error).message}`);
+  }
 }
 
 /** The widths that size a step's intermediates (model/executor/step-memory.ts). */
