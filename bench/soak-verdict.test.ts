@@ -27,3 +27,12 @@ test('a size set still growing at mid-run fails: warm-up never ended', () => {
   assert.equal(v.warmupEndS, null);
   assert.match(v.reason, /300 of 600 step sizes seen by mid-run/);
 });
+
+test('the drain after the load stops does not count: its small batches are new sizes, not larger steps', () => {
+  // The 6-minute soak with the defaults: 53 sizes under load (51 by 140 s), 78 once the drain had run.
+  const v = memoryVerdict(run([[0, 205, 0], [30, 536, 41], [140, 615, 51], [250, 614, 51], [360, 614, 53], [369, 617, 78]]), { ...opts, loadEndS: 368.6 });
+  assert.equal(v.warmupEndS, 140);
+  assert.equal(v.sizesAtEnd, 53);
+  assert.equal(v.rssEndMb, 617);
+  assert.ok(v.ok, v.reason);
+});

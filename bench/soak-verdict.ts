@@ -1,6 +1,7 @@
 // The soak's memory verdict, from its own samples. Warm-up is defined by the run, not by a guess: it ends at the
 // first sample (no earlier than a floor, for the cache pools' pages to be touched) by which the executor has run
-// 95 % of the step sizes it runs in the whole load — the sizes of the five dynamic dimensions (N, B, T, max_blocks,
+// 95 % of the step sizes it runs under load (the drain after the load stops adds small batches, not larger
+// steps) — the sizes of the five dynamic dimensions (N, B, T, max_blocks,
 // R), which with shape buckets on are the buckets. A step's intermediates, and so the high-water mark ONNX Runtime's
 // arena keeps, follow those sizes; once they are all seen, resident memory must plateau. The run fails when warm-up
 // is not over by the middle of the load (the sizes never levelled off) or when RSS grows more than maxGrowthPct
@@ -26,7 +27,7 @@ export interface MemoryVerdictOptions {
 export interface MemoryVerdict {
   readonly ok: boolean;
   readonly reason: string;
-  /** Warm-up end (null: the sizes never levelled off before mid-run). */
+  /** Warm-up end (null: the sizes never levelled off before mid-run). sizesAtEnd: the last sample under load. */
   readonly warmupEndS: number | null;
   readonly rssAfterWarmupMb: number | null;
   readonly rssEndMb: number;
@@ -38,14 +39,15 @@ export interface MemoryVerdict {
 export function memoryVerdict(samples: readonly MemorySample[], opts: MemoryVerdictOptions): MemoryVerdict {
   const end = samples.at(-1);
   if (end === undefined) throw new RangeError('memoryVerdict: no samples');
-  const settled = Math.ceil((opts.sizesSettled ?? 0.95) * end.sizes);
+  const underLoad = [...samples].reverse().find((s) => s.atS <= opts.loadEndS) ?? end;
+  const settled = Math.ceil((opts.sizesSettled ?? 0.95) * underLoad.sizes);
   const warm = samples.find((s) => s.atS >= opts.minWarmupS && s.sizes >= settled && s.atS <= opts.loadEndS / 2) ?? null;
-  const base = { rssEndMb: end.rssMb, sizesAtEnd: end.sizes };
+  const base = { rssEndMb: end.rssMb, sizesAtEnd: underLoad.sizes };
   if (warm === null) {
     const mid = [...samples].reverse().find((s) => s.atS <= opts.loadEndS / 2);
     return {
       ...base, ok: false, warmupEndS: null, rssAfterWarmupMb: null, growthPct: null, sizesAtWarmupEnd: null,
-      reason: `warm-up never ended: ${mid?.sizes ?? 0} of ${end.sizes} step sizes seen by mid-run (needs ${settled} after ${opts.minWarmupS} s)`,
+      reason: `warm-up never ended: ${mid?.sizes ?? 0} of ${underLoad.sizes} step sizes seen by mid-run (needs ${settled} after ${opts.minWarmupS} s)`,
     };
   }
   const growthPct = +((100 * (end.rssMb - warm.rssMb)) / warm.rssMb).toFixed(1);
