@@ -3,10 +3,11 @@
 //   - output tokens/s at 1, 4 and 16 concurrent streams (batching shares each weight read),
 //   - /health latency (p50/p99) while 16 streams decode (the event loop must never wait on the model),
 //   - TTFT of a repeated 1,000-token prompt, cold and repeated, with prefix caching on and off.
-// Prints one JSON report; asserts nothing. With --compare 'FLAGS A|FLAGS B' (serve flags per variant) it instead
+// Prints one JSON report; asserts nothing. With --compare='FLAGS A|FLAGS B' (serve flags per variant; the = keeps
+// parseArgs from reading a leading -- as an option) it instead
 // measures each variant's output tokens/s at 1, 4, 16 and 32 streams and the TTFT of one cold long prompt, in
 // interleaved rounds (--rounds, default 2), so variants are compared side by side on a noisy machine.
-//   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 128] [--prompt-tokens 1000] [--compare A|B] [--rounds 2]
+//   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 128] [--prompt-tokens 1000] [--compare='FLAGS A|FLAGS B'] [--rounds 2]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
