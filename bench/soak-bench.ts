@@ -16,7 +16,7 @@
 // RSS: the worker's cache pools are zero pages until a block is first written, so RSS climbs until every block has
 // been used once. The small default cache (64 MiB) is saturated during warm-up (and makes preemption happen),
 // so growth measured after warm-up is the server's own. --warmup-seconds is only warm-up's floor; its end is the
-// first sample by which the executor has run every step size (shape bucket) it runs in the whole load.
+// first sample by which the executor has run 95 % of the step sizes (shape buckets) it runs under load.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
