@@ -1,6 +1,9 @@
 // Model-core benchmark: prefill tokens/s, decode tokens/s at batch 1 and peak RSS on a checkpoint (default: a
-// synthetic `mini` checkpoint, generated on first use). Prints numbers; asserts nothing.
+// synthetic `mini` checkpoint, generated on first use). Prints numbers; asserts nothing. With several
+// --executor-memory variants ('|'-separated, e.g. 'memPattern=1,shapeBuckets=0|memPattern=0,shapeBuckets=1') they run
+// in interleaved rounds in this one process (a fresh executor per round), so their speeds are measured side by side.
 //   node dist/bench/model-bench.js [--model DIR | --preset mini] [--prompt-tokens 512] [--decode-tokens 64]
+//     [--repeats 3] [--executor-memory SPEC|SPEC…]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -8,6 +11,7 @@ import { generateOffline } from '../engine/offline-generate.js';
 import { defaultCacheDir } from '../model/compile.js';
 import type { ModelConfig } from '../model/config.js';
 import { isMoeLayer } from '../model/config.js';
+import { describeExecutorMemory, parseExecutorMemory } from '../model/executor/memory-options.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
@@ -21,6 +25,7 @@ const { values } = parseArgs({
     'prompt-tokens': { type: 'string', default: '512' },
     'decode-tokens': { type: 'string', default: '64' },
     repeats: { type: 'string', default: '3' },
+    'executor-memory': { type: 'string', default: '' },
   },
 });
 const promptTokens = Number(values['prompt-tokens']);
@@ -72,35 +77,55 @@ async function main(): Promise<void> {
       await synthesizeCheckpoint({ outDir: modelDir, seed: 0, preset: values.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
     }
   }
-  const t0 = performance.now();
-  const model = await loadModel(modelDir, { numBlocks: Math.ceil((promptTokens + decodeTokens) / 64) + 1, onProgress: (m) => process.stderr.write(`${m}\n`) });
-  const loadMs = performance.now() - t0;
-  const timed = new TimedExecutor(model.executor);
-  const vocab = model.config.vocabSize;
-  const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919 + 13) % Math.min(vocab, 1000) + 3);
-  const params = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: promptTokens };
-  await generateOffline(model.executor, model.tokenizer, prompt.slice(0, 16), { ...params, maxTokens: 4 }); // warm-up
-  for (let r = 0; r < repeats; r++) await generateOffline(timed, model.tokenizer, prompt, { ...params, maxTokens: decodeTokens + 1 });
-  await model.executor.close();
-
-  const sorted = [...timed.decodeMs].sort((a, b) => a - b);
-  const medianDecodeMs = sorted[Math.floor(sorted.length / 2)]!;
-  const meanDecodeMs = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  const variants = values['executor-memory'].split('|').map((spec) => parseExecutorMemory(spec));
+  const numBlocks = Math.ceil((promptTokens + decodeTokens) / 64) + 1;
+  const timings = variants.map(() => ({ prefillMs: 0, prefillTokens: 0, decodeMs: [] as number[], loadMs: 0 }));
+  let config: ModelConfig | null = null;
+  let bytesPerToken = 0;
+  for (let r = 0; r < (variants.length > 1 ? repeats : 1); r++) {
+    for (const [v, memory] of variants.entries()) {
+      const t0 = performance.now();
+      const model = await loadModel(modelDir, { numBlocks, memory, onProgress: (m) => process.stderr.write(`${m}\n`) });
+      timings[v]!.loadMs += performance.now() - t0;
+      config = model.config;
+      bytesPerToken = cacheBytesPerToken(model.executor.cache);
+      const timed = new TimedExecutor(model.executor);
+      const vocab = model.config.vocabSize;
+      const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919 + 13) % Math.min(vocab, 1000) + 3);
+      const params = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: promptTokens };
+      await generateOffline(model.executor, model.tokenizer, prompt.slice(0, 16), { ...params, maxTokens: 4 }); // warm-up
+      // One variant: `repeats` generations on one executor (as before); several: one per round, rounds interleaved.
+      for (let i = 0; i < (variants.length > 1 ? 1 : repeats); i++) await generateOffline(timed, model.tokenizer, prompt, { ...params, maxTokens: decodeTokens + 1 });
+      await model.executor.close();
+      timings[v]!.prefillMs += timed.prefillMs;
+      timings[v]!.prefillTokens += timed.prefillTokens;
+      timings[v]!.decodeMs.push(...timed.decodeMs);
+    }
+  }
+  const c = config!;
+  const runs = variants.map((memory, v) => {
+    const t = timings[v]!;
+    const sorted = [...t.decodeMs].sort((a, b) => a - b);
+    const meanDecodeMs = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+    return {
+      executorMemory: describeExecutorMemory(memory),
+      loadSeconds: +(t.loadMs / 1000 / (variants.length > 1 ? repeats : 1)).toFixed(2),
+      prefillTokensPerSecond: +((t.prefillTokens / t.prefillMs) * 1000).toFixed(1),
+      decodeTokensPerSecondBatch1: +(1000 / meanDecodeMs).toFixed(2),
+      decodeMedianStepMs: +sorted[Math.floor(sorted.length / 2)]!.toFixed(2),
+      decodeSteps: sorted.length,
+    };
+  });
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
-  const c = model.config;
   const report = {
     model: modelDir,
     layers: c.numHiddenLayers,
     hidden: c.hiddenSize,
     experts: c.moe === null ? 0 : `${c.moe.nRoutedExperts} routed top-${c.moe.numExpertsPerTok} + ${c.moe.nSharedExperts} shared`,
     activeWeightMiBPerToken: +(activeWeightBytes(c) / 2 ** 20).toFixed(1),
-    cacheBytesPerToken: cacheBytesPerToken(model.executor.cache),
-    loadSeconds: +(loadMs / 1000).toFixed(2),
-    prefillTokensPerSecond: +((timed.prefillTokens / timed.prefillMs) * 1000).toFixed(1),
+    cacheBytesPerToken: bytesPerToken,
     prefillPromptTokens: promptTokens,
-    decodeTokensPerSecondBatch1: +(1000 / meanDecodeMs).toFixed(2),
-    decodeMedianStepMs: +medianDecodeMs.toFixed(2),
-    decodeSteps: sorted.length,
+    ...(runs.length === 1 ? runs[0]! : { runs }),
     peakRssMiB: +maxRssMiB.toFixed(0),
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

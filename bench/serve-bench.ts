@@ -3,8 +3,11 @@
 //   - output tokens/s at 1, 4 and 16 concurrent streams (batching shares each weight read),
 //   - /health latency (p50/p99) while 16 streams decode (the event loop must never wait on the model),
 //   - TTFT of a repeated 1,000-token prompt, cold and repeated, with prefix caching on and off.
-// Prints one JSON report; asserts nothing.
-//   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 128] [--prompt-tokens 1000]
+// Prints one JSON report; asserts nothing. With --compare='FLAGS A|FLAGS B' (serve flags per variant; the = keeps
+// parseArgs from reading a leading -- as an option) it instead
+// measures each variant's output tokens/s at 1, 4, 16 and 32 streams and the TTFT of one cold long prompt, in
+// interleaved rounds (--rounds, default 2), so variants are compared side by side on a noisy machine.
+//   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 128] [--prompt-tokens 1000] [--compare='FLAGS A|FLAGS B'] [--rounds 2]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -17,6 +20,8 @@ const { values } = parseArgs({
     model: { type: 'string' },
     'max-tokens': { type: 'string', default: '128' },
     'prompt-tokens': { type: 'string', default: '1000' },
+    compare: { type: 'string' },
+    rounds: { type: 'string', default: '2' },
   },
 });
 const maxTokens = Number(values['max-tokens']);
@@ -110,7 +115,34 @@ async function repeatedPromptTtft(url: string): Promise<{ firstMs: number; repea
   return { firstMs: +first.ttftMs.toFixed(1), repeatMs: +repeat.ttftMs.toFixed(1) };
 }
 
+/** --compare: each variant's throughput and cold long-prompt TTFT, rounds interleaved; medians over rounds. */
+async function compare(specs: string[], rounds: number): Promise<void> {
+  const levels = [1, 4, 16, 32];
+  const results = specs.map(() => ({ tokensPerSecond: levels.map(() => [] as number[]), ttftMs: [] as number[] }));
+  for (let r = 0; r < rounds; r++) {
+    for (const [v, spec] of specs.entries()) {
+      const { url, proc } = await startServer(['--max-num-seqs', '32', ...spec.split(/\s+/).filter((f) => f.length > 0)]);
+      try {
+        await stream(url, randomPrompt(8, 1), 4); // warm-up
+        for (const [i, c] of levels.entries()) results[v]!.tokensPerSecond[i]!.push((await throughput(url, c)).tokensPerSecond);
+        results[v]!.ttftMs.push((await stream(url, randomPrompt(promptTokens, 100 + r), 1)).ttftMs);
+      } finally {
+        await stopServer(proc);
+      }
+    }
+  }
+  const median = (xs: number[]): number => +[...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(1);
+  const report = specs.map((spec, v) => ({
+    serveFlags: spec,
+    outputTokensPerSecond: Object.fromEntries(levels.map((c, i) => [`c${c}`, median(results[v]!.tokensPerSecond[i]!)])),
+    coldTtftMs: median(results[v]!.ttftMs),
+    rounds: results[v],
+  }));
+  process.stdout.write(`${JSON.stringify({ maxTokens, promptTokens, rounds, variants: report }, null, 2)}\n`);
+}
+
 async function main(): Promise<void> {
+  if (values.compare !== undefined) return compare(values.compare.split('|'), Number(values.rounds));
   const report: Record<string, unknown> = { maxTokens, promptTokens };
   const { url, proc } = await startServer([]);
   try {

@@ -1,28 +1,35 @@
 // Soak benchmark: `latentserve serve` (the synthetic demo model by default) under 32 concurrent clients for 10
 // minutes — streamed and collected, chat and completions, shared prompt prefixes (prefix cache churn), n up to 2 —
 // with a share of clients that disconnect at a random moment. Prints one JSON report: requests, tokens, disconnects,
-// errors (must be 0), server fault log lines (must be 0), RSS over time and its growth after warm-up, cache blocks
-// in use once the load stops (must be 0), and the exit code of a graceful SIGTERM (must be 0). Exits 1 when a
-// must-be-zero is not. Not a test: run it by hand (`npm run bench:soak -- --minutes 2` for a shorter soak).
+// errors (must be 0), server fault log lines (must be 0), RSS and step sizes/shapes over time, RSS growth after warm-up
+// (at most --max-rss-growth-pct, soak-verdict.ts says how the run defines its warm-up), cache blocks in use once the
+// load stops (must be 0), and the exit code of a graceful SIGTERM (must be 0). Exits 1 when any is not met. With
+// --out DIR it also writes report.json and rss.svg (RSS and step sizes over time). Not a test: run it by hand
+// (`npm run bench:soak -- --minutes 2` for a shorter soak).
 //   node dist/bench/soak-bench.js [--model DIR] [--minutes 10] [--concurrency 32] [--max-tokens 64]
 //     [--prompt-tokens 256] [--disconnect-rate 0.2] [--sample-seconds 10] [--warmup-seconds 30]
-//     [--cache-memory-mb 64] [--seed 1]
+//     [--max-rss-growth-pct 10] [--cache-memory-mb 64] [--seed 1] [--out DIR] [-- SERVE FLAGS…]
 //
 // Clients wait as long as the server makes them (a slow model on few cores queues requests for minutes; the
 // server's own --request-timeout, 600 s, still applies); size --concurrency and the model to the machine.
 //
 // RSS: the worker's cache pools are zero pages until a block is first written, so RSS climbs until every block has
 // been used once. The small default cache (64 MiB) is saturated during warm-up (and makes preemption happen),
-// so growth measured after warm-up is the server's own.
+// so growth measured after warm-up is the server's own. --warmup-seconds is only warm-up's floor; its end is the
+// first sample by which the executor has run 95 % of the step sizes (shape buckets) it runs under load.
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../loadtest/free-port.js';
+import { rssChart } from './soak-chart.js';
+import { memoryVerdict } from './soak-verdict.js';
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     model: { type: 'string' },
     minutes: { type: 'string', default: '10' },
@@ -32,6 +39,8 @@ const { values } = parseArgs({
     'disconnect-rate': { type: 'string', default: '0.2' },
     'sample-seconds': { type: 'string', default: '10' },
     'warmup-seconds': { type: 'string', default: '30' },
+    'max-rss-growth-pct': { type: 'string', default: '10' },
+    out: { type: 'string' },
     'cache-memory-mb': { type: 'string', default: '64' },
     seed: { type: 'string', default: '1' },
   },
@@ -90,7 +99,8 @@ interface Server {
 async function startServer(): Promise<Server> {
   const port = await freePort();
   const args = [BIN, 'serve', '--port', String(port), '--max-num-seqs', String(concurrency), '--max-waiting', String(4 * concurrency),
-    '--api-key', KEY, '--cache-memory-mb', values['cache-memory-mb'], ...(values.model === undefined ? [] : ['--model', values.model])];
+    '--api-key', KEY, '--cache-memory-mb', values['cache-memory-mb'], ...(values.model === undefined ? [] : ['--model', values.model]),
+    ...positionals];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const faults: string[] = [];
   let buffered = '';
@@ -122,7 +132,7 @@ async function metrics(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const m = /^(process_resident_memory_bytes|latentserve_cache_blocks_used|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(line);
+    const m = /^(latentserve_process_resident_memory_bytes|latentserve_executor_step_shapes|latentserve_executor_step_sizes|latentserve_cache_blocks_used|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(line);
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;
@@ -209,12 +219,14 @@ async function main(): Promise<void> {
   const server = await startServer();
   const calibration = await calibrate(server.url);
   const t0 = performance.now();
-  const samples: { atS: number; rssMb: number; heapMb: number; blocksUsed: number; running: number; waiting: number }[] = [];
+  const samples: { atS: number; rssMb: number; sizes: number; shapes: number; heapMb: number; blocksUsed: number; running: number; waiting: number }[] = [];
   const sample = async (): Promise<void> => {
     const m = await metrics(server.url);
     samples.push({
       atS: Math.round((performance.now() - t0) / 1000),
-      rssMb: +((m['process_resident_memory_bytes'] ?? 0) / 2 ** 20).toFixed(1),
+      rssMb: +((m['latentserve_process_resident_memory_bytes'] ?? 0) / 2 ** 20).toFixed(1),
+      sizes: m['latentserve_executor_step_sizes'] ?? 0,
+      shapes: m['latentserve_executor_step_shapes'] ?? 0,
       heapMb: +((m['nodejs_heap_size_used_bytes'] ?? 0) / 2 ** 20).toFixed(1),
       blocksUsed: m['latentserve_cache_blocks_used'] ?? -1,
       running: m['latentserve_num_requests_running'] ?? -1,
@@ -232,8 +244,7 @@ async function main(): Promise<void> {
   const idle = await waitIdle(server.url, 30_000);
   await sample();
 
-  const afterWarmup = samples.find((s) => s.atS * 1000 >= warmupMs) ?? samples[0]!;
-  const last = samples.at(-1)!;
+  const memory = memoryVerdict(samples, { minWarmupS: warmupMs / 1000, loadEndS: loadSeconds, maxGrowthPct: Number(values['max-rss-growth-pct']) });
   const exited = new Promise<number | null>((resolve) => server.proc.once('exit', (code) => resolve(code)));
   server.proc.kill('SIGTERM');
   const exitCode = await exited;
@@ -260,12 +271,11 @@ async function main(): Promise<void> {
     serverFaultSamples: server.faults.slice(0, 5),
     rssMb: {
       start: samples[0]!.rssMb,
-      afterWarmup: afterWarmup.rssMb,
-      end: last.rssMb,
+      afterWarmup: memory.rssAfterWarmupMb,
+      end: memory.rssEndMb,
       max: Math.max(...samples.map((s) => s.rssMb)),
-      growthAfterWarmup: +(last.rssMb - afterWarmup.rssMb).toFixed(1),
-      growthAfterWarmupPct: +((100 * (last.rssMb - afterWarmup.rssMb)) / afterWarmup.rssMb).toFixed(1),
     },
+    memory,
     blocksInUseAtEnd: idle['latentserve_cache_blocks_used'] ?? -1,
     runningAtEnd: idle['latentserve_num_requests_running'] ?? -1,
     waitingAtEnd: idle['latentserve_num_requests_waiting'] ?? -1,
@@ -273,9 +283,15 @@ async function main(): Promise<void> {
     samples,
   };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-  const ok = report.errors === 0 && report.serverFaultLogLines === 0 && report.blocksInUseAtEnd === 0 && report.runningAtEnd === 0 && exitCode === 0;
+  if (values.out !== undefined) {
+    mkdirSync(values.out, { recursive: true });
+    writeFileSync(join(values.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(values.out, 'rss.svg'), rssChart(samples, memory, loadSeconds, `${report.model}, ${concurrency} clients, ${report.minutes} min`));
+  }
+  const ok = report.errors === 0 && report.serverFaultLogLines === 0 && report.blocksInUseAtEnd === 0 && report.runningAtEnd === 0 && exitCode === 0 && memory.ok;
   process.stdout.write(`soak: ${ok ? 'PASS' : 'FAIL'} — ${report.requests} requests, ${report.disconnects} disconnects, ${report.errors} errors, ` +
-    `${report.blocksInUseAtEnd} blocks in use at the end, RSS ${report.rssMb.afterWarmup} → ${report.rssMb.end} MiB after warm-up\n`);
+    `${report.blocksInUseAtEnd} blocks in use at the end, ${memory.reason}` +
+    `${memory.warmupEndS === null ? '' : ` (warm-up ended at ${memory.warmupEndS} s with ${memory.sizesAtWarmupEnd} of ${memory.sizesAtEnd} step sizes)`}\n`);
   process.exitCode = ok ? 0 : 1;
 }
 

@@ -10,8 +10,11 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { LatentEngine } from '../engine/engine.js';
 import { GrammarService } from '../grammar/grammar-service.js';
+import { stepShapeCaps } from '../engine/scheduler.js';
 import { defaultCacheDir } from '../model/compile.js';
-import { loadModelConfig } from '../model/config.js';
+import { loadModelConfig, type ModelConfig } from '../model/config.js';
+import { describeExecutorMemory, parseExecutorMemory, type ExecutorMemoryOptions } from '../model/executor/memory-options.js';
+import { stepWorkingSetBound } from '../model/executor/step-memory.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
@@ -29,7 +32,8 @@ import { UsageError, intOption, numberOption } from './options.js';
 
 export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P] [--served-model-name NAME] [--block-size 64]
     [--num-cache-blocks N | --cache-memory-mb M] [--max-num-seqs N] [--max-num-batched-tokens N]
-    [--max-waiting N] [--no-enable-prefix-caching] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
+    [--max-waiting N] [--max-padded-query-slots N] [--max-attention-block N] [--executor-memory memPattern=0,cpuArena=1,shapeBuckets=1]
+    [--no-enable-prefix-caching] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
     [--api-key KEY]... [--protect-metrics] [--max-model-len N] [--max-prompt-tokens N] [--max-completion-tokens N]
     [--max-body-bytes N] [--max-n N] [--max-choices N] [--max-stop-strings N] [--max-stop-length N]
     [--max-logit-bias N] [--max-concurrent-streams N] [--request-timeout S] [--stream-stall-timeout S] [--headers-timeout S]
@@ -59,6 +63,9 @@ export async function runServe(argv: string[]): Promise<void> {
       'max-num-seqs': { type: 'string', default: '32' },
       'max-num-batched-tokens': { type: 'string', default: '512' },
       'max-waiting': { type: 'string', default: '256' },
+      'max-padded-query-slots': { type: 'string' },
+      'max-attention-block': { type: 'string' },
+      'executor-memory': { type: 'string', default: '' },
       'no-enable-prefix-caching': { type: 'boolean', default: false },
       device: { type: 'string', default: 'cpu' },
       'api-key': { type: 'string', multiple: true, default: [] },
@@ -100,6 +107,12 @@ export async function runServe(argv: string[]): Promise<void> {
   const maxNumSeqs = intOption('--max-num-seqs', values['max-num-seqs'], 1);
   const maxNumBatchedTokens = intOption('--max-num-batched-tokens', values['max-num-batched-tokens'], 1);
   const maxWaiting = intOption('--max-waiting', values['max-waiting'], 0);
+  const caps = stepShapeCaps({
+    maxNumSeqs, maxNumBatchedTokens,
+    ...(values['max-padded-query-slots'] === undefined ? {} : { maxPaddedQuerySlots: intOption('--max-padded-query-slots', values['max-padded-query-slots'], 1) }),
+    ...(values['max-attention-block'] === undefined ? {} : { maxAttentionBlock: intOption('--max-attention-block', values['max-attention-block'], 1) }),
+  });
+  const memory = executorMemoryOption(values['executor-memory']);
   const optionalInt = (flag: string, text: string | undefined): number => (text === undefined ? Infinity : intOption(flag, text, 1));
   const limits: ServerLimits = {
     maxBodyBytes: intOption('--max-body-bytes', values['max-body-bytes'], 1),
@@ -147,7 +160,7 @@ export async function runServe(argv: string[]): Promise<void> {
   // The server logs through pino, so compile progress is plain log lines (every 10 % or 30 s), never a bar.
   const compileLog = new ProgressBar('compile', { isTTY: false, write: (text: string) => log(text.trimEnd()) });
   const model = await loadModel(modelDir, {
-    device: values.device, blockSize, ...cacheSize, ...loadPlanFlags(values), onProgress: log, onCompileProgress: (p) => compileLog.compile(p), warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
+    device: values.device, blockSize, ...cacheSize, memory, ...loadPlanFlags(values), onProgress: log, onCompileProgress: (p) => compileLog.compile(p), warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
   });
   const servedModelName = values['served-model-name'] ?? (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
   // Structured output: xgrammar in its own worker, its tokenizer info built once, now, while nothing waits on it.
@@ -158,9 +171,9 @@ export async function runServe(argv: string[]): Promise<void> {
   });
   await grammars.start();
   let engine: LatentEngine | null = null;
-  const metrics = new ServerMetrics(() => engine!.stats());
+  const metrics = new ServerMetrics(() => engine!.stats(), () => model.executor);
   engine = new LatentEngine(model.executor, model.tokenizer, {
-    maxNumSeqs, maxNumBatchedTokens, maxWaiting,
+    maxNumSeqs, maxNumBatchedTokens, maxWaiting, ...caps,
     maxModelLen: Math.min(maxModelLenFlag, config.maxPositionEmbeddings),
     enablePrefixCaching: !values['no-enable-prefix-caching'],
   }, metrics, logger.child({ component: 'engine' }), grammars);
@@ -192,6 +205,16 @@ export async function runServe(argv: string[]): Promise<void> {
   }, `latentserve: serving ${servedModelName} (${modelDir}) on ${server.url} [${model.executor.device}]`);
   logger.info({ cacheTokens, numBlocks, blockSize, bytesPerToken: servedBytesPerToken },
     `latentserve: latent cache ${cacheTokens} tokens in ${numBlocks} blocks of ${blockSize}, ${servedBytesPerToken} bytes per token (${((cacheTokens * servedBytesPerToken) / 2 ** 20).toFixed(1)} MiB)`);
+  const cacheBytes = cacheTokens * servedBytesPerToken;
+  const stepBytes = stepWorkingSetBound({
+    maxNumSeqs, maxNumBatchedTokens, maxAttentionBlock: caps.maxAttentionBlock, maxModelLen: engine.maxModelLen, blockSize, shapeBuckets: memory.shapeBuckets,
+  }, stepModelDims(config));
+  const residentBytes = process.memoryUsage.rss();
+  const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
+  logger.info({ residentBytes, cacheBytes, stepWorkingSetBytes: stepBytes, expectedSteadyBytes: residentBytes + cacheBytes + stepBytes, executorMemory: describeExecutorMemory(memory), ...caps },
+    `latentserve: expected steady-state memory at most ≈ ${mib(residentBytes + cacheBytes + stepBytes)} MiB: ${mib(residentBytes)} MiB resident now + ` +
+    `${mib(cacheBytes)} MiB latent cache as it fills + ≤ ${mib(stepBytes)} MiB step working set (${describeExecutorMemory(memory)}; ` +
+    `attention block ≤ ${caps.maxAttentionBlock} per head)`);
   if (apiKeys.length === 0 && !isLoopback(values.host)) logger.warn(`no API key set (--api-key or LATENTSERVE_API_KEY) while listening on ${values.host}`);
 
   await drainOnSignal(logger, lifecycle, drainTimeoutMs, async () => {
@@ -262,7 +285,23 @@ function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === '::1' || host === 'localhost';
 }
 
-/** Enough for maxNumSeqs full-length sequences, capped at 1 GiB. */
+function executorMemoryOption(text: string): ExecutorMemoryOptions {
+  try {
+    return parseExecutorMemory(text);
+  } catch (err) {
+    throw new UsageError(`--executor-memory: ${(err as Error).message}`);
+  }
+}
+
+/** The widths that size a step's intermediates (model/executor/step-memory.ts). */
+function stepModelDims(config: ModelConfig): { numAttentionHeads: number; rowWidth: number; widestActivation: number } {
+  const moe = config.moe === null ? 0 : 2 * config.moe.moeIntermediateSize * (config.moe.numExpertsPerTok + config.moe.nSharedExperts);
+  return {
+    numAttentionHeads: config.numAttentionHeads,
+    rowWidth: config.kvLoraRank + config.qkRopeHeadDim,
+    widestActivation: Math.max(2 * config.intermediateSize, config.vocabSize, moe),
+  };
+}
 
 async function demoModel(log: (line: string) => void): Promise<string> {
   const dir = synthCacheDir(defaultCacheDir(), 'demo', DEMO_SEED);

@@ -39,6 +39,9 @@ export interface EngineConfig {
   /** Longest prompt + completion accepted (the model's window, capped by what the cache can hold). */
   readonly maxModelLen: number;
   readonly enablePrefixCaching: boolean;
+  /** The scheduler's caps on a step's padded attention block (engine/scheduler.ts; defaults there). */
+  readonly maxPaddedQuerySlots?: number;
+  readonly maxAttentionBlock?: number;
 }
 
 export interface TokenizerLike extends Decoder {
@@ -201,8 +204,8 @@ export class LatentEngine implements Engine {
   }
 
   private newScheduler(): Scheduler {
-    const { maxNumSeqs, maxNumBatchedTokens } = this.config;
-    return new Scheduler({ maxNumSeqs, maxNumBatchedTokens }, this.kv, this.observer);
+    const { maxNumSeqs, maxNumBatchedTokens, maxPaddedQuerySlots, maxAttentionBlock } = this.config;
+    return new Scheduler({ maxNumSeqs, maxNumBatchedTokens, maxPaddedQuerySlots, maxAttentionBlock }, this.kv, this.observer);
   }
 
   /**

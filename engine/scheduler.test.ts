@@ -76,4 +76,38 @@ describe('Scheduler', () => {
     const done = s.update(s.schedule(), new Map([['b', 1]]));
     assert.deepEqual(done.map((r) => [r.finishReason, r.stopReason]), [['stop', 1]]);
   });
+
+  it('caps batch × longest chunk: a long prefill beside many decodes is chunked to maxPaddedQuerySlots / seats', () => {
+    const kv = new KvCacheManager({ numBlocks: 64, blockSize: 4, enablePrefixCaching: false });
+    const s = new Scheduler({ maxNumSeqs: 8, maxNumBatchedTokens: 100, maxPaddedQuerySlots: 40 }, kv);
+    for (const id of ['a', 'b', 'c']) s.add(req(id, 2, 10));
+    step(s); // three short prefills: 3 × 2 slots
+    s.add(req('long', 30));
+    // Four seats: chunks of at most 10 tokens, so the padded block is 4 × 10 ≤ 40.
+    assert.deepEqual(summary(step(s)), ['a:1*', 'b:1*', 'c:1*', 'long:10']);
+    assert.deepEqual(summary(step(s)), ['a:1*', 'b:1*', 'c:1*', 'long:10']);
+    assert.deepEqual(summary(step(s)), ['a:1*', 'b:1*', 'c:1*', 'long:10*']);
+  });
+
+  it('without a cap given, the padded block is at most 4 × maxNumBatchedTokens', () => {
+    const kv = new KvCacheManager({ numBlocks: 64, blockSize: 4, enablePrefixCaching: false });
+    const s = new Scheduler({ maxNumSeqs: 8, maxNumBatchedTokens: 20 }, kv);
+    for (const id of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) s.add(req(id, 1, 10));
+    step(s);
+    s.add(req('long', 40));
+    const out = step(s); // 8 seats, 80 slots: chunks of at most 10 (the budget alone would allow 13)
+    assert.deepEqual(summary(out).at(-1), 'long:10');
+  });
+
+  it('caps batch × chunk × longest context: long contexts beside a prefill get shorter chunks', () => {
+    const kv = new KvCacheManager({ numBlocks: 64, blockSize: 4, enablePrefixCaching: false });
+    const s = new Scheduler({ maxNumSeqs: 8, maxNumBatchedTokens: 100, maxPaddedQuerySlots: 1000, maxAttentionBlock: 960 }, kv);
+    for (const id of ['a', 'b']) s.add(req(id, 60, 10));
+    assert.deepEqual(summary(step(s)), ['a:8', 'b:8']); // 2 seats, 60 keys: chunks of 960 / 60 / 2 = 8
+    while (step(s).scheduled.some((e) => !e.samples)) { /* the prefills finish in 8-token chunks */ }
+    s.add(req('long', 30));
+    // 3 seats, the longest context 61–62 tokens = 64 keys: chunks of 960 / 64 / 3 = 5.
+    const out = s.schedule();
+    assert.deepEqual(summary(out).at(-1), 'long:5');
+  });
 });

@@ -8,7 +8,11 @@
 // - a request awaiting a deferred sample (`awaitingSample`) is never scheduled: running, it is skipped; at the
 //   head of the waiting queue, it holds admission until its token is appended (a deferral lasts milliseconds);
 // - when blocks run out, the newest running request is preempted by recompute: its blocks are freed, its
-//   progress reset to 0, and it goes back to the front of the waiting queue (tokens generated so far are kept).
+//   progress reset to 0, and it goes back to the front of the waiting queue (tokens generated so far are kept);
+// - attention runs on a padded [B, T] block of queries against S = the longest context's keys (model/graph/mla.ts),
+//   so a long prefill chunk next to 31 decodes would compute, and hold in memory, 32 × T × S scores per head. Each
+//   chunk is capped so that B × T ≤ maxPaddedQuerySlots and B × T × S ≤ maxAttentionBlock, with B = the sequences
+//   this step may hold and S = the longest context among them (in whole blocks); a decode (1 token) always fits.
 import type { KvCacheManager } from '../cache/kv-cache-manager.js';
 import type { Request } from './request.js';
 
@@ -17,6 +21,19 @@ export interface SchedulerConfig {
   readonly maxNumSeqs: number;
   /** Tokens per step across all requests. */
   readonly maxNumBatchedTokens: number;
+  /** Batch × longest chunk per step (padded query rows); default 4 × maxNumBatchedTokens. */
+  readonly maxPaddedQuerySlots?: number;
+  /** Batch × longest chunk × longest context per step (attention scores per head); default maxPaddedQuerySlots × 512. */
+  readonly maxAttentionBlock?: number;
+}
+
+export const PADDED_QUERY_SLOTS_PER_BATCHED_TOKEN = 4;
+export const ATTENTION_KEYS_PER_QUERY_SLOT = 512;
+
+/** The caps a scheduler with this config applies (defaults filled in). */
+export function stepShapeCaps(config: SchedulerConfig): { maxPaddedQuerySlots: number; maxAttentionBlock: number } {
+  const maxPaddedQuerySlots = config.maxPaddedQuerySlots ?? PADDED_QUERY_SLOTS_PER_BATCHED_TOKEN * config.maxNumBatchedTokens;
+  return { maxPaddedQuerySlots, maxAttentionBlock: config.maxAttentionBlock ?? maxPaddedQuerySlots * ATTENTION_KEYS_PER_QUERY_SLOT };
 }
 
 export interface ScheduledRequest {
@@ -84,11 +101,12 @@ export class Scheduler {
     let budget = this.config.maxNumBatchedTokens;
     const scheduled: ScheduledRequest[] = [];
     const preempted: Request[] = [];
+    const maxChunk = this.maxChunk();
 
     for (let i = 0; i < this.running.length && budget > 0; i++) {
       const request = this.running[i]!;
       if (request.awaitingSample) continue;
-      const numNew = Math.min(request.numTokens - request.numComputedTokens, budget);
+      const numNew = Math.min(request.numTokens - request.numComputedTokens, budget, maxChunk);
       while (!this.kv.allocateSlots(request.id, request.numComputedTokens + numNew)) {
         const victim = this.running.pop()!;
         this.preempt(victim);
@@ -106,7 +124,7 @@ export class Scheduler {
       const cached = request.numComputedTokens === 0 && !request.needsPromptLogprobs
         ? this.kv.findCachedPrefix(request.tokenIds)
         : { blocks: [], numTokens: 0 };
-      const numNew = Math.min(request.numTokens - cached.numTokens, budget);
+      const numNew = Math.min(request.numTokens - cached.numTokens, budget, maxChunk);
       if (!this.kv.allocateSlots(request.id, cached.numTokens + numNew, cached)) break;
       if (request.numOutputTokens === 0) {
         // First admission (not a preempted request coming back): this is the prefix-cache query that counts.
@@ -166,6 +184,20 @@ export class Scheduler {
     request.status = 'finished';
     request.finishReason = reason;
     request.stopReason = stopReason;
+  }
+
+  /**
+   * The longest chunk this step may give a sequence. Every sequence of the step is running now or among the first
+   * waiting ones, so B ≤ seats and S ≤ their longest numTokens rounded up to whole blocks.
+   */
+  private maxChunk(): number {
+    const seats = Math.max(1, Math.min(this.config.maxNumSeqs, this.running.length + this.waiting.length));
+    let longest = 1;
+    for (const r of this.running) longest = Math.max(longest, r.numTokens);
+    for (let i = 0; i < this.waiting.length && i < seats; i++) longest = Math.max(longest, this.waiting[i]!.numTokens);
+    const keys = Math.ceil(longest / this.kv.blockSize) * this.kv.blockSize;
+    const caps = stepShapeCaps(this.config);
+    return Math.max(1, Math.floor(Math.min(caps.maxPaddedQuerySlots, caps.maxAttentionBlock / keys) / seats));
   }
 
   private entry(request: Request, numNewTokens: number): ScheduledRequest {

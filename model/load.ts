@@ -7,7 +7,7 @@ import type { CompileOptions } from './graph/compile-options.js';
 import { FLOAT_COMPILE } from './graph/compile-options.js';
 import { MemoryPlanError, checkFits, describePlan, machineBudget, mostPreciseFitting } from './memory-plan.js';
 import { OnnxExecutor } from './executor/onnx-executor.js';
-import type { Executor } from './executor/types.js';
+import type { ExecutorMemoryOptions } from './executor/memory-options.js';
 import { cacheBytesPerToken, cacheGeometry } from './executor/types.js';
 import { ModelTokenizer } from './tokenizer.js';
 
@@ -29,6 +29,8 @@ export interface LoadOptions {
   /** Load even when the memory/disk plan says the mode does not fit (`--skip-memory-check`). */
   readonly skipMemoryCheck?: boolean;
   readonly intraOpThreads?: number;
+  /** ONNX Runtime memory knobs and shape buckets (default: DEFAULT_EXECUTOR_MEMORY). */
+  readonly memory?: Partial<ExecutorMemoryOptions>;
   readonly onProgress?: (msg: string) => void;
   /** Compile progress (tensors, bytes), a few times a second while a compile runs. */
   readonly onCompileProgress?: (p: CompileProgress) => void;
@@ -41,7 +43,7 @@ export interface LoadedModel {
   /** The compiled step graph (its weights are in `${onnxPath}.data`). */
   readonly onnxPath: string;
   readonly tokenizer: ModelTokenizer;
-  readonly executor: Executor;
+  readonly executor: OnnxExecutor;
 }
 
 export const DEFAULT_BLOCK_SIZE = 64;
@@ -71,6 +73,7 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
     blockSize,
     ...(opts.intraOpThreads === undefined ? {} : { intraOpThreads: opts.intraOpThreads }),
     ...(opts.warn === undefined ? {} : { warn: opts.warn }),
+    ...(opts.memory === undefined ? {} : { memory: opts.memory }),
   });
   return { config, onnxPath: compiled.onnxPath, tokenizer, executor };
 }

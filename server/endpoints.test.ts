@@ -50,6 +50,10 @@ test('GET /metrics: Prometheus text with every metric, fed by the engine', async
   assert.match(text, /^latentserve_inter_token_latency_seconds_count 3$/m);
   assert.match(text, /^latentserve_e2e_request_latency_seconds_count 1$/m);
   assert.match(text, /^latentserve_num_requests_running 0$/m);
+  // Resident memory next to the cache gauges, the same figure as prom-client's process metric (scrape time).
+  const rss = Number(/^latentserve_process_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
+  const processRss = Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
+  assert.ok(rss > 20 * 2 ** 20 && Math.abs(rss - processRss) < 0.25 * processRss, `${rss} vs ${processRss}`);
 });
 
 test('tokenize and detokenize round-trip', async () => {

@@ -1,7 +1,9 @@
 // Prometheus metrics for /metrics, on a registry owned by this object (never prom-client's global one, so two
 // servers in one process do not collide). Gauges read engineStats() at scrape time; counters and histograms
 // are fed by the engine through the EngineObserver callbacks. Names follow vLLM's, under `latentserve_`; the
-// process metrics (process_resident_memory_bytes, nodejs_heap_size_used_bytes, …) are prom-client's defaults.
+// process metrics (process_resident_memory_bytes, nodejs_heap_size_used_bytes, …) are prom-client's defaults;
+// latentserve_process_resident_memory_bytes repeats the resident set next to the cache gauges (it is read at
+// scrape time and includes the executor worker, its ONNX Runtime arena and the cache pools: one process).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineObserver, EngineStats, Usage } from '../engine/types.js';
 
@@ -9,6 +11,14 @@ import type { EngineObserver, EngineStats, Usage } from '../engine/types.js';
 const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
 const ITL_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80];
 const E2E_BUCKETS = [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
+
+/** What the executor reports about its memory (OnnxExecutor fits); optional so fakes need not. */
+export interface ExecutorMemoryStats {
+  /** Distinct step input shapes (combinations of the dynamic dimensions) run so far. */
+  readonly numShapesSeen: number;
+  /** Distinct sizes of the step's dynamic dimensions run so far, summed (the shape buckets seen). */
+  readonly numSizesSeen: number;
+}
 
 export class ServerMetrics implements EngineObserver {
   readonly registry = new Registry();
@@ -22,7 +32,7 @@ export class ServerMetrics implements EngineObserver {
   private readonly interTokenLatency: Histogram;
   private readonly e2eLatency: Histogram;
 
-  constructor(engineStats: () => EngineStats) {
+  constructor(engineStats: () => EngineStats, executorStats?: () => ExecutorMemoryStats) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     const gauge = (name: string, help: string, read: (s: EngineStats) => number): void => {
@@ -34,6 +44,20 @@ export class ServerMetrics implements EngineObserver {
     gauge('latentserve_cache_blocks_total', 'Latent cache blocks in the pool.', (s) => s.cacheBlocksTotal);
     gauge('latentserve_cache_bytes_per_token', 'Latent cache bytes per token, all layers.', (s) => s.cacheBytesPerToken);
     gauge('latentserve_cache_capacity_tokens', 'Tokens the latent cache holds when full.', (s) => s.cacheBlocksTotal * s.cacheBlockSize);
+    new Gauge({
+      name: 'latentserve_process_resident_memory_bytes', help: 'Resident memory of the server process (HTTP, engine, executor worker, cache pools).',
+      registers, collect() { this.set(process.memoryUsage.rss()); },
+    });
+    if (executorStats !== undefined) {
+      new Gauge({
+        name: 'latentserve_executor_step_shapes', help: 'Distinct step input shapes (N, B, T, max_blocks, R combinations) the executor has run.',
+        registers, collect() { this.set(executorStats().numShapesSeen); },
+      });
+      new Gauge({
+        name: 'latentserve_executor_step_sizes', help: 'Distinct sizes of the step dimensions the executor has run, summed (shape buckets seen).',
+        registers, collect() { this.set(executorStats().numSizesSeen); },
+      });
+    }
 
     const counter = (name: string, help: string): Counter => new Counter({ name, help, registers });
     this.prefixCacheHits = counter('latentserve_prefix_cache_hits_total', 'Prompt tokens found in the prefix cache.');

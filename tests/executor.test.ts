@@ -81,6 +81,35 @@ describe('executor', () => {
   });
 });
 
+describe('shape buckets', () => {
+  it('a bucketed step (padding tokens, sequences, blocks and logits rows) returns the logits of the plain step', async () => {
+    const cacheDir = tempCacheDir();
+    const plain = await loadModel(fixtureDir('deepseek-v3-tiny-b'), { cacheDir, blockSize: BLOCK_SIZE, numBlocks: 32, memory: { shapeBuckets: false } });
+    const bucketed = await loadModel(fixtureDir('deepseek-v3-tiny-b'), { cacheDir, blockSize: BLOCK_SIZE, numBlocks: 32, memory: { shapeBuckets: true } });
+    try {
+      const prompts = loadReference('deepseek-v3-tiny-b').prompts;
+      const chat = prompts.find((p) => p.name === 'chat40')!.fed_ids;
+      // Nine sequences (B 9 → 10) of 1–5 tokens (N 25 → 28), one with 9 blocks (→ 10); every token's logits (R 25 → 28).
+      const seqs: Seq[] = Array.from({ length: 9 }, (_, i) => ({
+        ids: chat.slice(i, i + 1 + (i % 5)),
+        blocks: i === 0 ? blocks(...Array.from({ length: 9 }, (_, j) => 20 + j)) : blocks(i),
+      }));
+      const want = (await plain.executor.step(prefillStep(seqs))).logits;
+      const got = (await bucketed.executor.step(prefillStep(seqs))).logits;
+      assert.equal(got.length, want.length);
+      let maxDiff = 0;
+      got.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - want[i]!)); });
+      assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
+      assert.equal(bucketed.executor.numShapesSeen, 1);
+      assert.equal(bucketed.executor.numSizesSeen, 5);
+    } finally {
+      await plain.executor.close();
+      await bucketed.executor.close();
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('--device cuda without the CUDA provider', () => {
   it('falls back to CPU with one warning line', async () => {
     const cacheDir = tempCacheDir();

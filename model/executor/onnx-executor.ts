@@ -8,6 +8,8 @@
 // first, so the engine hears of every lost cache exactly once and before any step runs on the new one.
 import { Worker } from 'node:worker_threads';
 import { ExecutorCrashed, ExecutorError } from './errors.js';
+import type { ExecutorMemoryOptions } from './memory-options.js';
+import { DEFAULT_EXECUTOR_MEMORY } from './memory-options.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 import type { CacheGeometry, Executor, ForwardInputs, RunnerOutput } from './types.js';
 import { cacheGeometry } from './types.js';
@@ -23,6 +25,8 @@ export interface OnnxExecutorOptions {
   readonly numBlocks: number;
   readonly blockSize: number;
   readonly intraOpThreads?: number;
+  /** ONNX Runtime's memory knobs and shape buckets (default: DEFAULT_EXECUTOR_MEMORY). */
+  readonly memory?: Partial<ExecutorMemoryOptions>;
   /** Where one-line warnings go: the CUDA fallback, a worker crash and its restart (default: stderr). */
   readonly warn?: (line: string) => void;
 }
@@ -66,6 +70,8 @@ export class OnnxExecutor implements Executor {
   private restarts = 0;
   private crashNextStep = false;
   private restarting: Promise<void> | null = null;
+  private shapes = 0;
+  private sizes = 0;
 
   private constructor(
     private readonly init: WorkerInit,
@@ -90,11 +96,31 @@ export class OnnxExecutor implements Executor {
       blockSize: opts.blockSize,
       vocabSize: opts.vocabSize,
       intraOpThreads: opts.intraOpThreads ?? null,
+      memory: { ...DEFAULT_EXECUTOR_MEMORY, ...opts.memory },
     };
     const { worker, ready } = await spawnWorker(init);
     if (ready.warning !== null) (opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(ready.warning);
     const cache = cacheGeometry(opts.numBlocks, opts.blockSize, opts.numLayers, opts.rowWidth, init.kvCacheDtype);
     return new OnnxExecutor(init, worker, opts.vocabSize, cache, ready.device, opts.warn);
+  }
+
+  /** The memory knobs the worker runs with. */
+  get memory(): ExecutorMemoryOptions {
+    return this.init.memory;
+  }
+
+  /** Distinct graph input shapes (combinations of N, B, T, maxBlocks, R) the current worker has run. */
+  get numShapesSeen(): number {
+    return this.shapes;
+  }
+
+  /**
+   * Distinct sizes of those five dimensions, summed (with shape buckets on: the buckets seen). It stops growing
+   * once the load has visited every size it produces, and with it the largest intermediates ONNX Runtime's arena
+   * must hold: a soak's warm-up ends there.
+   */
+  get numSizesSeen(): number {
+    return this.sizes;
   }
 
   /** Workers started after a crash (for logs, metrics and tests). */
@@ -197,7 +223,11 @@ export class OnnxExecutor implements Executor {
     const p = this.pending.get(msg.id);
     if (p === undefined) return;
     this.pending.delete(msg.id);
-    if (msg.kind === 'step') p.resolve(msg.logits);
+    if (msg.kind === 'step') {
+      this.shapes = msg.shapesSeen;
+      this.sizes = msg.sizesSeen;
+      p.resolve(msg.logits);
+    }
     else if (msg.kind === 'error') p.reject(new ExecutorError(msg.message));
     else p.resolve(null);
   }

@@ -115,3 +115,30 @@ test('property: unpadIndex and padIndex are inverse on real tokens', () => {
     assert.equal(token, p.numTokens);
   }));
 });
+
+test('bucketed: every dynamic dimension is padded to its bucket, real entries keep their indices', () => {
+  // 9 sequences (→ B 10), 11 tokens (→ N 12), longest chunk 3, longest table 9 blocks (→ 10), 9 logits (→ 10).
+  const seqs: SequenceSlice[] = [
+    { queryLen: 3, contextLen: 5, blockTable: blocks(7, 8) },
+    ...Array.from({ length: 8 }, (_, i) => ({ queryLen: 1, contextLen: 500, blockTable: blocks(...Array.from({ length: 9 }, (_, j) => 20 + i + j)) })),
+  ];
+  const plain = packStep(step(seqs, [2, 3, 4, 5, 6, 7, 8, 9, 10]));
+  const p = packStep(step(seqs, [2, 3, 4, 5, 6, 7, 8, 9, 10]), true);
+  assert.deepEqual([p.numTokens, p.numRealTokens, p.batch, p.queryLen, p.maxBlocks, p.logitsIndices.length, p.numLogits], [12, 11, 10, 3, 10, 10, 9]);
+  assert.deepEqual([plain.numTokens, plain.batch, plain.maxBlocks, plain.logitsIndices.length], [11, 9, 9, 9]);
+  assert.deepEqual(big(p.inputIds).slice(0, 11), big(plain.inputIds));
+  assert.deepEqual(big(p.inputIds).slice(11), [0]);
+  assert.deepEqual(big(p.unpadIndex), [...big(plain.unpadIndex), 0], 'padding tokens read slot 0');
+  assert.deepEqual(big(p.padIndex).slice(0, 27), big(plain.padIndex));
+  assert.deepEqual(big(p.padIndex).slice(27), [0, 0, 0], 'the padding sequence queries token 0');
+  assert.deepEqual(big(p.queryLens), [...big(plain.queryLens), 1]);
+  assert.deepEqual(big(p.contextLens), [...big(plain.contextLens), 0]);
+  assert.deepEqual(big(p.blockTable).slice(10, 20), [20, 21, 22, 23, 24, 25, 26, 27, 28, 0]);
+  assert.deepEqual(big(p.logitsIndices), [2, 3, 4, 5, 6, 7, 8, 9, 10, 0]);
+});
+
+test('bucketed: a step without logits rows keeps R = 0', () => {
+  const p = packStep(step([{ queryLen: 9, contextLen: 0, blockTable: blocks(0) }], []), true);
+  assert.equal(p.logitsIndices.length, 0);
+  assert.equal(p.numTokens, 10);
+});

@@ -1,14 +1,29 @@
 // Lays a ragged step (sequences back to back) out for the graph. Token-wise layers run on the N real tokens;
 // only attention needs a [B, T] block per sequence, which the graph gathers through `padIndex` and scatters back
 // through `unpadIndex`.
+//
+// Bucketed (shape-buckets.ts), every dynamic dimension is padded up to its bucket so the graph sees few shapes:
+//   N: padding tokens (id 0, position 0) after the real ones; their unpadIndex reads slot 0, their latent rows are
+//      never stored (the worker stores only slotMapping's rows) and no logits index names them;
+//   B: padding sequences with one query slot (token 0), no cached tokens and block 0, so their attention row is
+//      finite and no real token reads it;
+//   T, maxBlocks: as without buckets, padded with token 0 / block 0 and masked by query_lens / context_lens;
+//   R: logits indices padded with token 0; the worker returns only the first `numLogits` rows.
+// Real tokens, sequences and logits rows keep their indices, so a bucketed step computes the same logits.
+import { bucketUp } from './shape-buckets.js';
 import type { ForwardInputs } from './types.js';
 
 export interface PackedStep {
+  /** Graph N: real tokens plus padding tokens. */
   readonly numTokens: number;
+  readonly numRealTokens: number;
+  /** Graph B: real sequences plus padding sequences. */
   readonly batch: number;
-  /** Padded query length T = the longest queryLen in the step. */
+  /** Padded query length T ≥ the longest queryLen in the step. */
   readonly queryLen: number;
   readonly maxBlocks: number;
+  /** Real logits rows (the first numLogits of the graph's R rows). */
+  readonly numLogits: number;
   readonly inputIds: BigInt64Array; // [N]
   readonly positions: BigInt64Array; // [N]
   readonly queryLens: BigInt64Array; // [B]
@@ -16,32 +31,40 @@ export interface PackedStep {
   readonly blockTable: BigInt64Array; // [B, maxBlocks], padded with block 0 (masked out by context_lens)
   /** [B, T] token index of each padded slot; padding points at token 0 (masked out by query_lens). */
   readonly padIndex: BigInt64Array;
-  /** [N] padded slot b·T + t of each token. */
+  /** [N] padded slot b·T + t of each token (padding tokens: slot 0). */
   readonly unpadIndex: BigInt64Array;
   readonly logitsIndices: BigInt64Array; // [R] token indices
 }
 
-export function packStep(inputs: ForwardInputs): PackedStep {
+export function packStep(inputs: ForwardInputs, bucketed = false): PackedStep {
   const { seqs } = inputs;
-  const batch = seqs.length;
-  if (batch === 0) throw new Error('empty step');
-  let queryLen = 0;
-  let maxBlocks = 1;
+  const realBatch = seqs.length;
+  if (realBatch === 0) throw new Error('empty step');
+  let longest = 0;
+  let longestTable = 1;
   let total = 0;
   for (const s of seqs) {
     if (s.queryLen < 1) throw new Error('every sequence in a step needs at least one new token');
-    queryLen = Math.max(queryLen, s.queryLen);
-    maxBlocks = Math.max(maxBlocks, s.blockTable.length);
+    longest = Math.max(longest, s.queryLen);
+    longestTable = Math.max(longestTable, s.blockTable.length);
     total += s.queryLen;
   }
   if (total !== inputs.tokenIds.length || total !== inputs.positions.length || total !== inputs.slotMapping.length) {
     throw new Error(`step has ${total} tokens by queryLen but ${inputs.tokenIds.length} ids`);
   }
-  const queryLens = new BigInt64Array(batch);
+  const numLogits = inputs.logitsIndices.length;
+  const size = bucketed ? bucketUp : (n: number): number => n;
+  const numTokens = size(total);
+  const batch = size(realBatch);
+  const queryLen = size(longest);
+  const maxBlocks = size(longestTable);
+  const numLogitRows = numLogits === 0 ? 0 : size(numLogits);
+
+  const queryLens = new BigInt64Array(batch).fill(1n); // padding sequences: one query slot
   const contextLens = new BigInt64Array(batch);
   const blockTable = new BigInt64Array(batch * maxBlocks);
   const padIndex = new BigInt64Array(batch * queryLen);
-  const unpadIndex = new BigInt64Array(total);
+  const unpadIndex = new BigInt64Array(numTokens); // padding tokens read slot 0
   let token = 0;
   seqs.forEach((s, b) => {
     queryLens[b] = BigInt(s.queryLen);
@@ -52,15 +75,24 @@ export function packStep(inputs: ForwardInputs): PackedStep {
       unpadIndex[token] = BigInt(b * queryLen + t);
     }
   });
-  const logitsIndices = new BigInt64Array(inputs.logitsIndices.length);
+  const logitsIndices = new BigInt64Array(numLogitRows);
   inputs.logitsIndices.forEach((i, r) => {
     if (i < 0 || i >= total) throw new Error(`logits index ${i} outside the step's ${total} tokens`);
     logitsIndices[r] = BigInt(i);
   });
+  const inputIds = new BigInt64Array(numTokens);
+  const positions = new BigInt64Array(numTokens);
+  for (let i = 0; i < total; i++) {
+    inputIds[i] = BigInt(inputs.tokenIds[i]!);
+    positions[i] = BigInt(inputs.positions[i]!);
+  }
   return {
-    numTokens: total, batch, queryLen, maxBlocks,
-    inputIds: BigInt64Array.from(inputs.tokenIds, BigInt),
-    positions: BigInt64Array.from(inputs.positions, BigInt),
-    queryLens, contextLens, blockTable, padIndex, unpadIndex, logitsIndices,
+    numTokens, numRealTokens: total, batch, queryLen, maxBlocks, numLogits,
+    inputIds, positions, queryLens, contextLens, blockTable, padIndex, unpadIndex, logitsIndices,
   };
+}
+
+/** The graph's dynamic dimensions of a packed step: (N, B, T, maxBlocks, R). */
+export function shapeDims(p: PackedStep): [number, number, number, number, number] {
+  return [p.numTokens, p.batch, p.queryLen, p.maxBlocks, p.logitsIndices.length];
 }

@@ -1,4 +1,5 @@
 // Messages between OnnxExecutor (caller's thread) and the executor worker.
+import type { ExecutorMemoryOptions } from './memory-options.js';
 import type { ForwardInputs } from './types.js';
 
 export interface WorkerInit {
@@ -11,6 +12,7 @@ export interface WorkerInit {
   readonly blockSize: number;
   readonly vocabSize: number;
   readonly intraOpThreads: number | null;
+  readonly memory: ExecutorMemoryOptions;
 }
 
 export type WorkerRequest =
@@ -21,6 +23,10 @@ export type WorkerRequest =
 export type WorkerReply =
   | { readonly kind: 'ready'; readonly device: 'cpu' | 'cuda'; readonly warning: string | null }
   | { readonly kind: 'init-failed'; readonly message: string }
-  | { readonly kind: 'step'; readonly id: number; readonly logits: Float32Array }
+  /**
+   * shapesSeen: distinct graph input shapes (N, B, T, maxBlocks, R) this worker has run so far; sizesSeen: distinct
+   * sizes summed over those five dimensions (with shape buckets: the buckets seen).
+   */
+  | { readonly kind: 'step'; readonly id: number; readonly logits: Float32Array; readonly shapesSeen: number; readonly sizesSeen: number }
   | { readonly kind: 'error'; readonly id: number; readonly message: string }
   | { readonly kind: 'closed'; readonly id: number };
