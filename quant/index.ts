@@ -4,7 +4,9 @@ export { E4M3_MAX, E4M3_MAX_CODE, E4M3_NAN, E4M3_TABLE, decodeE4M3, encodeE4M3, 
 export {
   allocateBlocks, blockZeroPoint, bytesPerBlock, dequantizeBlocks, quantizeBlocks, quantizeRowsInto,
 } from './int-blocks.js';
-export type { BlockBits, BlockQuantized } from './int-blocks.js';
+export type { BlockBits, BlockQuantized, BlockQuantizer } from './int-blocks.js';
+export { BlockQuantizePool, parseQuantThreads } from './block-quantize-pool.js';
+export type { BlockQuantizePoolOptions } from './block-quantize-pool.js';
 export { FP8_WEIGHT_BLOCK, dequantizeFp8Blocks, fp8ScaleInvShape, quantizeFp8Blocks } from './fp8-blocks.js';
 export type { Fp8Blocks } from './fp8-blocks.js';
 export { absMax, roundHalfEven, scaleFor } from './scale.js';

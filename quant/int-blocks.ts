@@ -67,6 +67,19 @@ export function allocateBlocks(rows: number, cols: number, bits: BlockBits, bloc
 }
 
 /**
+ * allocateBlocks on SharedArrayBuffers, for worker threads, and NOT filled (all zeros, which is no valid block):
+ * the caller must write every row with quantizeRowsInto. Skipping the fill leaves the first touch of each page
+ * to the thread that quantizes its rows.
+ */
+export function allocateSharedBlocksUnfilled(rows: number, cols: number, bits: BlockBits, blockSize: number): BlockQuantized {
+  checkLayout(rows, cols, bits, blockSize);
+  const blocksPerRow = Math.ceil(cols / blockSize);
+  const data = new Uint8Array(new SharedArrayBuffer(rows * blocksPerRow * bytesPerBlock(bits, blockSize)));
+  const scales = new Float32Array(new SharedArrayBuffer(rows * blocksPerRow * 4));
+  return { data, scales, rows, cols, bits, blockSize, blocksPerRow };
+}
+
+/**
  * Quantizes the rows of `w` [srcRows, dst.cols] into `dst`: source row i lands in row firstRow + i · rowStride.
  * Lets callers stack experts (firstRow = e · rows) or interleave gate/up rows (rowStride 2) without copies.
  * Values must be finite.
@@ -135,6 +148,9 @@ function roundedCode(value: number, scale: number, codeMax: number): number {
   v = v > codeMax ? codeMax : v < -codeMax ? -codeMax : v;
   return v + ROUND_HALF_EVEN - ROUND_HALF_EVEN;
 }
+
+/** quantizeBlocks's signature: what the graph builder calls, in place or through a BlockQuantizePool. */
+export type BlockQuantizer = (w: Float32Array, rows: number, cols: number, bits: BlockBits, blockSize: number) => BlockQuantized;
 
 /** Quantizes w [rows, cols] (row-major) in one go; see the layout at the top of the file. */
 export function quantizeBlocks(w: Float32Array, rows: number, cols: number, bits: BlockBits, blockSize: number): BlockQuantized {
