@@ -18,9 +18,9 @@ import { quantizeChunks, type QuantizeJob } from './block-quantize-job.js';
 export interface BlockQuantizePoolOptions {
   /** Threads in all, the caller's included (default os.availableParallelism()). */
   readonly threads?: number;
-  /** Weights with fewer values are quantized on the caller's thread (default 2²⁰, 4 MB of float32). */
+  /** Weights with fewer values are quantized on the caller's thread (default 2¹⁸, 1 MB of float32). */
   readonly minParallelValues?: number;
-  /** Values per claimed chunk, rounded to whole rows (default 2¹⁸). */
+  /** Values per claimed chunk, rounded to whole rows (default 2¹⁶). */
   readonly chunkValues?: number;
   /** Whether the caller claims chunks too (default true; tests turn it off to make the workers do everything). */
   readonly callerQuantizes?: boolean;
@@ -56,8 +56,8 @@ export class BlockQuantizePool {
   constructor(options: BlockQuantizePoolOptions = {}) {
     this.threads = options.threads ?? availableParallelism();
     if (!Number.isSafeInteger(this.threads) || this.threads < 1) throw new RangeError(`threads must be a positive integer, got ${this.threads}`);
-    this.minParallelValues = options.minParallelValues ?? 1 << 20;
-    this.chunkValues = options.chunkValues ?? 1 << 18;
+    this.minParallelValues = options.minParallelValues ?? 1 << 18;
+    this.chunkValues = options.chunkValues ?? 1 << 16;
     this.callerQuantizes = options.callerQuantizes ?? true;
     this.stallTimeoutMs = options.stallTimeoutMs ?? 120_000;
     this.stagingValues = options.stagingValues ?? 1 << 24;
