@@ -5,7 +5,7 @@
 // is read once beforehand, so its pages are warm for every mode alike (reading from a cold disk is its own limit).
 //   node dist/bench/compile-bench.js [--preset mini|demo]
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, fsyncSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileModel, defaultCacheDir } from '../model/compile.js';
@@ -76,10 +76,10 @@ const fp8 = await checkpoint('FP8');
 const rows = [
   compileOnce('float32 from BF16', bf16, 'none'),
   compileOnce('int8 from BF16', bf16, 'int8'),
-  compileOnce('int8 from BF16, 1 quantizer thread', bf16, 'int8', 1),
+  compileOnce(`int8 from BF16, ${availableParallelism()} quantizer threads`, bf16, 'int8', availableParallelism()),
   compileOnce('float32 from FP8', fp8, 'none'),
   compileOnce('int8 from FP8', fp8, 'int8'),
-  compileOnce('int8 from FP8, 1 quantizer thread', fp8, 'int8', 1),
+  compileOnce(`int8 from FP8, ${availableParallelism()} quantizer threads`, fp8, 'int8', availableParallelism()),
 ];
 const disk = diskWriteGBs(Math.max(...rows.map((r) => r.writtenGB)) * 1e9);
 const quantizer = quantizerGBs(quantizeBlocks);

@@ -36,7 +36,10 @@ export interface CompileModelOptions {
   readonly onProgress?: (msg: string) => void;
   /** Tensors and checkpoint bytes read so far, a few times a second while compiling (progress bars). */
   readonly onCompileProgress?: (p: CompileProgress) => void;
-  /** Threads quantizing int8/int4 weights (default $LATENTSERVE_QUANT_THREADS, else os.availableParallelism()). */
+  /**
+   * Threads quantizing int8/int4 weights (default $LATENTSERVE_QUANT_THREADS, else 1). Not the core count by
+   * default: on this 2-core shared machine a 2-thread pool made the int8 compile slower (notes/issue-12-quant.md).
+   */
   readonly quantThreads?: number;
 }
 
@@ -109,8 +112,8 @@ function buildAtomically(dir: string, config: ModelConfig, options: CompileOptio
   rmSync(tmpDir, { recursive: true, force: true });
   mkdirSync(tmpDir, { recursive: true });
   let checkpoint: SafetensorsCheckpoint | null = null;
-  const quantThreads = progress.quantThreads ?? parseQuantThreads(process.env['LATENTSERVE_QUANT_THREADS']) ?? undefined;
-  const pool = options.quant === 'none' ? null : new BlockQuantizePool({ threads: quantThreads });
+  const quantThreads = progress.quantThreads ?? parseQuantThreads(process.env['LATENTSERVE_QUANT_THREADS']) ?? 1;
+  const pool = options.quant === 'none' || quantThreads < 2 ? null : new BlockQuantizePool({ threads: quantThreads });
   try {
     // Opened inside the try: a checkpoint that fails to open must not leave tmpDir behind either.
     checkpoint = SafetensorsCheckpoint.open(dir);
