@@ -15,6 +15,7 @@ import { FLOAT_COMPILE } from './graph/compile-options.js';
 import { buildDeepseekGraph } from './graph/deepseek.js';
 import { Fp8DequantizingSource, fp8BlockSize } from './fp8-source.js';
 import { SafetensorsCheckpoint } from './safetensors.js';
+import { BlockQuantizePool, parseQuantThreads } from '../quant/block-quantize-pool.js';
 
 /** Bump whenever the emitted graph or weight layout changes, so stale compiled models are not reused. */
 const COMPILER_VERSION = 'graph-v6';
@@ -35,6 +36,11 @@ export interface CompileModelOptions {
   readonly onProgress?: (msg: string) => void;
   /** Tensors and checkpoint bytes read so far, a few times a second while compiling (progress bars). */
   readonly onCompileProgress?: (p: CompileProgress) => void;
+  /**
+   * Threads quantizing int8/int4 weights (default $LATENTSERVE_QUANT_THREADS, else 1). Not the core count by
+   * default: on this 2-core shared machine a 2-thread pool made the int8 compile slower (notes/issue-12-quant.md).
+   */
+  readonly quantThreads?: number;
 }
 
 /** Marker of a converted, ready-to-serve folder (`latentserve convert`). */
@@ -85,7 +91,7 @@ export function compiledState(modelDir: string, options: CompileOptions, cacheDi
 }
 
 /** Writes a ready-to-serve folder: step graph, external weights, config and tokenizer files, and a manifest. */
-export function convertModel(modelDir: string, outDir: string, options: CompileOptions, progress: Pick<CompileModelOptions, 'onProgress' | 'onCompileProgress'> = {}): CompiledModel {
+export function convertModel(modelDir: string, outDir: string, options: CompileOptions, progress: Pick<CompileModelOptions, 'onProgress' | 'onCompileProgress' | 'quantThreads'> = {}): CompiledModel {
   const dir = resolve(modelDir);
   const out = resolve(outDir);
   if (readArtifact(dir) !== null) throw new Error(`${dir} is already a converted folder; convert the original checkpoint`);
@@ -100,12 +106,14 @@ export function convertModel(modelDir: string, outDir: string, options: CompileO
   return { config, onnxPath: join(out, 'model.onnx'), options };
 }
 
-function buildAtomically(dir: string, config: ModelConfig, options: CompileOptions, outDir: string, progress: Pick<CompileModelOptions, 'onProgress' | 'onCompileProgress'>, finish?: (tmp: string) => void): void {
+function buildAtomically(dir: string, config: ModelConfig, options: CompileOptions, outDir: string, progress: Pick<CompileModelOptions, 'onProgress' | 'onCompileProgress' | 'quantThreads'>, finish?: (tmp: string) => void): void {
   const { onProgress, onCompileProgress } = progress;
   const tmpDir = `${outDir}.tmp-${process.pid}`;
   rmSync(tmpDir, { recursive: true, force: true });
   mkdirSync(tmpDir, { recursive: true });
   let checkpoint: SafetensorsCheckpoint | null = null;
+  const quantThreads = progress.quantThreads ?? parseQuantThreads(process.env['LATENTSERVE_QUANT_THREADS']) ?? 1;
+  const pool = options.quant === 'none' || quantThreads < 2 ? null : new BlockQuantizePool({ threads: quantThreads });
   try {
     // Opened inside the try: a checkpoint that fails to open must not leave tmpDir behind either.
     checkpoint = SafetensorsCheckpoint.open(dir);
@@ -119,7 +127,7 @@ function buildAtomically(dir: string, config: ModelConfig, options: CompileOptio
     const bytesTotal = names.reduce((sum, name) => sum + tensorBytes(ckpt, name), 0);
     onProgress?.(`compiling ${dir} (${describe(options)}, ${names.length} tensors, ${(bytesTotal / 1e9).toFixed(2)} GB) into ${outDir}`);
     const source = new ProgressSource(new Fp8DequantizingSource(checkpoint, fp8BlockSize(config.quantizationConfig)), checkpoint, names.length, bytesTotal, (p) => onCompileProgress?.(p));
-    buildDeepseekGraph(config, source, join(tmpDir, 'model.onnx'), options, onProgress);
+    buildDeepseekGraph(config, source, join(tmpDir, 'model.onnx'), options, onProgress, pool?.quantizeBlocks);
     finish?.(tmpDir);
     const done = source.progress();
     onProgress?.(`compiled ${done.tensorsDone} tensors, ${(done.bytesDone / 1e9).toFixed(2)} GB of checkpoint in ${(done.elapsedMs / 1000).toFixed(1)} s (${(done.bytesDone / 1e6 / Math.max(done.elapsedMs, 1)).toFixed(3)} GB/s)`);
@@ -127,6 +135,7 @@ function buildAtomically(dir: string, config: ModelConfig, options: CompileOptio
     rmSync(tmpDir, { recursive: true, force: true });
     throw err;
   } finally {
+    pool?.close();
     checkpoint?.close();
   }
   try {

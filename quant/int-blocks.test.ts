@@ -99,3 +99,50 @@ test('quantizeRowsInto stacks experts and interleaves gate/up rows at a stride',
   // Unwritten rows of a fresh allocation dequantize to zero.
   assert.ok(dequantizeBlocks(allocateBlocks(2, 5, 8, 4)).every((v) => v === 0));
 });
+
+test('byte-identical to the reference quantizer: random weights, exact .5 ties, odd widths and padding, strides', async () => {
+  const { quantizeRowsIntoReference } = await import('./int-blocks-reference.js');
+  const arbitrary = fc.record({
+    rows: fc.integer({ min: 1, max: 6 }),
+    cols: fc.integer({ min: 1, max: 90 }),
+    bits: fc.constantFrom<BlockBits>(4, 8),
+    blockSize: fc.constantFrom(2, 4, 6, 16, 32, 64),
+    kind: fc.constantFrom('random', 'ties', 'mixed'),
+    exponent: fc.integer({ min: -20, max: 20 }),
+    rowStride: fc.integer({ min: 1, max: 3 }),
+    seed: fc.integer(),
+  });
+  let ties = 0;
+  fc.assert(fc.property(arbitrary, ({ rows, cols, bits, blockSize, kind, exponent, rowStride, seed }) => {
+    let state = seed >>> 0;
+    const next = (): number => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 2 ** 32;
+    };
+    const codeMax = bits === 8 ? 127 : 7;
+    const unit = 2 ** exponent; // a power of two: scale = codeMax · unit / codeMax is exact, so k/2 · unit is an exact tie
+    const w = Float32Array.from({ length: rows * cols }, (_, i) => {
+      const tie = kind === 'ties' || (kind === 'mixed' && next() < 0.5);
+      if ((i % cols) % blockSize === 0 && tie) return (next() < 0.5 ? -1 : 1) * codeMax * unit; // pins the block's absmax
+      if (tie) return (Math.floor(next() * 2 * codeMax) - codeMax + (next() < 0.7 ? 0.5 : 0)) * unit; // within ±codeMax
+      return (next() - 0.5) * 2 * codeMax * unit;
+    });
+    const fast = allocateBlocks(rows * rowStride, cols, bits, blockSize);
+    const reference = allocateBlocks(rows * rowStride, cols, bits, blockSize);
+    quantizeRowsInto(fast, w, rowStride - 1, rowStride);
+    quantizeRowsIntoReference(reference, w, rowStride - 1, rowStride);
+    if (kind !== 'random') ties++;
+    return Buffer.compare(fast.data, reference.data) === 0 && Buffer.compare(Buffer.from(fast.scales.buffer), Buffer.from(reference.scales.buffer)) === 0;
+  }), { numRuns: 500 });
+  assert.ok(ties > 100);
+  // Scales at the edges: all-zero blocks, float32 underflow (scale 1, codes 0), huge values, ±Infinity.
+  for (const bits of [4, 8] as const) {
+    const w = new Float32Array([0, 0, 0, 0, 1e-45, -1e-45, 1e-44, 0, 3e38, -3e38, 1.5e38, 2.5, Infinity, -1, 0.5, 2]);
+    const fast = allocateBlocks(4, 4, bits, 4);
+    const reference = allocateBlocks(4, 4, bits, 4);
+    quantizeRowsInto(fast, w);
+    quantizeRowsIntoReference(reference, w);
+    assert.deepEqual([...fast.data], [...reference.data]);
+    assert.deepEqual([...fast.scales], [...reference.scales]);
+  }
+});

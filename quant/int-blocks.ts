@@ -16,7 +16,7 @@
 // quantizeRowsInto writes rows into a larger allocation at a stride, so weights stacked from several tensors
 // (experts, interleaved gate/up rows) are quantized without first assembling them in float32.
 
-import { absMax, roundHalfEven, scaleFor } from './scale.js';
+import { scaleFor } from './scale.js';
 
 export type BlockBits = 4 | 8;
 
@@ -67,6 +67,19 @@ export function allocateBlocks(rows: number, cols: number, bits: BlockBits, bloc
 }
 
 /**
+ * allocateBlocks on SharedArrayBuffers, for worker threads, and NOT filled (all zeros, which is no valid block):
+ * the caller must write every row with quantizeRowsInto. Skipping the fill leaves the first touch of each page
+ * to the thread that quantizes its rows.
+ */
+export function allocateSharedBlocksUnfilled(rows: number, cols: number, bits: BlockBits, blockSize: number): BlockQuantized {
+  checkLayout(rows, cols, bits, blockSize);
+  const blocksPerRow = Math.ceil(cols / blockSize);
+  const data = new Uint8Array(new SharedArrayBuffer(rows * blocksPerRow * bytesPerBlock(bits, blockSize)));
+  const scales = new Float32Array(new SharedArrayBuffer(rows * blocksPerRow * 4));
+  return { data, scales, rows, cols, bits, blockSize, blocksPerRow };
+}
+
+/**
  * Quantizes the rows of `w` [srcRows, dst.cols] into `dst`: source row i lands in row firstRow + i · rowStride.
  * Lets callers stack experts (firstRow = e · rows) or interleave gate/up rows (rowStride 2) without copies.
  * Values must be finite.
@@ -82,34 +95,62 @@ export function quantizeRowsInto(dst: BlockQuantized, w: Float32Array, firstRow 
   const codeMax = blockCodeMax(bits);
   const zeroPoint = blockZeroPoint(bits);
   const blockBytes = bytesPerBlock(bits, blockSize);
-  // Code of element `col` of the current block, padding included.
-  const code = (srcBase: number, col: number, end: number, scale: number): number => {
-    if (col >= end) return zeroPoint;
-    const q = roundHalfEven((w[srcBase + col] ?? 0) / scale);
-    return Math.min(codeMax, Math.max(-codeMax, q)) + zeroPoint;
-  };
   for (let r = 0; r < srcRows; r++) {
     const srcRow = r * cols;
     const dstRow = firstRow + r * rowStride;
     for (let b = 0; b < blocksPerRow; b++) {
-      const start = b * blockSize;
-      const end = Math.min(start + blockSize, cols);
-      const scale = scaleFor(absMax(w, srcRow + start, srcRow + end), codeMax);
+      const src = srcRow + b * blockSize;
+      const width = Math.min(blockSize, cols - b * blockSize);
+      const scale = scaleFor(blockAbsMax(w, src, src + width), codeMax);
       const block = dstRow * blocksPerRow + b;
       scales[block] = scale;
       const out = block * blockBytes;
-      const srcBase = srcRow + start;
-      const width = end - start;
       if (bits === 8) {
-        for (let i = 0; i < blockSize; i++) data[out + i] = code(srcBase, i, width, scale);
+        for (let i = 0; i < width; i++) data[out + i] = roundedCode(w[src + i] as number, scale, codeMax) + zeroPoint;
+        for (let i = width; i < blockSize; i++) data[out + i] = zeroPoint;
       } else {
-        for (let j = 0; j < blockBytes; j++) {
-          data[out + j] = code(srcBase, 2 * j, width, scale) | (code(srcBase, 2 * j + 1, width, scale) << 4);
+        // Pairs (2j, 2j + 1); blockSize is even, so only the block's last pair can straddle `width`.
+        const fullPairs = width >> 1;
+        for (let j = 0; j < fullPairs; j++) {
+          const lo = roundedCode(w[src + 2 * j] as number, scale, codeMax) + zeroPoint;
+          const hi = roundedCode(w[src + 2 * j + 1] as number, scale, codeMax) + zeroPoint;
+          data[out + j] = lo | (hi << 4);
         }
+        let j = fullPairs;
+        if (width % 2 === 1) {
+          data[out + j] = (roundedCode(w[src + width - 1] as number, scale, codeMax) + zeroPoint) | (zeroPoint << 4);
+          j++;
+        }
+        for (; j < blockBytes; j++) data[out + j] = zeroPoint | (zeroPoint << 4);
       }
     }
   }
 }
+
+/** absMax (scale.ts) without its `?? 0`: indices here are in range, and NaN still fails `>` so is skipped. */
+function blockAbsMax(w: Float32Array, start: number, end: number): number {
+  let max = 0;
+  for (let i = start; i < end; i++) {
+    const a = Math.abs(w[i] as number);
+    if (a > max) max = a;
+  }
+  return max;
+}
+
+// 1.5 · 2⁵²: adding and subtracting it rounds any |v| < 2⁵¹ to an integer in the FPU's rounding mode, which for
+// JavaScript numbers is round-half-to-even. The value is clamped to ±codeMax first (rounding commutes with a
+// clamp to integer bounds), so it is always in range, and NaN stays NaN (stored as 0, as before).
+const ROUND_HALF_EVEN = 6755399441055744;
+
+/** clamp(roundHalfEven(value / scale), −codeMax, codeMax), branch-light for the inner loops. */
+function roundedCode(value: number, scale: number, codeMax: number): number {
+  let v = value / scale;
+  v = v > codeMax ? codeMax : v < -codeMax ? -codeMax : v;
+  return v + ROUND_HALF_EVEN - ROUND_HALF_EVEN;
+}
+
+/** quantizeBlocks's signature: what the graph builder calls, in place or through a BlockQuantizePool. */
+export type BlockQuantizer = (w: Float32Array, rows: number, cols: number, bits: BlockBits, blockSize: number) => BlockQuantized;
 
 /** Quantizes w [rows, cols] (row-major) in one go; see the layout at the top of the file. */
 export function quantizeBlocks(w: Float32Array, rows: number, cols: number, bits: BlockBits, blockSize: number): BlockQuantized {

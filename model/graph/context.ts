@@ -1,5 +1,5 @@
 // What every layer-emitting function needs: the builder, where weights come from, and where they go.
-import { quantizeBlocks } from '../../quant/int-blocks.js';
+import { quantizeBlocks, type BlockQuantizer } from '../../quant/int-blocks.js';
 import type { Value } from '../onnx/graph-builder.js';
 import { DataType, GraphBuilder, MS_DOMAIN } from '../onnx/graph-builder.js';
 import type { WeightFile } from '../onnx/weight-file.js';
@@ -19,6 +19,8 @@ export class GraphContext {
     private readonly file: WeightFile,
     readonly source: WeightSource,
     readonly options: CompileOptions,
+    /** quantizeBlocks, or a BlockQuantizePool's (same bytes, on several threads). */
+    private readonly quantize: BlockQuantizer = quantizeBlocks,
   ) {}
 
   /** A checkpoint tensor as an external float32 initializer, with its checkpoint shape. */
@@ -46,7 +48,7 @@ export class GraphContext {
   linearOf(x: Value, name: string, data: Float32Array, rows: number, cols: number): Value {
     const bits = weightBits(this.options.quant);
     if (bits === null) return this.g.op1('Gemm', [x, this.tensor(name, data, [rows, cols])], { transB: 1 });
-    const q = quantizeBlocks(data, rows, cols, bits, this.options.quantBlockSize);
+    const q = this.quantize(data, rows, cols, bits, this.options.quantBlockSize);
     const codes = this.g.external(`${name}.q${bits}`, DataType.UINT8, [rows, q.blocksPerRow, (q.blockSize * bits) / 8], this.file.append(q.data));
     const scales = this.g.external(`${name}.scales`, DataType.FLOAT, [rows, q.blocksPerRow], this.file.append(q.scales));
     return this.g.op1('MatMulNBits', [x, codes, scales], { K: cols, N: rows, bits, block_size: q.blockSize, accuracy_level: 4 }, MS_DOMAIN);

@@ -22,6 +22,7 @@ import type { Value } from '../onnx/graph-builder.js';
 import { DataType, GraphBuilder } from '../onnx/graph-builder.js';
 import { WeightFile } from '../onnx/weight-file.js';
 import { E4M3_TABLE } from '../../quant/e4m3.js';
+import { quantizeBlocks, type BlockQuantizer } from '../../quant/int-blocks.js';
 import type { CompileOptions, KvCacheDtype } from './compile-options.js';
 import type { WeightSource } from './context.js';
 import { GraphContext } from './context.js';
@@ -35,11 +36,11 @@ export const cacheScaleInputName = (layer: number): string => `cache_scale.${lay
 export const latentOutputName = (layer: number): string => `latent.${layer}`;
 
 /** Writes the step graph to `onnxPath` and its weights to `onnxPath + '.data'`. */
-export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, onnxPath: string, options: CompileOptions, onProgress?: (msg: string) => void): void {
+export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, onnxPath: string, options: CompileOptions, onProgress?: (msg: string) => void, quantize: BlockQuantizer = quantizeBlocks): void {
   const g = new GraphBuilder();
   const file = new WeightFile(`${onnxPath}.data`);
   try {
-    const ctx = new GraphContext(g, file, source, options);
+    const ctx = new GraphContext(g, file, source, options, quantize);
     const rowWidth = latentRowWidth(config);
     const inputIds = g.input('input_ids', DataType.INT64, ['num_tokens']);
     const positions = g.input('positions', DataType.INT64, ['num_tokens']);
