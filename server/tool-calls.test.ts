@@ -115,3 +115,16 @@ test('a max_completion_tokens the window cannot hold is a 400 naming max_complet
   assert.equal(res.json.error.param, 'max_completion_tokens');
   assert.equal(res.json.error.code, 'context_length_exceeded');
 });
+
+test('openai-node sees the 400 for a field latentserve does not implement, with the field named', async () => {
+  await assert.rejects(
+    s.client.chat.completions.create({ model: 'tiny-b', messages: [{ role: 'user', content: 'x' }], max_tokens: 2, ...({ reasoning_effort: 'high' } as object) }),
+    (err: unknown) => {
+      const e = err as { status?: number; param?: string; code?: string };
+      assert.equal(e.status, 400);
+      assert.equal(e.param, 'reasoning_effort');
+      assert.equal(e.code, 'unsupported_parameter');
+      return true;
+    },
+  );
+});
