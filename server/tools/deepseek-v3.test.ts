@@ -46,6 +46,10 @@ const CASES: Record<string, { text: string; expected: Parsed }> = {
     text: `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n\`\`\`json\n{"a": `,
     expected: { content: '', calls: [{ name: 'f', arguments: '{"a": ' }] },
   },
+  'a call cut off inside its closing fence (max_tokens)': {
+    text: `<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n\`\`\`json\n{"a": 1}\n\`\`\`<｜tool▁call▁en`,
+    expected: { content: '', calls: [{ name: 'f', arguments: '{"a": 1}' }] },
+  },
   'a malformed call: header never completes': {
     text: '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f no fence',
     expected: { content: '<｜tool▁call▁begin｜>function<｜tool▁sep｜>f no fence', calls: [] },

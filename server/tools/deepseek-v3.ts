@@ -61,7 +61,9 @@ class DeepSeekV3Parser implements ToolCallParser {
     this.buffer = '';
     if (rest === '') return events;
     if (this.state === 'content') events.push({ type: 'content', text: rest });
-    else if (this.state === 'arguments') events.push({ type: 'arguments', index: this.calls - 1, text: rest });
+    // Held back in the arguments only while it might be the start of the closing fence: cut off there (max_tokens),
+    // it belongs to the marker, not the JSON (a raw newline and backticks are no JSON outside a string either).
+    else if (this.state === 'arguments' && !ARGS_END.startsWith(rest)) events.push({ type: 'arguments', index: this.calls - 1, text: rest });
     else if (this.state === 'header') events.push({ type: 'content', text: CALL_BEGIN + rest });
     return events;
   }
