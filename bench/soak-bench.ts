@@ -16,7 +16,7 @@
 // RSS: the worker's cache pools are zero pages until a block is first written, so RSS climbs until every block has
 // been used once. The small default cache (64 MiB) is saturated during warm-up (and makes preemption happen),
 // so growth measured after warm-up is the server's own. --warmup-seconds is only warm-up's floor; its end is the
-// first sample by which the executor has run 95 % of the step sizes (shape buckets) it runs under load.
+// first sample by which the executor has run the load's largest step (latentserve_executor_largest_step).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { freePort } from '../loadtest/free-port.js';
 import { rssChart } from './soak-chart.js';
-import { memoryVerdict } from './soak-verdict.js';
+import { memoryVerdict, type MemorySample } from './soak-verdict.js';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -132,7 +132,7 @@ async function metrics(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const m = /^(latentserve_process_resident_memory_bytes|latentserve_executor_step_shapes|latentserve_executor_step_sizes|latentserve_cache_blocks_used|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(line);
+    const m = /^(latentserve_process_resident_memory_bytes|latentserve_executor_step_shapes|latentserve_executor_step_sizes|latentserve_executor_largest_step\{term="\w+"\}|latentserve_cache_blocks_used|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(line);
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;
@@ -219,13 +219,18 @@ async function main(): Promise<void> {
   const server = await startServer();
   const calibration = await calibrate(server.url);
   const t0 = performance.now();
-  const samples: { atS: number; rssMb: number; sizes: number; shapes: number; heapMb: number; blocksUsed: number; running: number; waiting: number }[] = [];
+  const samples: (MemorySample & { shapes: number; heapMb: number; blocksUsed: number; running: number; waiting: number })[] = [];
   const sample = async (): Promise<void> => {
     const m = await metrics(server.url);
     samples.push({
       atS: Math.round((performance.now() - t0) / 1000),
       rssMb: +((m['latentserve_process_resident_memory_bytes'] ?? 0) / 2 ** 20).toFixed(1),
       sizes: m['latentserve_executor_step_sizes'] ?? 0,
+      largest: {
+        tokens: m['latentserve_executor_largest_step{term="tokens"}'] ?? 0,
+        gathered: m['latentserve_executor_largest_step{term="gathered"}'] ?? 0,
+        attention: m['latentserve_executor_largest_step{term="attention"}'] ?? 0,
+      },
       shapes: m['latentserve_executor_step_shapes'] ?? 0,
       heapMb: +((m['nodejs_heap_size_used_bytes'] ?? 0) / 2 ** 20).toFixed(1),
       blocksUsed: m['latentserve_cache_blocks_used'] ?? -1,
@@ -293,7 +298,7 @@ async function main(): Promise<void> {
   const ok = report.errors === 0 && report.serverFaultLogLines === 0 && report.blocksInUseAtEnd === 0 && report.runningAtEnd === 0 && exitCode === 0 && memory.ok;
   process.stdout.write(`soak: ${ok ? 'PASS' : 'FAIL'} — ${report.requests} requests, ${report.disconnects} disconnects, ${report.errors} errors, ` +
     `${report.blocksInUseAtEnd} blocks in use at the end, ${memory.reason}` +
-    `${memory.warmupEndS === null ? '' : ` (warm-up ended at ${memory.warmupEndS} s with ${memory.sizesAtWarmupEnd} of ${memory.sizesAtEnd} step sizes)`}\n`);
+    `${memory.warmupEndS === null ? '' : ` (warm-up ended at ${memory.warmupEndS} s, at the load's largest step; ${memory.sizesAtWarmupEnd} of its ${memory.sizesAtEnd} step sizes seen by then)`}\n`);
   process.exitCode = ok ? 0 : 1;
 }
 

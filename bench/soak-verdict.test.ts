@@ -3,34 +3,71 @@ import { test } from 'node:test';
 import type { MemorySample } from './soak-verdict.js';
 import { memoryVerdict } from './soak-verdict.js';
 
-const run = (rows: [number, number, number][]): MemorySample[] => rows.map(([atS, rssMb, sizes]) => ({ atS, rssMb, sizes }));
+type Row = [atS: number, rssMb: number, sizes: number, tokens: number, gathered: number, attention: number];
+const run = (rows: Row[]): MemorySample[] =>
+  rows.map(([atS, rssMb, sizes, tokens, gathered, attention]) => ({ atS, rssMb, sizes, largest: { tokens, gathered, attention } }));
 const opts = { minWarmupS: 30, loadEndS: 600, maxGrowthPct: 10 };
 
-test('warm-up ends once 95 % of the step sizes are seen (not before the floor); a plateau passes', () => {
-  const v = memoryVerdict(run([[0, 200, 0], [30, 700, 80], [60, 800, 96], [120, 820, 99], [600, 850, 100]]), opts);
+test('warm-up ends once the largest step of the load has run (not before the floor); a plateau passes', () => {
+  const v = memoryVerdict(run([
+    [0, 200, 0, 0, 0, 0],
+    [10, 600, 20, 512, 64, 640], // every term at its largest already, but before the floor
+    [30, 700, 40, 512, 64, 640],
+    [120, 720, 50, 512, 64, 640],
+    [600, 760, 55, 512, 64, 640],
+  ]), opts);
+  assert.equal(v.warmupEndS, 30);
+  assert.equal(v.rssAfterWarmupMb, 700);
+  assert.equal(v.growthPct, 8.6);
+  assert.deepEqual(v.largestStep, { tokens: 512, gathered: 64, attention: 640 });
+  assert.deepEqual([v.sizesAtWarmupEnd, v.sizesAtEnd], [40, 55]);
+  assert.ok(v.ok, v.reason);
+});
+
+test('every term must reach its largest: a step with more attention blocks ends warm-up later', () => {
+  const v = memoryVerdict(run([
+    [0, 200, 0, 0, 0, 0], [30, 700, 40, 512, 64, 320], [90, 900, 45, 512, 64, 640], [600, 950, 55, 512, 64, 640],
+  ]), opts);
+  assert.equal(v.warmupEndS, 90);
+  assert.equal(v.rssAfterWarmupMb, 900);
+  assert.ok(v.ok, v.reason);
+});
+
+test('new sizes no larger than the largest step do not hold warm-up open: the mini int8 soak (RSS flat, sizes late)', () => {
+  // 20-minute `mini --quant int8` soak: 51 of 55 sizes by mid-run, RSS 1119 / 1107 / 1117 / 1107 / 1115 MiB.
+  const v = memoryVerdict(run([
+    [0, 300, 0, 0, 0, 0], [60, 1119, 40, 256, 96, 960], [300, 1107, 48, 256, 96, 960],
+    [600, 1117, 51, 256, 96, 960], [900, 1107, 53, 256, 96, 960], [1200, 1115, 55, 256, 96, 960],
+  ]), { ...opts, loadEndS: 1200 });
   assert.equal(v.warmupEndS, 60);
-  assert.equal(v.rssAfterWarmupMb, 800);
-  assert.equal(v.growthPct, 6.3);
+  assert.equal(v.growthPct, -0.4);
   assert.ok(v.ok, v.reason);
 });
 
 test('growth past the limit after warm-up fails: the issue-16 run (RSS 842 → 1,772 MiB)', () => {
-  const v = memoryVerdict(run([[0, 205, 0], [30, 842, 100], [60, 1109, 190], [90, 1377, 196], [480, 1772, 200]]), { ...opts, loadEndS: 480 });
+  const v = memoryVerdict(run([
+    [0, 205, 0, 0, 0, 0], [30, 842, 100, 256, 32, 320], [60, 1109, 190, 512, 64, 640], [90, 1377, 196, 512, 64, 640],
+    [480, 1772, 200, 512, 64, 640],
+  ]), { ...opts, loadEndS: 480 });
   assert.equal(v.warmupEndS, 60);
   assert.equal(v.ok, false);
   assert.match(v.reason, /1109 → 1772 MiB after warm-up \(\+59\.8 %, limit 10 %\)/);
 });
 
-test('a size set still growing at mid-run fails: warm-up never ended', () => {
-  const v = memoryVerdict(run([[0, 200, 0], [100, 300, 100], [300, 310, 300], [600, 320, 600]]), opts);
+test('a largest step still growing after mid-run fails: warm-up never ended, and the reason names the term', () => {
+  const v = memoryVerdict(run([
+    [0, 200, 0, 0, 0, 0], [100, 300, 30, 512, 32, 320], [300, 310, 40, 512, 48, 480], [600, 320, 50, 512, 64, 640],
+  ]), opts);
   assert.equal(v.ok, false);
   assert.equal(v.warmupEndS, null);
-  assert.match(v.reason, /300 of 600 step sizes seen by mid-run/);
+  assert.match(v.reason, /gathered 48 of 64, attention 480 of 640 by mid-run/);
 });
 
-test('the drain after the load stops does not count: its small batches are new sizes, not larger steps', () => {
-  // The 6-minute soak with the defaults: 53 sizes under load (51 by 140 s), 78 once the drain had run.
-  const v = memoryVerdict(run([[0, 205, 0], [30, 536, 41], [140, 615, 51], [250, 614, 51], [360, 614, 53], [369, 617, 78]]), { ...opts, loadEndS: 368.6 });
+test('the drain after the load stops does not count: its batches are smaller, and its sizes are not the load\'s', () => {
+  const v = memoryVerdict(run([
+    [0, 205, 0, 0, 0, 0], [30, 536, 41, 384, 48, 480], [140, 615, 51, 512, 64, 640], [250, 614, 51, 512, 64, 640],
+    [360, 614, 53, 512, 64, 640], [369, 617, 78, 512, 64, 640],
+  ]), { ...opts, loadEndS: 368.6 });
   assert.equal(v.warmupEndS, 140);
   assert.equal(v.sizesAtEnd, 53);
   assert.equal(v.rssEndMb, 617);

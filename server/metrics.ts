@@ -18,6 +18,8 @@ export interface ExecutorMemoryStats {
   readonly numShapesSeen: number;
   /** Distinct sizes of the step's dynamic dimensions run so far, summed (the shape buckets seen). */
   readonly numSizesSeen: number;
+  /** The largest step run so far by each term of its working set (see model/executor/step-shape-stats.ts). */
+  readonly largestStep: { readonly tokens: number; readonly gathered: number; readonly attention: number };
 }
 
 export class ServerMetrics implements EngineObserver {
@@ -56,6 +58,14 @@ export class ServerMetrics implements EngineObserver {
       new Gauge({
         name: 'latentserve_executor_step_sizes', help: 'Distinct sizes of the step dimensions the executor has run, summed (shape buckets seen).',
         registers, collect() { this.set(executorStats().numSizesSeen); },
+      });
+      new Gauge({
+        name: 'latentserve_executor_largest_step',
+        help: 'Largest step run so far by each term of its working set: tokens (N), gathered (batch × blocks), attention (batch × query length × blocks).',
+        labelNames: ['term'], registers,
+        collect() {
+          for (const [term, value] of Object.entries(executorStats().largestStep)) this.set({ term }, value);
+        },
       });
     }
 

@@ -102,6 +102,8 @@ describe('shape buckets', () => {
       assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
       assert.equal(bucketed.executor.numShapesSeen, 1);
       assert.equal(bucketed.executor.numSizesSeen, 5);
+      // N 28; B 10 × max_blocks 10; × T 5.
+      assert.deepEqual(bucketed.executor.largestStep, { tokens: 28, gathered: 100, attention: 500 });
     } finally {
       await plain.executor.close();
       await bucketed.executor.close();

@@ -10,7 +10,9 @@ import { Worker } from 'node:worker_threads';
 import { ExecutorCrashed, ExecutorError } from './errors.js';
 import type { ExecutorMemoryOptions } from './memory-options.js';
 import { DEFAULT_EXECUTOR_MEMORY } from './memory-options.js';
+import { stepDims } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
+import { StepShapeStats, type LargestStep } from './step-shape-stats.js';
 import type { CacheGeometry, Executor, ForwardInputs, RunnerOutput } from './types.js';
 import { cacheGeometry } from './types.js';
 
@@ -70,8 +72,8 @@ export class OnnxExecutor implements Executor {
   private restarts = 0;
   private crashNextStep = false;
   private restarting: Promise<void> | null = null;
-  private shapes = 0;
-  private sizes = 0;
+  /** What the current worker has run (a restarted worker starts a fresh arena, and fresh stats). */
+  private stats = new StepShapeStats();
 
   private constructor(
     private readonly init: WorkerInit,
@@ -111,16 +113,20 @@ export class OnnxExecutor implements Executor {
 
   /** Distinct graph input shapes (combinations of N, B, T, maxBlocks, R) the current worker has run. */
   get numShapesSeen(): number {
-    return this.shapes;
+    return this.stats.numShapes;
+  }
+
+  /** Distinct sizes of those five dimensions, summed (with shape buckets on: the buckets seen). */
+  get numSizesSeen(): number {
+    return this.stats.numSizes;
   }
 
   /**
-   * Distinct sizes of those five dimensions, summed (with shape buckets on: the buckets seen). It stops growing
-   * once the load has visited every size it produces, and with it the largest intermediates ONNX Runtime's arena
-   * must hold: a soak's warm-up ends there.
+   * The largest step the current worker has run, by each term of a step's working set. Once these stop growing,
+   * so does the high-water mark ONNX Runtime's arena keeps: a soak's warm-up ends there.
    */
-  get numSizesSeen(): number {
-    return this.sizes;
+  get largestStep(): LargestStep {
+    return this.stats.largest;
   }
 
   /** Workers started after a crash (for logs, metrics and tests). */
@@ -139,6 +145,7 @@ export class OnnxExecutor implements Executor {
       this.restarting ??= this.restart().finally(() => { this.restarting = null; });
       await this.restarting;
     }
+    this.stats.record(stepDims(inputs, this.init.memory.shapeBuckets));
     const exitAfterRun = this.crashNextStep;
     this.crashNextStep = false;
     const logits = await this.send((id) => ({ kind: 'step', id, inputs, ...(exitAfterRun ? { exitAfterRun } : {}) }));
@@ -185,6 +192,7 @@ export class OnnxExecutor implements Executor {
         throw new ExecutorError('executor closed');
       }
       this.restarts++;
+      this.stats = new StepShapeStats();
       this.attach(worker);
       this.warn(`latentserve: executor worker restarted (restart ${this.restarts}); the latent cache starts empty`);
     } catch (err) {
@@ -224,8 +232,6 @@ export class OnnxExecutor implements Executor {
     if (p === undefined) return;
     this.pending.delete(msg.id);
     if (msg.kind === 'step') {
-      this.shapes = msg.shapesSeen;
-      this.sizes = msg.sizesSeen;
       p.resolve(msg.logits);
     }
     else if (msg.kind === 'error') p.reject(new ExecutorError(msg.message));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { packStep } from './pack.js';
+import { packStep, stepDims } from './pack.js';
 import type { BlockId, ForwardInputs, SequenceSlice } from './types.js';
 
 const blocks = (...ids: number[]): BlockId[] => ids as BlockId[];
@@ -141,4 +141,14 @@ test('bucketed: a step without logits rows keeps R = 0', () => {
   const p = packStep(step([{ queryLen: 9, contextLen: 0, blockTable: blocks(0) }], []), true);
   assert.equal(p.logitsIndices.length, 0);
   assert.equal(p.numTokens, 10);
+});
+
+test('property: stepDims gives the dimensions packStep lays out, plain and bucketed', () => {
+  const seqArb = fc.array(fc.record({ queryLen: fc.integer({ min: 1, max: 40 }), nBlocks: fc.integer({ min: 0, max: 30 }) }), { minLength: 1, maxLength: 20 });
+  fc.assert(fc.property(seqArb, fc.boolean(), fc.integer({ min: 0, max: 3 }), (specs, bucketed, numLogits) => {
+    const seqs = specs.map((s) => ({ queryLen: s.queryLen, contextLen: 0, blockTable: blocks(...Array.from({ length: s.nBlocks }, (_, i) => i)) }));
+    const p = packStep(step(seqs, Array.from({ length: numLogits }, (_, i) => i)), bucketed);
+    assert.deepEqual(stepDims(step(seqs, Array.from({ length: numLogits }, (_, i) => i)), bucketed),
+      [p.numTokens, p.batch, p.queryLen, p.maxBlocks, p.logitsIndices.length]);
+  }));
 });

@@ -36,29 +36,37 @@ export interface PackedStep {
   readonly logitsIndices: BigInt64Array; // [R] token indices
 }
 
-export function packStep(inputs: ForwardInputs, bucketed = false): PackedStep {
-  const { seqs } = inputs;
-  const realBatch = seqs.length;
-  if (realBatch === 0) throw new Error('empty step');
+/** The graph's dynamic dimensions of a step: (N, B, T, maxBlocks, R), padded up to their buckets when asked. */
+export type StepDims = readonly [numTokens: number, batch: number, queryLen: number, maxBlocks: number, numLogitRows: number];
+
+/** The dimensions packStep gives the graph for these inputs (checked there; here only measured). */
+export function stepDims(inputs: ForwardInputs, bucketed = false): StepDims {
   let longest = 0;
   let longestTable = 1;
   let total = 0;
-  for (const s of seqs) {
-    if (s.queryLen < 1) throw new Error('every sequence in a step needs at least one new token');
+  for (const s of inputs.seqs) {
     longest = Math.max(longest, s.queryLen);
     longestTable = Math.max(longestTable, s.blockTable.length);
+    total += s.queryLen;
+  }
+  const size = bucketed ? bucketUp : (n: number): number => n;
+  const numLogits = inputs.logitsIndices.length;
+  return [size(total), size(inputs.seqs.length), size(longest), size(longestTable), numLogits === 0 ? 0 : size(numLogits)];
+}
+
+export function packStep(inputs: ForwardInputs, bucketed = false): PackedStep {
+  const { seqs } = inputs;
+  if (seqs.length === 0) throw new Error('empty step');
+  let total = 0;
+  for (const s of seqs) {
+    if (s.queryLen < 1) throw new Error('every sequence in a step needs at least one new token');
     total += s.queryLen;
   }
   if (total !== inputs.tokenIds.length || total !== inputs.positions.length || total !== inputs.slotMapping.length) {
     throw new Error(`step has ${total} tokens by queryLen but ${inputs.tokenIds.length} ids`);
   }
   const numLogits = inputs.logitsIndices.length;
-  const size = bucketed ? bucketUp : (n: number): number => n;
-  const numTokens = size(total);
-  const batch = size(realBatch);
-  const queryLen = size(longest);
-  const maxBlocks = size(longestTable);
-  const numLogitRows = numLogits === 0 ? 0 : size(numLogits);
+  const [numTokens, batch, queryLen, maxBlocks, numLogitRows] = stepDims(inputs, bucketed);
 
   const queryLens = new BigInt64Array(batch).fill(1n); // padding sequences: one query slot
   const contextLens = new BigInt64Array(batch);
@@ -90,9 +98,4 @@ export function packStep(inputs: ForwardInputs, bucketed = false): PackedStep {
     numTokens, numRealTokens: total, batch, queryLen, maxBlocks, numLogits,
     inputIds, positions, queryLens, contextLens, blockTable, padIndex, unpadIndex, logitsIndices,
   };
-}
-
-/** The graph's dynamic dimensions of a packed step: (N, B, T, maxBlocks, R). */
-export function shapeDims(p: PackedStep): [number, number, number, number, number] {
-  return [p.numTokens, p.batch, p.queryLen, p.maxBlocks, p.logitsIndices.length];
 }

@@ -23,10 +23,6 @@ export type WorkerRequest =
 export type WorkerReply =
   | { readonly kind: 'ready'; readonly device: 'cpu' | 'cuda'; readonly warning: string | null }
   | { readonly kind: 'init-failed'; readonly message: string }
-  /**
-   * shapesSeen: distinct graph input shapes (N, B, T, maxBlocks, R) this worker has run so far; sizesSeen: distinct
-   * sizes summed over those five dimensions (with shape buckets: the buckets seen).
-   */
-  | { readonly kind: 'step'; readonly id: number; readonly logits: Float32Array; readonly shapesSeen: number; readonly sizesSeen: number }
+  | { readonly kind: 'step'; readonly id: number; readonly logits: Float32Array }
   | { readonly kind: 'error'; readonly id: number; readonly message: string }
   | { readonly kind: 'closed'; readonly id: number };

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { LatentPools } from './latent-pools.js';
-import { packStep, shapeDims } from './pack.js';
+import { packStep } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 import type { ForwardInputs } from './types.js';
 
@@ -46,19 +46,6 @@ class StepRunner {
   private readonly poolTensors = this.pools.inputs.map((p) => [p.name, new ort.Tensor(p.type, p.data, p.dims)] as const);
   /** What a step returns; the graph has other outputs that exist only to pin buffers (see graph/moe.ts). */
   private readonly fetches = ['logits', ...Array.from({ length: init.numLayers }, (_, l) => `latent.${l}`)];
-  /** Distinct graph input shapes run so far: combinations of the five dynamic dimensions. */
-  private readonly shapes = new Set<string>();
-  /** Distinct sizes of each dynamic dimension run so far (its buckets, when they are on). */
-  private readonly sizes = Array.from({ length: 5 }, () => new Set<number>());
-
-  get shapesSeen(): number {
-    return this.shapes.size;
-  }
-
-  get sizesSeen(): number {
-    return this.sizes.reduce((n, s) => n + s.size, 0);
-  }
-
   constructor(private readonly session: ort.InferenceSession) {}
 
   async run(inputs: ForwardInputs): Promise<Float32Array> {
@@ -80,9 +67,6 @@ class StepRunner {
       unpad_index: new ort.Tensor('int64', p.unpadIndex, [p.numTokens]),
       logits_indices: new ort.Tensor('int64', p.logitsIndices, [p.logitsIndices.length]),
     };
-    const dims = shapeDims(p);
-    this.shapes.add(dims.join(','));
-    dims.forEach((size, d) => this.sizes[d]!.add(size));
     for (const [name, tensor] of this.poolTensors) feeds[name] = tensor;
     const out = await this.session.run(feeds, this.fetches);
     // Only now write the step's rows: the graph read the pools as they were before this step.
@@ -119,7 +103,7 @@ async function main(): Promise<void> {
         const logits = await runner.run(msg.inputs);
         if (msg.exitAfterRun === true) process.exit(70); // tests: a crash mid-step, with no run left in flight
         const copy = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
-        reply({ kind: 'step', id: msg.id, logits: copy, shapesSeen: runner.shapesSeen, sizesSeen: runner.sizesSeen }, [copy.buffer as ArrayBuffer]);
+        reply({ kind: 'step', id: msg.id, logits: copy }, [copy.buffer as ArrayBuffer]);
       } catch (err) {
         reply({ kind: 'error', id: msg.id, message: (err as Error).message });
       }
