@@ -5,8 +5,9 @@
 //   - TTFT of a repeated 1,000-token prompt, cold and repeated, with prefix caching on and off.
 // Prints one JSON report; asserts nothing. With --compare='FLAGS A|FLAGS B' (serve flags per variant; the = keeps
 // parseArgs from reading a leading -- as an option) it instead
-// measures each variant's output tokens/s at 1, 4, 16 and 32 streams and the TTFT of one cold long prompt, in
-// interleaved rounds (--rounds, default 2), so variants are compared side by side on a noisy machine.
+// measures each variant's output tokens/s at 1, 4, 16 and 32 streams, the TTFT of one cold long prompt and of a
+// repeated short prompt (48 tokens, sent twice: the second is timed), in interleaved rounds (--rounds, default 2),
+// so variants are compared side by side on a noisy machine.
 //   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 128] [--prompt-tokens 1000] [--compare='FLAGS A|FLAGS B'] [--rounds 2]
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -80,6 +81,9 @@ async function stream(url: string, prompt: number[], tokens: number): Promise<St
   return { ttftMs, tokens: count, totalMs: performance.now() - t0 };
 }
 
+/** The repeated short prompt of --compare: shorter than one 64-token block. */
+const SHORT_PROMPT_TOKENS = 48;
+
 const randomPrompt = (len: number, salt: number): number[] => Array.from({ length: len }, (_, i) => 3 + ((i * 7919 + salt * 104729) % 4000));
 
 async function throughput(url: string, concurrency: number): Promise<{ tokensPerSecond: number; wallSeconds: number }> {
@@ -118,7 +122,7 @@ async function repeatedPromptTtft(url: string): Promise<{ firstMs: number; repea
 /** --compare: each variant's throughput and cold long-prompt TTFT, rounds interleaved; medians over rounds. */
 async function compare(specs: string[], rounds: number): Promise<void> {
   const levels = [1, 4, 16, 32];
-  const results = specs.map(() => ({ tokensPerSecond: levels.map(() => [] as number[]), ttftMs: [] as number[] }));
+  const results = specs.map(() => ({ tokensPerSecond: levels.map(() => [] as number[]), ttftMs: [] as number[], repeatShortTtftMs: [] as number[] }));
   for (let r = 0; r < rounds; r++) {
     for (const [v, spec] of specs.entries()) {
       const { url, proc } = await startServer(['--max-num-seqs', '32', ...spec.split(/\s+/).filter((f) => f.length > 0)]);
@@ -126,6 +130,9 @@ async function compare(specs: string[], rounds: number): Promise<void> {
         await stream(url, randomPrompt(8, 1), 4); // warm-up
         for (const [i, c] of levels.entries()) results[v]!.tokensPerSecond[i]!.push((await throughput(url, c)).tokensPerSecond);
         results[v]!.ttftMs.push((await stream(url, randomPrompt(promptTokens, 100 + r), 1)).ttftMs);
+        const short = randomPrompt(SHORT_PROMPT_TOKENS, 200 + r);
+        await stream(url, short, 1);
+        results[v]!.repeatShortTtftMs.push((await stream(url, short, 1)).ttftMs);
       } finally {
         await stopServer(proc);
       }
@@ -136,6 +143,7 @@ async function compare(specs: string[], rounds: number): Promise<void> {
     serveFlags: spec,
     outputTokensPerSecond: Object.fromEntries(levels.map((c, i) => [`c${c}`, median(results[v]!.tokensPerSecond[i]!)])),
     coldTtftMs: median(results[v]!.ttftMs),
+    repeatShortTtftMs: median(results[v]!.repeatShortTtftMs),
     rounds: results[v],
   }));
   process.stdout.write(`${JSON.stringify({ maxTokens, promptTokens, rounds, variants: report }, null, 2)}\n`);

@@ -54,13 +54,25 @@ test('growth past the limit after warm-up fails: the issue-16 run (RSS 842 → 1
   assert.match(v.reason, /1109 → 1772 MiB after warm-up \(\+59\.8 %, limit 10 %\)/);
 });
 
-test('a largest step still growing after mid-run fails: warm-up never ended, and the reason names the term', () => {
+test('a largest step reached late but with a quarter of the load left ends warm-up there: the 10-minute mini int8 soak', () => {
+  // `node dist/bench/soak-bench.js --minutes 10 --model mini-seed0 -- --quant int8`: attention 10,240 → 12,800 at 361 s.
   const v = memoryVerdict(run([
-    [0, 200, 0, 0, 0, 0], [100, 300, 30, 512, 32, 320], [300, 310, 40, 512, 48, 480], [600, 320, 50, 512, 64, 640],
+    [0, 773, 0, 0, 0, 0], [80, 1114, 32, 512, 160, 10240], [351, 1131, 48, 512, 160, 10240],
+    [361, 1147, 49, 512, 160, 12800], [381, 1166, 49, 512, 160, 12800], [601, 1145, 50, 512, 160, 12800],
+  ]), { ...opts, loadEndS: 600 });
+  assert.equal(v.warmupEndS, 361);
+  assert.equal(v.growthPct, -0.2);
+  assert.ok(v.ok, v.reason);
+});
+
+test('a largest step still growing in the last quarter of the load fails: warm-up never ended, and the reason names the term', () => {
+  const v = memoryVerdict(run([
+    [0, 200, 0, 0, 0, 0], [100, 300, 30, 512, 32, 320], [440, 310, 40, 512, 48, 480], [460, 315, 45, 512, 64, 640],
+    [600, 320, 50, 512, 64, 640],
   ]), opts);
   assert.equal(v.ok, false);
   assert.equal(v.warmupEndS, null);
-  assert.match(v.reason, /gathered 48 of 64, attention 480 of 640 by mid-run/);
+  assert.match(v.reason, /gathered 48 of 64, attention 480 of 640 by 450 s/);
 });
 
 test('the drain after the load stops does not count: its batches are smaller, and its sizes are not the load\'s', () => {
