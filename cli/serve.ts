@@ -34,7 +34,7 @@ import { UsageError, intOption, numberOption } from './options.js';
 export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P] [--served-model-name NAME] [--block-size 16]
     [--num-cache-blocks N | --cache-memory-mb M] [--max-num-seqs N] [--max-num-batched-tokens N]
     [--max-waiting N] [--max-padded-query-slots N] [--max-attention-block N] [--executor-memory memPattern=0,cpuArena=1,shapeBuckets=1]
-    [--no-enable-prefix-caching] [--no-reserve-step-memory] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
+    [--no-enable-prefix-caching] [--reserve-step-memory] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
     [--api-key KEY]... [--protect-metrics] [--max-model-len N] [--max-prompt-tokens N] [--max-completion-tokens N]
     [--max-body-bytes N] [--max-n N] [--max-choices N] [--max-stop-strings N] [--max-stop-length N]
     [--max-logit-bias N] [--max-concurrent-streams N] [--request-timeout S] [--stream-stall-timeout S] [--headers-timeout S]
@@ -68,7 +68,7 @@ export async function runServe(argv: string[]): Promise<void> {
       'max-attention-block': { type: 'string' },
       'executor-memory': { type: 'string', default: '' },
       'no-enable-prefix-caching': { type: 'boolean', default: false },
-      'no-reserve-step-memory': { type: 'boolean', default: false },
+      'reserve-step-memory': { type: 'boolean', default: false },
       device: { type: 'string', default: 'cpu' },
       'api-key': { type: 'string', multiple: true, default: [] },
       'protect-metrics': { type: 'boolean', default: false },
@@ -173,8 +173,9 @@ export async function runServe(argv: string[]): Promise<void> {
   });
   await grammars.start();
   const maxModelLen = Math.min(maxModelLenFlag, config.maxPositionEmbeddings);
-  // Before the first request: the largest steps the scheduler can form, so the arena's high-water mark is set now.
-  const reserved = values['no-reserve-step-memory'] ? null : await reserveStepMemory(model.executor, {
+  // Asked for, the largest steps the scheduler can form run before the first request, so the arena's high-water
+  // mark is set now (off by default: README "Memory under load" has what it costs and what it does not buy).
+  const reserved = !values['reserve-step-memory'] ? null : await reserveStepMemory(model.executor, {
     maxNumSeqs, maxNumBatchedTokens, ...caps, maxModelLen, numBlocks: model.executor.cache.numBlocks, blockSize,
   });
   if (reserved !== null) log(`latentserve: step working set reserved (${Object.entries(reserved).map(([k, ms]) => `${k} step ${ms} ms`).join(', ')})`);
