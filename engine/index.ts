@@ -4,5 +4,5 @@
 //   EngineRequest → SchedulerOutput → ForwardInputs → RunnerOutput → TokenEvent
 export { generateOffline } from './offline-generate.js';
 export type { GenerateParams, GenerateResult } from './offline-generate.js';
-export { argmax, logSoftmax, sampleToken, topK } from './sampling.js';
-export type { LogprobEntry, SamplingParams, TokenLogprob } from './sampling.js';
+export { argmax, logSoftmax, sampleToken, topK } from '../sampling/index.js';
+export type { LogprobEntry, SamplingOptions, TokenLogprob } from '../sampling/index.js';

@@ -1,6 +1,6 @@
 // A request inside the engine: its tokens so far and how many of them the cache already holds.
 // The scheduler only ever moves numComputedTokens towards numTokens; sampling appends one token at a time.
-import type { LogprobEntry } from './sampling.js';
+import type { LogprobEntry } from '../sampling/index.js';
 import type { EngineRequest, FinishReason, SamplingOptions } from './types.js';
 
 export type RequestStatus = 'waiting' | 'running' | 'finished';
