@@ -25,8 +25,9 @@ export class Request {
   numCachedTokens = 0;
   status: RequestStatus = 'waiting';
   /**
-   * Its last step's logits wait for a grammar mask that is not ready (the grammar worker is compiling another
-   * request's grammar): it is not scheduled again until that token has been sampled and appended.
+   * Its last step's sampling row is held by the executor for a grammar mask that is not ready (the grammar worker
+   * is compiling another request's grammar): it is not scheduled again until that token has been sampled and
+   * appended.
    */
   awaitingSample = false;
   finishReason: FinishReason | null = null;
