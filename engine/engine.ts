@@ -139,6 +139,7 @@ export class LatentEngine implements Engine {
       numWaiting: this.scheduler.numWaiting,
       cacheBlocksUsed: this.kv.numUsedBlocks(),
       cacheBlocksTotal: cache.numBlocks,
+      cacheBlocksTouched: this.kv.numTouchedBlocks(),
       cacheBlockSize: cache.blockSize,
       cacheBytesPerToken: cacheBytesPerToken(cache),
     };

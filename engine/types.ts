@@ -71,6 +71,8 @@ export interface EngineStats {
   /** Blocks held by live requests. */
   readonly cacheBlocksUsed: number;
   readonly cacheBlocksTotal: number;
+  /** Blocks allocated at least once since start: the pool's pages written, so resident. */
+  readonly cacheBlocksTouched: number;
   readonly cacheBlockSize: number;
   readonly cacheBytesPerToken: number;
 }

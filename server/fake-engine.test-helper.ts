@@ -45,6 +45,7 @@ export class FakeEngine implements Engine {
       numWaiting: 0,
       cacheBlocksUsed: this.running,
       cacheBlocksTotal: 64,
+      cacheBlocksTouched: 0,
       cacheBlockSize: 64,
       cacheBytesPerToken: 1536,
     };
