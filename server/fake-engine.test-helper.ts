@@ -3,7 +3,7 @@
 // stop strings (minimal: no hold-back), logprobs, prompt logprobs and the AbortSignal, and can be told to fail.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Aborted } from '../engine/errors.js';
-import type { LogprobEntry, TokenLogprob } from '../engine/sampling.js';
+import type { LogprobEntry, TokenLogprob } from '../sampling/index.js';
 import type { Engine, EngineObserver, EngineRequest, EngineStats, TokenEvent } from '../engine/types.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
 

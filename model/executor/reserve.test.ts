@@ -78,7 +78,7 @@ test('reserveStepMemory runs each step once, in order, on the executor', async (
     vocabSize: 8,
     step: async (inputs: ForwardInputs): Promise<RunnerOutput> => {
       seen.push(inputs.tokenIds.length);
-      return { logits: new Float32Array(inputs.logitsIndices.length * 8) };
+      return { logits: new Float32Array(inputs.logitsIndices.length * 8), samples: null };
     },
   } as unknown as Executor;
   const times = await reserveStepMemory(executor, serve);

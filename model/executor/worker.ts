@@ -3,6 +3,8 @@
 // only ever sends block ids and slots.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { RowSampler, sampleStep } from '../../sampling/row-sampler.js';
+import type { StepMaskRows } from '../../sampling/step-spec.js';
 import { LatentPools } from './latent-pools.js';
 import { packStep } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
@@ -77,6 +79,42 @@ class StepRunner {
   }
 }
 
+/**
+ * Grammar masks by step id. A step's masks may arrive before its model run ends (usual) or after; whichever comes
+ * first creates the entry, and the step removes it once it has its masks. Masks for a step already done (it
+ * failed) are dropped.
+ */
+class MaskMailbox {
+  private readonly waits = new Map<number, { promise: Promise<StepMaskRows>; resolve(m: StepMaskRows): void }>();
+  /** Every step id below this is done: it will not read its masks. */
+  private doneBelow = 0;
+
+  deliver(stepId: number, masks: StepMaskRows): void {
+    if (stepId < this.doneBelow && !this.waits.has(stepId)) return;
+    this.entry(stepId).resolve(masks);
+  }
+
+  masksOf(stepId: number): Promise<StepMaskRows> {
+    return this.entry(stepId).promise;
+  }
+
+  done(stepId: number): void {
+    this.waits.delete(stepId);
+    this.doneBelow = Math.max(this.doneBelow, stepId + 1);
+  }
+
+  private entry(stepId: number): { promise: Promise<StepMaskRows>; resolve(m: StepMaskRows): void } {
+    let wait = this.waits.get(stepId);
+    if (wait === undefined) {
+      let resolve!: (m: StepMaskRows) => void;
+      const promise = new Promise<StepMaskRows>((r) => { resolve = r; });
+      wait = { promise, resolve };
+      this.waits.set(stepId, wait);
+    }
+    return wait;
+  }
+}
+
 async function main(): Promise<void> {
   let runner: StepRunner;
   let session: ort.InferenceSession;
@@ -89,9 +127,16 @@ async function main(): Promise<void> {
     reply({ kind: 'init-failed', message: (err as Error).message });
     return;
   }
-  // Steps are handled strictly one at a time, in arrival order.
+  const sampler = new RowSampler(init.vocabSize);
+  const mailbox = new MaskMailbox();
+  // Steps are handled strictly one at a time, in arrival order; masks are taken as they come (a step may be
+  // waiting for them).
   let queue = Promise.resolve();
   port!.on('message', (msg: WorkerRequest) => {
+    if (msg.kind === 'masks') {
+      mailbox.deliver(msg.stepId, msg.masks);
+      return;
+    }
     queue = queue.then(async () => {
       if (msg.kind === 'close') {
         await session.release();
@@ -102,9 +147,19 @@ async function main(): Promise<void> {
       try {
         const logits = await runner.run(msg.inputs);
         if (msg.exitAfterRun === true) process.exit(70); // tests: a crash mid-step, with no run left in flight
-        const copy = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
-        reply({ kind: 'step', id: msg.id, logits: copy }, [copy.buffer as ArrayBuffer]);
+        const sampling = msg.inputs.sampling;
+        if (sampling === undefined) {
+          const copy = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
+          reply({ kind: 'step', id: msg.id, logits: copy, results: null }, [copy.buffer as ArrayBuffer]);
+          return;
+        }
+        const constrained = sampling.rows.some((r) => r.kind === 'sample' && r.maskSlot !== null);
+        const { results, late } = await sampleStep(sampler, logits, sampling, constrained ? mailbox.masksOf(msg.id) : null);
+        reply({ kind: 'step', id: msg.id, logits: null, results });
+        if (late === null) mailbox.done(msg.id);
+        else void late.then((held) => { mailbox.done(msg.id); reply({ kind: 'late', id: msg.id, results: [...held] }); });
       } catch (err) {
+        mailbox.done(msg.id);
         reply({ kind: 'error', id: msg.id, message: (err as Error).message });
       }
     });

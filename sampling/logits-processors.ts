@@ -3,10 +3,18 @@
 import type { SamplingOptions } from './types.js';
 
 export interface PenaltyState {
-  /** Counts of generated tokens. */
-  readonly outputCounts: ReadonlyMap<number, number>;
-  /** Prompt ∪ output token set, for the repetition penalty. */
-  readonly seen: ReadonlySet<number>;
+  /** Counts of generated tokens, (id, count) with each id once. */
+  readonly outputCounts: Iterable<readonly [number, number]>;
+  /** Prompt ∪ output token ids, each once, for the repetition penalty. */
+  readonly seen: Iterable<number>;
+}
+
+/** The penalty state a step carries to the executor: only what the request's options use, copied. */
+export interface PenaltySnapshot {
+  /** Prompt ∪ output ids; empty unless repetitionPenalty ≠ 1. */
+  readonly seen: Int32Array;
+  /** (id, count) pairs, flattened; empty unless a frequency or presence penalty is set. */
+  readonly outputCounts: Int32Array;
 }
 
 /** The PenaltyState of one request: built from its prompt, then `add` each generated token. */
@@ -22,6 +30,36 @@ export class PenaltyTracker implements PenaltyState {
     this.outputCounts.set(id, (this.outputCounts.get(id) ?? 0) + 1);
     this.seen.add(id);
   }
+
+  /** What `sampling` reads of this state, as a step carries it; null when no penalty is set. */
+  snapshot(sampling: SamplingOptions): PenaltySnapshot | null {
+    const rep = sampling.repetitionPenalty !== 1;
+    const counts = sampling.frequencyPenalty !== 0 || sampling.presencePenalty !== 0;
+    if (!rep && !counts) return null;
+    const outputCounts = new Int32Array(counts ? 2 * this.outputCounts.size : 0);
+    if (counts) {
+      let i = 0;
+      for (const [id, count] of this.outputCounts) {
+        outputCounts[i++] = id;
+        outputCounts[i++] = count;
+      }
+    }
+    return { seen: rep ? Int32Array.from(this.seen) : new Int32Array(0), outputCounts };
+  }
+}
+
+/** A snapshot read back as a PenaltyState. */
+export function penaltyState(snapshot: PenaltySnapshot): PenaltyState {
+  const pairs: (readonly [number, number])[] = [];
+  for (let i = 0; i + 1 < snapshot.outputCounts.length; i += 2) pairs.push([snapshot.outputCounts[i]!, snapshot.outputCounts[i + 1]!]);
+  return { seen: snapshot.seen, outputCounts: pairs };
+}
+
+const NO_PENALTIES: PenaltyState = { seen: [], outputCounts: [] };
+
+/** The empty PenaltyState (a request with no penalty set). */
+export function noPenalties(): PenaltyState {
+  return NO_PENALTIES;
 }
 
 /** True when applyLogitsProcessors would leave every logit unchanged. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SamplingScratch, argmax, logSoftmax, sampleToken, topK } from './sampling.js';
+import { SamplingScratch, argmax, logSoftmax, sampleToken, topK } from './sample-token.js';
 import { Rng } from '../model/rng.js';
 
 function randomLogits(n: number, seed: number, std = 3): Float32Array {
