@@ -16,6 +16,8 @@ module.exports = {
       from: { path: '^(server|engine|grammar|model|cache|quant|loadtest)/' }, to: { path: '^synth/' } },
     { name: 'synth-knows-checkpoints-only', severity: 'error', comment: 'synth/ may use model/ and quant/, never the serving side',
       from: { path: '^synth/' }, to: { path: '^(server|engine|grammar|cli|loadtest)/|^cli\\.ts$' } },
+    { name: 'util-stands-alone', severity: 'error', comment: 'util/ is imported by every folder, so it imports none of them',
+      from: { path: '^util/' }, to: { path: '^(cli|server|engine|grammar|model|cache|quant|synth|loadtest|bench|tests)/|^cli\\.ts$' } },
     { name: 'loadtest-speaks-http', severity: 'error', comment: 'the load generator only speaks HTTP',
       from: { path: '^loadtest/' }, to: { path: '^(server|engine|model|cache|quant)/' } },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },

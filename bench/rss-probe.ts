@@ -17,7 +17,7 @@ import { defaultCacheDir } from '../model/compile.js';
 import { parseExecutorMemory } from '../model/executor/memory-options.js';
 import type { BlockId, ForwardInputs, SequenceSlice } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
 import type { SynthPreset } from '../synth/synth.js';
 import { synthesizeCheckpoint } from '../synth/synth.js';
 

@@ -17,7 +17,7 @@ import type { GrammarBackend, MatcherId, StepMasks } from '../grammar/grammar-se
 import { ExecutorCrashed, ExecutorError } from '../model/executor/errors.js';
 import type { Executor } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
 import type { Decoder } from './detokenizer.js';
 import { ContextLengthExceeded, InvalidRequest, Overloaded, Unavailable } from './errors.js';
 import { EventStream } from './event-stream.js';

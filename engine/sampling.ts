@@ -1,5 +1,5 @@
 // Token choice and log-probabilities from one row of float32 logits.
-import type { Rng } from '../model/rng.js';
+import type { Rng } from '../util/rng.js';
 
 export interface TokenLogprob {
   readonly id: number;

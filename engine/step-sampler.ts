@@ -3,7 +3,7 @@
 // work buffers, reused every step. Rows are checked first: NaN or +Inf fails only the request they belong to.
 import type { MatcherId, StepMasks } from '../grammar/grammar-service.js';
 import { ExecutorError } from '../model/executor/errors.js';
-import type { Rng } from '../model/rng.js';
+import type { Rng } from '../util/rng.js';
 import { applyBitmask, type GrammarMasks } from './grammar-masks.js';
 import type { PenaltyTracker } from './logits-processors.js';
 import { applyLogitsProcessors } from './logits-processors.js';

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ModelTokenizer } from '../model/tokenizer.js';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { E4M3_TABLE } from '../quant/index.js';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
 import { SafetensorsWriter, bf16BitsToF32, f32BitsToBf16Bits } from './safetensors-writer.js';
 import { synthesizeCheckpoint, synthPresetConfig } from './synth.js';
 import { buildSynthTokenizer } from './synth-tokenizer.js';
