@@ -1,10 +1,11 @@
 // From a validated API request to EngineRequests: sampling options, the token budget checked against the
 // context window, and one EngineRequest per choice (seeded seed + i, so n choices differ yet replay exactly).
-import { ContextLengthExceeded, InvalidRequest, NotFound } from '../engine/errors.js';
+import { ContextLengthExceeded, InvalidRequest } from '../engine/errors.js';
 import type { EngineRequest, SamplingOptions } from '../engine/types.js';
 import type { GrammarSpec } from '../grammar/spec.js';
 import { DEFAULT_SAMPLING } from '../engine/types.js';
 import type { SamplingFields } from './schemas/common.js';
+import { NotFound } from './errors.js';
 
 /** The per-request settings every choice of every prompt shares. */
 export interface ChoiceSettings {
