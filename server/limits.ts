@@ -66,7 +66,7 @@ export function checkChoiceCount(n: number, limits: ServerLimits, numPrompts = 1
 
 /**
  * max_tokens against --max-completion-tokens: an explicit larger value is refused; an absent one becomes what the
- * context window leaves, capped. The result still goes through resolveMaxTokens (prompt + completion ≤ window).
+ * context window leaves, capped. The result still goes through resolveMaxTokens (engine/prompt-checks.ts: prompt + completion ≤ window).
  */
 export function limitMaxTokens(
   requested: number | null | undefined,
