@@ -14,6 +14,7 @@ import { ExecutorCrashed, ExecutorError } from '../model/executor/errors.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
 import { loadReference } from './helpers/fixtures.js';
 import { ForwardingExecutor, MODEL_NAME, sseEvents, startHardenedServer, waitFor, type HardenedServer } from './helpers/hardening-server.js';
+import { WorkerFaults } from './helpers/worker-faults.js';
 
 const VOCAB = 64;
 const RESERVED = 2;
@@ -268,14 +269,16 @@ describe('fault isolation on the real executor, through the API', () => {
   };
 
   before(async () => {
+    const workers = new WorkerFaults();
     s = await startHardenedServer({
+      spawnWorker: workers.spawn,
       wrap: (inner) => {
         faults = new FaultInjector(inner);
         return faults;
       },
     });
-    faults.killWorker = () => s.executor.terminateWorkerForTest();
-    faults.crashNextStep = () => s.executor.crashNextStepForTest();
+    faults.killWorker = () => workers.killIdleWorker();
+    faults.crashNextStep = () => workers.crashNextStep();
   });
   after(async () => { await s.close(); });
 

@@ -31,7 +31,13 @@ export interface OnnxExecutorOptions {
   readonly memory?: Partial<ExecutorMemoryOptions>;
   /** Where one-line warnings go: the CUDA fallback, a worker crash and its restart (default: stderr). */
   readonly warn?: (line: string) => void;
+  /** Starts a worker thread running worker.ts for `init` (default spawnExecutorWorker; fault tests wrap it). */
+  readonly spawn?: SpawnWorker;
 }
+
+export type SpawnWorker = (init: WorkerInit) => Worker;
+
+export const spawnExecutorWorker: SpawnWorker = (init) => new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
 
 interface Pending {
   resolve(value: Float32Array | null): void;
@@ -40,8 +46,8 @@ interface Pending {
 
 type Ready = Extract<WorkerReply, { kind: 'ready' }>;
 
-async function spawnWorker(init: WorkerInit): Promise<{ worker: Worker; ready: Ready }> {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+async function spawnWorker(spawn: SpawnWorker, init: WorkerInit): Promise<{ worker: Worker; ready: Ready }> {
+  const worker = spawn(init);
   const ready = await new Promise<Ready>((resolve, reject) => {
     const onExit = (code: number): void => reject(new Error(`executor worker exited during start-up (code ${code})`));
     const onMessage = (msg: WorkerReply): void => {
@@ -70,13 +76,13 @@ export class OnnxExecutor implements Executor {
   private unreported: ExecutorCrashed | null = null;
   private closed = false;
   private restarts = 0;
-  private crashNextStep = false;
   private restarting: Promise<void> | null = null;
   /** What the current worker has run (a restarted worker starts a fresh arena, and fresh stats). */
   private stats = new StepShapeStats();
 
   private constructor(
     private readonly init: WorkerInit,
+    private readonly spawn: SpawnWorker,
     worker: Worker,
     readonly vocabSize: number,
     readonly cache: CacheGeometry,
@@ -100,10 +106,11 @@ export class OnnxExecutor implements Executor {
       intraOpThreads: opts.intraOpThreads ?? null,
       memory: { ...DEFAULT_EXECUTOR_MEMORY, ...opts.memory },
     };
-    const { worker, ready } = await spawnWorker(init);
+    const spawn = opts.spawn ?? spawnExecutorWorker;
+    const { worker, ready } = await spawnWorker(spawn, init);
     if (ready.warning !== null) (opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(ready.warning);
     const cache = cacheGeometry(opts.numBlocks, opts.blockSize, opts.numLayers, opts.rowWidth, init.kvCacheDtype);
-    return new OnnxExecutor(init, worker, opts.vocabSize, cache, ready.device, opts.warn);
+    return new OnnxExecutor(init, spawn, worker, opts.vocabSize, cache, ready.device, opts.warn);
   }
 
   /** The memory knobs the worker runs with. */
@@ -146,9 +153,7 @@ export class OnnxExecutor implements Executor {
       await this.restarting;
     }
     this.stats.record(stepDims(inputs, this.init.memory.shapeBuckets));
-    const exitAfterRun = this.crashNextStep;
-    this.crashNextStep = false;
-    const logits = await this.send((id) => ({ kind: 'step', id, inputs, ...(exitAfterRun ? { exitAfterRun } : {}) }));
+    const logits = await this.send((id) => ({ kind: 'step', id, inputs }));
     if (logits === null) throw new ExecutorError('executor returned no logits');
     return { logits };
   }
@@ -162,21 +167,6 @@ export class OnnxExecutor implements Executor {
     await worker.terminate();
   }
 
-  /**
-   * Test hook: kills the idle worker from outside, as a crash between steps would; the next step() reports it.
-   * Only between steps: terminating a worker while ONNX Runtime runs in it aborts the whole process (the addon's
-   * completion callback throws into a torn-down environment), so a crash mid-step is crashNextStepForTest().
-   */
-  async terminateWorkerForTest(): Promise<void> {
-    if (this.pending.size > 0) throw new Error('terminateWorkerForTest: a step is in flight; use crashNextStepForTest');
-    await this.worker?.terminate();
-  }
-
-  /** Test hook: the worker runs the next step, then exits without replying; that step fails with ExecutorCrashed. */
-  crashNextStepForTest(): void {
-    this.crashNextStep = true;
-  }
-
   private attach(worker: Worker): void {
     this.worker = worker;
     worker.on('message', (msg: WorkerReply) => this.onReply(msg));
@@ -186,7 +176,7 @@ export class OnnxExecutor implements Executor {
 
   private async restart(): Promise<void> {
     try {
-      const { worker } = await spawnWorker(this.init);
+      const { worker } = await spawnWorker(this.spawn, this.init);
       if (this.closed) {
         await worker.terminate();
         throw new ExecutorError('executor closed');

@@ -16,8 +16,7 @@ export interface WorkerInit {
 }
 
 export type WorkerRequest =
-  /** exitAfterRun (tests): the worker runs the step, then exits without replying, as a crash mid-step would. */
-  | { readonly kind: 'step'; readonly id: number; readonly inputs: ForwardInputs; readonly exitAfterRun?: true }
+  | { readonly kind: 'step'; readonly id: number; readonly inputs: ForwardInputs }
   | { readonly kind: 'close'; readonly id: number };
 
 export type WorkerReply =

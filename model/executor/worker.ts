@@ -102,7 +102,6 @@ async function main(): Promise<void> {
       }
       try {
         const logits = await runner.run(msg.inputs);
-        if (msg.exitAfterRun === true) process.exit(70); // tests: a crash mid-step, with no run left in flight
         const copy = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
         reply({ kind: 'step', id: msg.id, logits: copy }, [copy.buffer as ArrayBuffer]);
       } catch (err) {
