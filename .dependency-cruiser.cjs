@@ -1,4 +1,5 @@
-// Dependency direction (DESIGN.md §1): cli → server → engine → grammar → model → cache → quant, never back up.
+// Dependency direction (docs/DESIGN.md §1): cli → server → engine → grammar → model → cache → quant, never back up.
+// synth/ (demo checkpoints) sits beside cli and uses model/ and quant/; util/ is imported by all and imports none.
 // grammar/ (xgrammar in its worker) depends on nothing of ours: the engine and the server use it, not the reverse.
 // Only the executor worker imports onnxruntime-node; the graph builder produces bytes and never runs them.
 /** @type {import('dependency-cruiser').IConfiguration} */
