@@ -1,4 +1,5 @@
-// Dependency direction (DESIGN.md §1): cli → server → engine → grammar → model → cache → quant, never back up.
+// Dependency direction (docs/DESIGN.md §1): cli → server → engine → grammar → model → cache → quant, never back up.
+// synth/ (demo checkpoints) sits beside cli and uses model/ and quant/; util/ is imported by all and imports none.
 // grammar/ (xgrammar in its worker) depends on nothing of ours: the engine and the server use it, not the reverse.
 // sampling/ (pure token choice, penalties, masks, logprobs) is shared by the engine and the executor worker, so it
 // depends on nothing of ours that either sits above or below it.
@@ -16,8 +17,14 @@ module.exports = {
       from: { path: '^sampling/', pathNot: '\\.test\\.[jt]s$' }, to: { path: '^(server|cli|engine|grammar|model|cache|quant|loadtest)/|^cli\\.ts$' } },
     { name: 'model-not-below', severity: 'error', from: { path: '^(cache|quant)/' }, to: { path: '^model/' } },
     { name: 'cache-not-below', severity: 'error', from: { path: '^quant/' }, to: { path: '^cache/' } },
+    { name: 'synth-is-a-tool', severity: 'error', comment: 'synth/ writes demo checkpoints for cli, bench and tests; what it writes, model/ only reads',
+      from: { path: '^(server|engine|grammar|model|cache|quant|loadtest)/' }, to: { path: '^synth/' } },
+    { name: 'synth-knows-checkpoints-only', severity: 'error', comment: 'synth/ may use model/ and quant/, never the serving side',
+      from: { path: '^synth/' }, to: { path: '^(server|engine|grammar|cli|loadtest)/|^cli\\.ts$' } },
+    { name: 'util-stands-alone', severity: 'error', comment: 'util/ is imported by every folder, so it imports none of them',
+      from: { path: '^util/' }, to: { path: '^(cli|server|engine|grammar|model|cache|quant|synth|loadtest|bench|tests)/|^cli\\.ts$' } },
     { name: 'loadtest-speaks-http', severity: 'error', comment: 'the load generator only speaks HTTP',
-      from: { path: '^loadtest/' }, to: { path: '^(server|engine|model|cache|quant)/' } },
+      from: { path: '^loadtest/' }, to: { path: '^(server|engine|grammar|model|cache|quant|synth)/' } },
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
   ],
   options: {

@@ -15,8 +15,8 @@ import { describeExecutorMemory, parseExecutorMemory } from '../model/executor/m
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
-import type { SynthPreset } from '../model/synth.js';
-import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
+import type { SynthPreset } from '../synth/synth.js';
+import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
 
 const { values } = parseArgs({
   options: {

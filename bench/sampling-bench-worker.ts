@@ -3,7 +3,7 @@
 // block to the main thread, as steps did before sampling moved into the worker; 'sample' steps sample it here
 // with the RowSampler the executor worker runs and send back RowResults.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
 import { RowSampler, sampleStep } from '../sampling/row-sampler.js';
 import type { RowSpec } from '../sampling/step-spec.js';
 

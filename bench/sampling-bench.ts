@@ -14,7 +14,7 @@ import { Request } from '../engine/request.js';
 import type { ScheduledRequest } from '../engine/scheduler.js';
 import type { RowPlan } from '../engine/step-inputs.js';
 import { Draws, StepSampler, type SamplingState } from '../engine/step-sampler.js';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
 import { PenaltyTracker, applyLogitsProcessors } from '../sampling/logits-processors.js';
 import { logprobEntry } from '../sampling/logprobs.js';
 import { SamplingScratch, sampleToken } from '../sampling/sample-token.js';

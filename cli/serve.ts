@@ -18,7 +18,7 @@ import { reserveStepMemory } from '../model/executor/reserve.js';
 import { stepWorkingSetBound } from '../model/executor/step-memory.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
-import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
+import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
 import { TokenizerThread } from '../model/tokenizer-thread.js';
 import { createApp } from '../server/app.js';
 import { parseApiKeys } from '../server/auth.js';

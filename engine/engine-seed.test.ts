@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import { ExecutorCrashed } from '../model/executor/errors.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
 import { stepLogits } from '../model/executor/types.js';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
 import { PenaltyTracker, applyLogitsProcessors } from '../sampling/logits-processors.js';
 import { logprobEntry } from '../sampling/logprobs.js';
 import { sampleToken } from '../sampling/sample-token.js';

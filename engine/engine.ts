@@ -17,11 +17,12 @@ import type { GrammarBackend, MatcherId } from '../grammar/grammar-service.js';
 import { ExecutorCrashed, ExecutorError } from '../model/executor/errors.js';
 import type { Executor, RunnerOutput } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
 import { PenaltyTracker } from '../sampling/logits-processors.js';
 import type { RowResult } from '../sampling/step-spec.js';
 import type { Decoder } from './detokenizer.js';
-import { ContextLengthExceeded, InvalidRequest, Overloaded, Unavailable } from './errors.js';
+import { InvalidRequest, Overloaded, Unavailable } from './errors.js';
+import { assertFits } from './prompt-checks.js';
 import { EventStream } from './event-stream.js';
 import { GrammarMasks } from './grammar-masks.js';
 import { OutputProcessor } from './output-processor.js';
@@ -151,17 +152,9 @@ export class LatentEngine implements Engine {
     for (const id of [...this.live.keys()]) this.fail(id, new Unavailable('the engine shut down'));
   }
 
+  /** The server has checked this request already (engine/prompt-checks.ts); the offline path has not. */
   private validate(req: EngineRequest): void {
-    if (req.promptIds.length === 0) throw new InvalidRequest('the prompt is empty', 'prompt');
-    const vocab = this.executor.vocabSize;
-    for (const id of req.promptIds) {
-      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new InvalidRequest(`token id ${id} is outside the vocabulary [0, ${vocab})`, 'prompt');
-    }
-    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new InvalidRequest('max_tokens must be a positive integer', 'max_tokens');
-    const total = req.promptIds.length + req.maxTokens;
-    if (total > this.maxModelLen) {
-      throw new ContextLengthExceeded(`This model's maximum context length is ${this.maxModelLen} tokens. However, you requested ${total} tokens (${req.promptIds.length} in the prompt, ${req.maxTokens} for the completion).`);
-    }
+    assertFits(req.promptIds, req.maxTokens, this.executor.vocabSize, this.maxModelLen);
   }
 
   private async run(): Promise<void> {

@@ -4,7 +4,7 @@
 // (sampling/row-sampler.ts runs there): nothing here touches a vocabulary-sized array.
 import type { MatcherId, StepMasks } from '../grammar/grammar-service.js';
 import { ExecutorError } from '../model/executor/errors.js';
-import type { Rng } from '../model/rng.js';
+import type { Rng } from '../util/rng.js';
 import type { PenaltyTracker } from '../sampling/logits-processors.js';
 import type { RowResult, RowSpec, StepMaskRows } from '../sampling/step-spec.js';
 import type { LogprobEntry } from '../sampling/types.js';

@@ -1,5 +1,7 @@
-// OpenAI/vLLM logits adjustments, applied in place to one row of logits before sampling (and before logprobs
-// are taken from it, as vLLM reports processed logprobs).
+// OpenAI/vLLM logits adjustments (repetition, frequency and presence penalties, logit_bias), applied in place to
+// one row of logits that is then only sampled from (the step sampler passes a copy). Logprobs are not taken from
+// the processed row: they come from the model's distribution before these adjustments (the grammar mask alone
+// applied), as vLLM reports by default (logprobs.ts).
 import type { SamplingOptions } from './types.js';
 
 export interface PenaltyState {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
 import { PenaltyTracker, applyLogitsProcessors } from './logits-processors.js';
 import { logprobEntry } from './logprobs.js';
 import { RowSampler, sampleStep } from './row-sampler.js';

@@ -13,12 +13,13 @@ import type { BlockId, Executor, ForwardInputs } from '../model/executor/types.j
 import { stepLogits } from '../model/executor/types.js';
 import type { LoadedModel } from '../model/load.js';
 import { loadModel } from '../model/load.js';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
 import { PenaltyTracker } from '../sampling/logits-processors.js';
 import { RowSampler, sampleStep } from '../sampling/row-sampler.js';
 import type { RowSpec, StepMaskRows } from '../sampling/step-spec.js';
 import { DEFAULT_SAMPLING, type SamplingOptions } from '../sampling/types.js';
 import { fixtureDir, loadReference, tempCacheDir } from './helpers/fixtures.js';
+import { WorkerFaults } from './helpers/worker-faults.js';
 
 const BLOCK_SIZE = 8;
 
@@ -112,9 +113,10 @@ class SlowGrammar implements GrammarBackend {
 
 describe('a worker that dies holding a row for a late mask', () => {
   const cacheDir = tempCacheDir();
+  const faults = new WorkerFaults();
   let model: LoadedModel;
   before(async () => {
-    model = await loadModel(fixtureDir('deepseek-v3-tiny-b'), { cacheDir, blockSize: BLOCK_SIZE, numBlocks: 32, warn: () => {} });
+    model = await loadModel(fixtureDir('deepseek-v3-tiny-b'), { cacheDir, blockSize: BLOCK_SIZE, numBlocks: 32, warn: () => {}, spawnWorker: faults.spawn });
   });
   after(async () => {
     await model.executor.close();
@@ -140,7 +142,7 @@ describe('a worker that dies holding a row for a late mask', () => {
     const first = events.next();
     await held; // the step has run and its constrained row is held in the worker (its mask is behind a "compile")
     assert.equal(engine.stats().numRunning, 1);
-    await model.executor.terminateWorkerForTest();
+    await faults.killIdleWorker();
     await assert.rejects(first, (err: unknown) => err instanceof ExecutorCrashed && err.code === 'executor_crashed');
     grammar.release();
     const tokens: number[] = [];

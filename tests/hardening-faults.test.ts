@@ -16,6 +16,7 @@ import { stepLogits } from '../model/executor/types.js';
 import { RowSampler, sampleStep } from '../sampling/row-sampler.js';
 import { loadReference } from './helpers/fixtures.js';
 import { ForwardingExecutor, MODEL_NAME, sseEvents, startHardenedServer, waitFor, type HardenedServer } from './helpers/hardening-server.js';
+import { WorkerFaults } from './helpers/worker-faults.js';
 
 const VOCAB = 64;
 const RESERVED = 2;
@@ -276,14 +277,16 @@ describe('fault isolation on the real executor, through the API', () => {
   };
 
   before(async () => {
+    const workers = new WorkerFaults();
     s = await startHardenedServer({
+      spawnWorker: workers.spawn,
       wrap: (inner) => {
         faults = new FaultInjector(inner);
         return faults;
       },
     });
-    faults.killWorker = () => s.executor.terminateWorkerForTest();
-    faults.crashNextStep = () => s.executor.crashNextStepForTest();
+    faults.killWorker = () => workers.killIdleWorker();
+    faults.crashNextStep = () => workers.crashNextStep();
   });
   after(async () => { await s.close(); });
 

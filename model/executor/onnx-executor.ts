@@ -35,9 +35,15 @@ export interface OnnxExecutorOptions {
   readonly memory?: Partial<ExecutorMemoryOptions>;
   /** Where one-line warnings go: the CUDA fallback, a worker crash and its restart (default: stderr). */
   readonly warn?: (line: string) => void;
+  /** Starts a worker thread running worker.ts for `init` (default spawnExecutorWorker; fault tests wrap it). */
+  readonly spawn?: SpawnWorker;
 }
 
 type StepReply = Extract<WorkerReply, { kind: 'step' }>;
+
+export type SpawnWorker = (init: WorkerInit) => Worker;
+
+export const spawnExecutorWorker: SpawnWorker = (init) => new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
 
 interface Pending {
   resolve(value: StepReply | null): void;
@@ -52,8 +58,8 @@ interface PendingLate {
 
 type Ready = Extract<WorkerReply, { kind: 'ready' }>;
 
-async function spawnWorker(init: WorkerInit): Promise<{ worker: Worker; ready: Ready }> {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+async function spawnWorker(spawn: SpawnWorker, init: WorkerInit): Promise<{ worker: Worker; ready: Ready }> {
+  const worker = spawn(init);
   const ready = await new Promise<Ready>((resolve, reject) => {
     const onExit = (code: number): void => reject(new Error(`executor worker exited during start-up (code ${code})`));
     const onMessage = (msg: WorkerReply): void => {
@@ -84,13 +90,13 @@ export class OnnxExecutor implements Executor {
   private unreported: ExecutorCrashed | null = null;
   private closed = false;
   private restarts = 0;
-  private crashNextStep = false;
   private restarting: Promise<void> | null = null;
   /** What the current worker has run (a restarted worker starts a fresh arena, and fresh stats). */
   private stats = new StepShapeStats();
 
   private constructor(
     private readonly init: WorkerInit,
+    private readonly spawn: SpawnWorker,
     worker: Worker,
     readonly vocabSize: number,
     readonly cache: CacheGeometry,
@@ -114,10 +120,11 @@ export class OnnxExecutor implements Executor {
       intraOpThreads: opts.intraOpThreads ?? null,
       memory: { ...DEFAULT_EXECUTOR_MEMORY, ...opts.memory },
     };
-    const { worker, ready } = await spawnWorker(init);
+    const spawn = opts.spawn ?? spawnExecutorWorker;
+    const { worker, ready } = await spawnWorker(spawn, init);
     if (ready.warning !== null) (opts.warn ?? ((line: string) => process.stderr.write(`${line}\n`)))(ready.warning);
     const cache = cacheGeometry(opts.numBlocks, opts.blockSize, opts.numLayers, opts.rowWidth, init.kvCacheDtype);
-    return new OnnxExecutor(init, worker, opts.vocabSize, cache, ready.device, opts.warn);
+    return new OnnxExecutor(init, spawn, worker, opts.vocabSize, cache, ready.device, opts.warn);
   }
 
   /** The memory knobs the worker runs with. */
@@ -160,14 +167,12 @@ export class OnnxExecutor implements Executor {
       await this.restarting;
     }
     this.stats.record(stepDims(inputs, this.init.memory.shapeBuckets));
-    const exitAfterRun = this.crashNextStep;
-    this.crashNextStep = false;
     const sampling = inputs.sampling;
     // The masks promise stays here; its value follows the step on a 'masks' message.
     const sent = sampling === undefined ? inputs : { ...inputs, sampling: { ...sampling, masks: null } };
     const reply = await this.send((id) => {
       if (sampling?.masks != null) this.forwardMasks(id, sampling.masks, sampling.rows);
-      return { kind: 'step', id, inputs: sent, ...(exitAfterRun ? { exitAfterRun } : {}) };
+      return { kind: 'step', id, inputs: sent };
     });
     if (reply === null) throw new ExecutorError('executor returned no step');
     if (sampling === undefined) {
@@ -186,21 +191,6 @@ export class OnnxExecutor implements Executor {
     if (worker === null) return;
     await this.send((id) => ({ kind: 'close', id }), worker).catch(() => {});
     await worker.terminate();
-  }
-
-  /**
-   * Test hook: kills the idle worker from outside, as a crash between steps would; the next step() reports it.
-   * Only between steps: terminating a worker while ONNX Runtime runs in it aborts the whole process (the addon's
-   * completion callback throws into a torn-down environment), so a crash mid-step is crashNextStepForTest().
-   */
-  async terminateWorkerForTest(): Promise<void> {
-    if (this.pending.size > 0) throw new Error('terminateWorkerForTest: a step is in flight; use crashNextStepForTest');
-    await this.worker?.terminate();
-  }
-
-  /** Test hook: the worker runs the next step, then exits without replying; that step fails with ExecutorCrashed. */
-  crashNextStepForTest(): void {
-    this.crashNextStep = true;
   }
 
   /** Posts step `stepId`'s masks to the worker that runs it, once they are ready (transferred, not copied). */
@@ -233,7 +223,7 @@ export class OnnxExecutor implements Executor {
 
   private async restart(): Promise<void> {
     try {
-      const { worker } = await spawnWorker(this.init);
+      const { worker } = await spawnWorker(this.spawn, this.init);
       if (this.closed) {
         await worker.terminate();
         throw new ExecutorError('executor closed');

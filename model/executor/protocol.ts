@@ -17,8 +17,7 @@ export interface WorkerInit {
 }
 
 export type WorkerRequest =
-  /** exitAfterRun (tests): the worker runs the step, then exits without replying, as a crash mid-step would. */
-  | { readonly kind: 'step'; readonly id: number; readonly inputs: ForwardInputs; readonly exitAfterRun?: true }
+  | { readonly kind: 'step'; readonly id: number; readonly inputs: ForwardInputs }
   /**
    * The grammar masks of step `stepId`'s constrained rows (inputs.sampling.masks stays on the caller's side; this
    * message brings its value, transferred). Handled on arrival, not queued behind the step it belongs to.

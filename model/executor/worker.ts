@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { RowSampler, sampleStep } from '../../sampling/row-sampler.js';
 import type { StepMaskRows } from '../../sampling/step-spec.js';
+import { latentOutputName, LOGITS_OUTPUT, STEP_INPUTS } from '../graph/io.js';
 import { LatentPools } from './latent-pools.js';
 import { packStep } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
@@ -47,7 +48,7 @@ class StepRunner {
   private readonly pools = new LatentPools(init.numLayers, init.numBlocks, init.blockSize, init.rowWidth, init.kvCacheDtype);
   private readonly poolTensors = this.pools.inputs.map((p) => [p.name, new ort.Tensor(p.type, p.data, p.dims)] as const);
   /** What a step returns; the graph has other outputs that exist only to pin buffers (see graph/moe.ts). */
-  private readonly fetches = ['logits', ...Array.from({ length: init.numLayers }, (_, l) => `latent.${l}`)];
+  private readonly fetches = [LOGITS_OUTPUT, ...Array.from({ length: init.numLayers }, (_, l) => latentOutputName(l))];
   constructor(private readonly session: ort.InferenceSession) {}
 
   async run(inputs: ForwardInputs): Promise<Float32Array> {
@@ -60,21 +61,21 @@ class StepRunner {
       if (slot < 0 || slot >= slots) throw new Error(`slot ${slot} outside the cache's ${slots} slots`);
     }
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', p.inputIds, [p.numTokens]),
-      positions: new ort.Tensor('int64', p.positions, [p.numTokens]),
-      query_lens: new ort.Tensor('int64', p.queryLens, [p.batch]),
-      context_lens: new ort.Tensor('int64', p.contextLens, [p.batch]),
-      block_table: new ort.Tensor('int64', p.blockTable, [p.batch, p.maxBlocks]),
-      pad_index: new ort.Tensor('int64', p.padIndex, [p.batch, p.queryLen]),
-      unpad_index: new ort.Tensor('int64', p.unpadIndex, [p.numTokens]),
-      logits_indices: new ort.Tensor('int64', p.logitsIndices, [p.logitsIndices.length]),
+      [STEP_INPUTS.inputIds]: new ort.Tensor('int64', p.inputIds, [p.numTokens]),
+      [STEP_INPUTS.positions]: new ort.Tensor('int64', p.positions, [p.numTokens]),
+      [STEP_INPUTS.queryLens]: new ort.Tensor('int64', p.queryLens, [p.batch]),
+      [STEP_INPUTS.contextLens]: new ort.Tensor('int64', p.contextLens, [p.batch]),
+      [STEP_INPUTS.blockTable]: new ort.Tensor('int64', p.blockTable, [p.batch, p.maxBlocks]),
+      [STEP_INPUTS.padIndex]: new ort.Tensor('int64', p.padIndex, [p.batch, p.queryLen]),
+      [STEP_INPUTS.unpadIndex]: new ort.Tensor('int64', p.unpadIndex, [p.numTokens]),
+      [STEP_INPUTS.logitsIndices]: new ort.Tensor('int64', p.logitsIndices, [p.logitsIndices.length]),
     };
     for (const [name, tensor] of this.poolTensors) feeds[name] = tensor;
     const out = await this.session.run(feeds, this.fetches);
     // Only now write the step's rows: the graph read the pools as they were before this step.
     // Rows past the real tokens (bucket padding) are never stored: write() takes one row per slotMapping entry.
-    for (let l = 0; l < init.numLayers; l++) this.pools.write(l, inputs.slotMapping, out[`latent.${l}`]!.data as Float32Array);
-    const logits = out['logits']!.data as Float32Array;
+    for (let l = 0; l < init.numLayers; l++) this.pools.write(l, inputs.slotMapping, out[latentOutputName(l)]!.data as Float32Array);
+    const logits = out[LOGITS_OUTPUT]!.data as Float32Array;
     return p.numLogits === p.logitsIndices.length ? logits : logits.subarray(0, p.numLogits * init.vocabSize);
   }
 }
@@ -146,7 +147,6 @@ async function main(): Promise<void> {
       }
       try {
         const logits = await runner.run(msg.inputs);
-        if (msg.exitAfterRun === true) process.exit(70); // tests: a crash mid-step, with no run left in flight
         const sampling = msg.inputs.sampling;
         if (sampling === undefined) {
           const copy = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
