@@ -5,10 +5,12 @@
 // with those probabilities. Plain V2 greedy routing (softmax scores, top-k) is exactly that, so raw gate logits go
 // straight in. Every other method chooses experts in the graph and hands the kernel log(w) for the chosen ones and
 // −inf elsewhere: the kernel's softmax then yields w / Σw, and multiplying by Σw restores w when norm_topk_prob is
-// false.
+// false. One Gemm per expert (the quantized experts' layout below, on float weights) measured no faster at 1 and 16
+// rows and 1.2× slower at 64 (one mini layer, bench/moe-layer-bench.ts with that variant; December 2026).
 //
 // Quantized experts do not use QMoE: ONNX Runtime 1.30's CPU QMoE dequantizes 8-bit experts on every call and keeps
-// float copies of 4-bit ones (slower than float32 MoE, and no memory saved). Instead the (token, expert) pairs are
+// float copies of 4-bit ones (slower than float32 MoE, and no memory saved; `bench/moe-layer-bench.ts` on one mini
+// layer: 3.3–3.4× slower than the per-expert MatMulNBits at 1 row, 1.4–2.1× at 16 and 64). Instead the (token, expert) pairs are
 // sorted by expert, cut into one contiguous slice per expert by a single Split, and each slice goes through that
 // expert's own prepacked MatMulNBits: an expert no token chose gets an empty slice and does no work.
 import type { ModelConfig, MoeConfig } from '../config.js';
