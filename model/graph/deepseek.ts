@@ -154,5 +154,7 @@ function attentionInputs(g: GraphBuilder, config: ModelConfig, s: StepInputs): A
     scoreRowsShape: g.op1('Concat', [g.op1('Shape', [s.padIndex], { start: 0, end: 1 }), g.constInt64([-1]), numKeys], { axis: 0 }),
     cos,
     sin,
+    qCos: g.op1('Unsqueeze', [cos, g.constInt64([1])]),
+    qSin: g.op1('Unsqueeze', [sin, g.constInt64([1])]),
   };
 }

@@ -24,9 +24,11 @@ export interface AttentionInputs {
   /** [4] int64 (B, T, H, S) and [3] int64 (B, T·H, S): scores with heads apart, and folded into rows. */
   readonly scoreShape: Value;
   readonly scoreRowsShape: Value;
-  /** rope tables for the step's tokens, [N, rope]. */
+  /** rope tables for the step's tokens: [N, rope] for their key rows, [N, 1, rope] for their query heads. */
   readonly cos: Value;
   readonly sin: Value;
+  readonly qCos: Value;
+  readonly qSin: Value;
 }
 
 export interface AttentionOutputs {
@@ -69,8 +71,7 @@ export function mlaAttention(
   // Absorb W_UK: q̃ = q_nope · W_UK[h], [H, N, nope] · [H, nope, latent] → [H, N, latent] → [N, H, latent]
   const { wUK, wUVt } = absorbedKvB(ctx, config, `${prefix}.kv_b_proj.weight`);
   const qLatent = g.op1('Transpose', [g.op1('MatMul', [g.op1('Transpose', [qNope], { perm: [1, 0, 2] }), wUK])], { perm: [1, 0, 2] });
-  const headAxis = g.constInt64([1]);
-  const qRope = applyRope(g, qPe, g.op1('Unsqueeze', [io.cos, headAxis]), g.op1('Unsqueeze', [io.sin, headAxis]), rope);
+  const qRope = applyRope(g, qPe, io.qCos, io.qSin, rope);
   const qFull = g.op1('Concat', [qLatent, qRope], { axis: -1 }); // [N, H, rowWidth]
   // Padded, heads folded into rows: [B, T, H, rowWidth] → [B, T·H, rowWidth]
   const qRows = g.op1('Reshape', [g.op1('Gather', [qFull, io.padIndex], { axis: 0 }), g.constInt64([0, -1, rowWidth])]);
