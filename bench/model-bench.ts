@@ -2,11 +2,10 @@
 // synthetic `mini` checkpoint, generated on first use). Prints numbers; asserts nothing. With several
 // --executor-memory variants ('|'-separated, e.g. 'memPattern=1,shapeBuckets=0|memPattern=0,shapeBuckets=1') they run
 // in interleaved rounds in this one process (a fresh executor per round), so their speeds are measured side by side.
-//   node dist/bench/model-bench.js [--model DIR | --preset mini] [--prompt-tokens 512] [--decode-tokens 64]
-//     [--repeats 3] [--executor-memory SPEC|SPEC…]
+// --decode-batch N adds decode tokens/s with N concurrent sequences (each with a --prompt-tokens prompt).
+// Usage: see MODEL_BENCH_USAGE in model-bench-options.ts.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { generateOffline } from '../engine/offline-generate.js';
 import { defaultCacheDir } from '../model/compile.js';
 import type { ModelConfig } from '../model/config.js';
@@ -17,20 +16,11 @@ import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import type { SynthPreset } from '../synth/synth.js';
 import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
+import { blocksForBatch, runDecodeBatch } from './decode-batch.js';
+import { parseModelBenchArgs } from './model-bench-options.js';
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string' },
-    preset: { type: 'string', default: 'mini' },
-    'prompt-tokens': { type: 'string', default: '512' },
-    'decode-tokens': { type: 'string', default: '64' },
-    repeats: { type: 'string', default: '3' },
-    'executor-memory': { type: 'string', default: '' },
-  },
-});
-const promptTokens = Number(values['prompt-tokens']);
-const decodeTokens = Number(values['decode-tokens']);
-const repeats = Number(values.repeats);
+const options = parseModelBenchArgs(process.argv.slice(2));
+const { promptTokens, decodeTokens, repeats, decodeBatch } = options;
 
 /** Records how long each step took, split by whether it was a single-token (decode) step. */
 class TimedExecutor implements Executor {
@@ -69,23 +59,30 @@ function activeWeightBytes(c: ModelConfig): number {
   return params * 4;
 }
 
+/** Decode tokens/s with `decodeBatch` sequences (mean step time) and the median step. */
+function batchReport(stepMs: readonly number[]): Record<string, number> {
+  const sorted = [...stepMs].sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return { decodeBatch, decodeTokensPerSecondBatchN: +((decodeBatch * 1000) / mean).toFixed(1), decodeBatchMedianStepMs: +sorted[Math.floor(sorted.length / 2)]!.toFixed(2) };
+}
+
 async function main(): Promise<void> {
-  let modelDir = values.model;
+  let modelDir = options.model;
   if (modelDir === undefined) {
-    modelDir = synthCacheDir(defaultCacheDir(), values.preset, 0);
+    modelDir = synthCacheDir(defaultCacheDir(), options.preset, 0);
     if (!existsSync(join(modelDir, 'model.safetensors'))) {
-      await synthesizeCheckpoint({ outDir: modelDir, seed: 0, preset: values.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
+      await synthesizeCheckpoint({ outDir: modelDir, seed: 0, preset: options.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
     }
   }
-  const variants = values['executor-memory'].split('|').map((spec) => parseExecutorMemory(spec));
-  const numBlocks = Math.ceil((promptTokens + decodeTokens) / 64) + 1;
-  const timings = variants.map(() => ({ prefillMs: 0, prefillTokens: 0, decodeMs: [] as number[], loadMs: 0 }));
+  const variants = options.executorMemory.split('|').map((spec) => parseExecutorMemory(spec));
+  const numBlocks = Math.max(Math.ceil((promptTokens + decodeTokens) / 64) + 1, decodeBatch > 1 ? blocksForBatch(decodeBatch, promptTokens, decodeTokens, 64) : 0);
+  const timings = variants.map(() => ({ prefillMs: 0, prefillTokens: 0, decodeMs: [] as number[], batchDecodeMs: [] as number[], loadMs: 0 }));
   let config: ModelConfig | null = null;
   let bytesPerToken = 0;
   for (let r = 0; r < (variants.length > 1 ? repeats : 1); r++) {
     for (const [v, memory] of variants.entries()) {
       const t0 = performance.now();
-      const model = await loadModel(modelDir, { numBlocks, memory, onProgress: (m) => process.stderr.write(`${m}\n`) });
+      const model = await loadModel(modelDir, { numBlocks, blockSize: 64, memory, ...(options.compile === undefined ? {} : { compile: options.compile }), onProgress: (m) => process.stderr.write(`${m}\n`) });
       timings[v]!.loadMs += performance.now() - t0;
       config = model.config;
       bytesPerToken = cacheBytesPerToken(model.executor.cache);
@@ -95,7 +92,10 @@ async function main(): Promise<void> {
       const params = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: promptTokens };
       await generateOffline(model.executor, model.tokenizer, prompt.slice(0, 16), { ...params, maxTokens: 4 }); // warm-up
       // One variant: `repeats` generations on one executor (as before); several: one per round, rounds interleaved.
-      for (let i = 0; i < (variants.length > 1 ? 1 : repeats); i++) await generateOffline(timed, model.tokenizer, prompt, { ...params, maxTokens: decodeTokens + 1 });
+      for (let i = 0; i < (variants.length > 1 ? 1 : repeats); i++) {
+        await generateOffline(timed, model.tokenizer, prompt, { ...params, maxTokens: decodeTokens + 1 });
+        if (decodeBatch > 1) timings[v]!.batchDecodeMs.push(...(await runDecodeBatch(model.executor, decodeBatch, promptTokens, decodeTokens)).decodeStepMs);
+      }
       await model.executor.close();
       timings[v]!.prefillMs += timed.prefillMs;
       timings[v]!.prefillTokens += timed.prefillTokens;
@@ -114,6 +114,7 @@ async function main(): Promise<void> {
       decodeTokensPerSecondBatch1: +(1000 / meanDecodeMs).toFixed(2),
       decodeMedianStepMs: +sorted[Math.floor(sorted.length / 2)]!.toFixed(2),
       decodeSteps: sorted.length,
+      ...(decodeBatch > 1 ? batchReport(t.batchDecodeMs) : {}),
     };
   });
   const maxRssMiB = process.resourceUsage().maxRSS / 1024;
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
     activeWeightMiBPerToken: +(activeWeightBytes(c) / 2 ** 20).toFixed(1),
     cacheBytesPerToken: bytesPerToken,
     prefillPromptTokens: promptTokens,
+    ...(options.compile === undefined ? {} : { quant: options.compile.quant, kvCacheDtype: options.compile.kvCacheDtype }),
     ...(runs.length === 1 ? runs[0]! : { runs }),
     peakRssMiB: +maxRssMiB.toFixed(0),
   };

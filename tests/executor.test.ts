@@ -74,6 +74,31 @@ describe('executor', () => {
     logits.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-4, `logit ${i}: ${v} vs ${want[i]}`));
   });
 
+  it('a mixed step (one sequence decoding, another continuing a chunk, both on cached rows) gives the logits of full prefills', async () => {
+    const vocab = model.executor.vocabSize;
+    const a: Seq = { ids: short, blocks: blocks(4, 6, 2) };
+    const b: Seq = { ids: chat.slice(0, 25), blocks: blocks(21, 17, 30, 9) };
+    const fullA = stepLogits(await model.executor.step(prefillStep([a])));
+    const fullB = stepLogits(await model.executor.step(prefillStep([b])));
+    const cachedA = a.ids.length - 1; // a decodes its last token
+    const cachedB = 19; // b feeds its last 6 tokens on 19 cached (its key slots cross a block boundary)
+    await model.executor.step(prefillStep([{ ids: a.ids.slice(0, cachedA), blocks: a.blocks }, { ids: b.ids.slice(0, cachedB), blocks: b.blocks }]));
+    const slot = (s: Seq, pos: number): number => s.blocks[Math.floor(pos / BLOCK_SIZE)]! * BLOCK_SIZE + (pos % BLOCK_SIZE);
+    const newB = b.ids.length - cachedB;
+    const logits = stepLogits(await model.executor.step({
+      tokenIds: Int32Array.from([a.ids[cachedA]!, ...b.ids.slice(cachedB)]),
+      positions: Int32Array.from([cachedA, ...Array.from({ length: newB }, (_, t) => cachedB + t)]),
+      seqs: [{ queryLen: 1, contextLen: cachedA, blockTable: a.blocks }, { queryLen: newB, contextLen: cachedB, blockTable: b.blocks }],
+      slotMapping: Int32Array.from([slot(a, cachedA), ...Array.from({ length: newB }, (_, t) => slot(b, cachedB + t))]),
+      logitsIndices: Int32Array.from({ length: 1 + newB }, (_, i) => i),
+    }));
+    const want = [...fullA.subarray(cachedA * vocab), ...fullB.subarray(cachedB * vocab)];
+    assert.equal(logits.length, want.length);
+    let maxDiff = 0;
+    logits.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - want[i]!)); });
+    assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
+  });
+
   it('a step with an invalid block fails alone; the next step still runs', async () => {
     const bad = prefillStep([{ ids: [0, 5], blocks: blocks(999) }]);
     await assert.rejects(model.executor.step(bad), /block 999 outside the cache's 32 blocks/);

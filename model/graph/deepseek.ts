@@ -32,7 +32,7 @@ export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, on
     const rowWidth = latentRowWidth(config);
     const inputIds = g.input(STEP_INPUTS.inputIds, DataType.INT64, ['num_tokens']);
     const positions = g.input(STEP_INPUTS.positions, DataType.INT64, ['num_tokens']);
-    const queryLens = g.input(STEP_INPUTS.queryLens, DataType.INT64, ['batch']);
+    g.input(STEP_INPUTS.queryLens, DataType.INT64, ['batch']); // part of the step contract; the mask needs only context_lens
     const contextLens = g.input(STEP_INPUTS.contextLens, DataType.INT64, ['batch']);
     const blockTable = g.input(STEP_INPUTS.blockTable, DataType.INT64, ['batch', 'max_blocks']);
     const padIndex = g.input(STEP_INPUTS.padIndex, DataType.INT64, ['batch', 'query_len']);
@@ -40,7 +40,7 @@ export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, on
     const logitsIndices = g.input(STEP_INPUTS.logitsIndices, DataType.INT64, ['num_logits']);
     const pools: CachePool[] = [];
     for (let l = 0; l < config.numHiddenLayers; l++) pools.push(cachePool(g, l, rowWidth, options.kvCacheDtype));
-    const io = attentionInputs(g, config, { positions, queryLens, contextLens, blockTable, padIndex, unpadIndex, pool: pools[0]!.rows });
+    const io = attentionInputs(g, config, { positions, contextLens, blockTable, padIndex, unpadIndex, pool: pools[0]!.rows });
 
     let x = g.op1('Gather', [ctx.weight('model.embed_tokens.weight'), inputIds], { axis: 0 }); // [N, hidden]
     for (let l = 0; l < config.numHiddenLayers; l++) {
@@ -100,7 +100,6 @@ function cachePool(g: GraphBuilder, layer: number, rowWidth: number, dtype: KvCa
 
 interface StepInputs {
   readonly positions: Value;
-  readonly queryLens: Value;
   readonly contextLens: Value;
   readonly blockTable: Value;
   readonly padIndex: Value;
@@ -108,39 +107,42 @@ interface StepInputs {
   readonly pool: Value;
 }
 
-/** The per-step values every layer shares: shapes, rope tables and the attention mask. */
+/** The per-step values every layer shares: rope tables, where each token's key row goes, and the attention mask. */
 function attentionInputs(g: GraphBuilder, config: ModelConfig, s: StepInputs): AttentionInputs {
-  const batchShape = g.op1('Shape', [s.padIndex]); // [B, T]
   const { cos, sin } = ropeTables(g, config, s.positions); // [N, rope]
-  const padded = (v: Value): Value => g.op1('Gather', [v, s.padIndex], { axis: 0 }); // [N, ...] → [B, T, ...]
-  const positions = padded(s.positions); // [B, T]
-  const headAxis = g.constInt64([1]);
-
   const scalar = (v: Value): Value => g.op1('Squeeze', [v, g.constInt64([0])]);
   const zero = g.constInt64(0);
   const one = g.constInt64(1);
+  const batchShape = g.op1('Shape', [s.padIndex]); // [2] = (B, T)
   const numQuery = g.op1('Shape', [s.padIndex], { start: 1, end: 2 }); // [1] = T
-  const numCached = g.op1('Mul', [g.op1('Shape', [s.blockTable], { start: 1, end: 2 }), g.op1('Shape', [s.pool], { start: 1, end: 2 })]); // [1] = maxBlocks·blockSize
+  const numKeys = g.op1('Mul', [g.op1('Shape', [s.blockTable], { start: 1, end: 2 }), g.op1('Shape', [s.pool], { start: 1, end: 2 })]); // [1] = S = maxBlocks·blockSize
 
-  // Cached slot j of row b is visible iff j < context_lens[b] (all cached tokens precede the new ones).
-  const slot = g.op1('Unsqueeze', [g.op1('Range', [zero, scalar(numCached), one]), g.constInt64([0])]); // [1, S_cached]
-  const cachedVisible = g.op1('Less', [slot, g.op1('Unsqueeze', [s.contextLens, g.constInt64([1])])]); // [B, S_cached]
-  const cachedMask = g.op1('Expand', [g.op1('Unsqueeze', [cachedVisible, g.constInt64([1])]), g.op1('Concat', [batchShape, numCached], { axis: 0 })]); // [B, T, S_cached]
-  // New token j is visible to new token t iff j is a real token and pos[j] ≤ pos[t].
-  const col = g.op1('Unsqueeze', [g.op1('Range', [zero, scalar(numQuery), one]), g.constInt64([0])]); // [1, T]
-  const real = g.op1('Less', [col, g.op1('Unsqueeze', [s.queryLens, g.constInt64([1])])]); // [B, T]
-  const causal = g.op1('LessOrEqual', [g.op1('Unsqueeze', [positions, g.constInt64([1])]), g.op1('Unsqueeze', [positions, g.constInt64([2])])]); // [B, T(query), T(key)]
-  const newMask = g.op1('And', [causal, g.op1('Unsqueeze', [real, g.constInt64([1])])]);
-  const mask = g.op1('Unsqueeze', [g.op1('Concat', [cachedMask, newMask], { axis: 2 }), g.constInt64([1])]); // [B, 1, T, S]
+  // New token t of sequence b sits at position contextLen[b] + t, and its row at that key slot: the block table
+  // covers positions [0, contextLen + queryLen). A padding token's unpad slot is 0, so it writes token 0's row
+  // to token 0's slot again (same index, same row: the scatter stays deterministic).
+  const sequence = g.op1('Div', [s.unpadIndex, numQuery]); // [N]
+  const keySlot = g.op1('Add', [g.op1('Gather', [s.contextLens, sequence], { axis: 0 }), g.op1('Mod', [s.unpadIndex, numQuery])]); // [N]
+  const lastAxis = g.constInt64([-1]);
+  const keySlots = g.op1('Concat', [g.op1('Unsqueeze', [sequence, lastAxis]), g.op1('Unsqueeze', [keySlot, lastAxis])], { axis: 1 }); // [N, 2]
+  const keySlotRows = g.op1('Gather', [g.op1('Reshape', [s.padIndex, g.constInt64([-1])]), s.unpadIndex], { axis: 0 }); // [N]
+
+  // Key slot j is visible to query t of sequence b iff j ≤ contextLen[b] + t (its cached tokens, then causally its
+  // new ones; slots past its own tokens hold other rows and stay hidden).
+  const slot = g.op1('Range', [zero, scalar(numKeys), one]); // [S]
+  const lastVisible = g.op1('Add', [g.op1('Unsqueeze', [s.contextLens, lastAxis]), g.op1('Range', [zero, scalar(numQuery), one])]); // [B, T]
+  const mask = g.op1('LessOrEqual', [slot, g.op1('Unsqueeze', [lastVisible, g.constInt64([2, 3])])]); // [B, T, 1, S]
 
   return {
-    batchShape,
     padIndex: s.padIndex,
     unpadIndex: s.unpadIndex,
+    keySlots,
+    keySlotRows,
     mask,
-    qCos: g.op1('Unsqueeze', [padded(cos), headAxis]),
-    qSin: g.op1('Unsqueeze', [padded(sin), headAxis]),
-    kCos: cos,
-    kSin: sin,
+    scoreShape: g.op1('Concat', [batchShape, g.constInt64([config.numAttentionHeads]), numKeys], { axis: 0 }),
+    scoreRowsShape: g.op1('Concat', [g.op1('Shape', [s.padIndex], { start: 0, end: 1 }), g.constInt64([-1]), numKeys], { axis: 0 }),
+    cos,
+    sin,
+    qCos: g.op1('Unsqueeze', [cos, g.constInt64([1])]),
+    qSin: g.op1('Unsqueeze', [sin, g.constInt64([1])]),
   };
 }

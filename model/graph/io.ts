@@ -6,7 +6,7 @@
 // Inputs (N new tokens of B sequences, ragged; T the longest chunk; R the rows that sample)
 //   input_ids       [N]    int64
 //   positions       [N]    int64
-//   query_lens      [B]    int64 (new tokens per sequence)
+//   query_lens      [B]    int64 (new tokens per sequence; not read since keys sit in their own slots)
 //   context_lens    [B]    int64 (cached tokens per sequence)
 //   block_table     [B, maxBlocks] int64
 //   pad_index       [B, T] int64 (token index of each padded slot)

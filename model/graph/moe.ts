@@ -5,10 +5,12 @@
 // with those probabilities. Plain V2 greedy routing (softmax scores, top-k) is exactly that, so raw gate logits go
 // straight in. Every other method chooses experts in the graph and hands the kernel log(w) for the chosen ones and
 // −inf elsewhere: the kernel's softmax then yields w / Σw, and multiplying by Σw restores w when norm_topk_prob is
-// false.
+// false. One Gemm per expert (the quantized experts' layout below, on float weights) measured no faster at 1 and 16
+// rows and 1.2× slower at 64 (one mini layer, bench/moe-layer-bench.ts with that variant; December 2026).
 //
 // Quantized experts do not use QMoE: ONNX Runtime 1.30's CPU QMoE dequantizes 8-bit experts on every call and keeps
-// float copies of 4-bit ones (slower than float32 MoE, and no memory saved). Instead the (token, expert) pairs are
+// float copies of 4-bit ones (slower than float32 MoE, and no memory saved; `bench/moe-layer-bench.ts` on one mini
+// layer: 3.3–3.4× slower than the per-expert MatMulNBits at 1 row, 1.4–2.1× at 16 and 64). Instead the (token, expert) pairs are
 // sorted by expert, cut into one contiguous slice per expert by a single Split, and each slice goes through that
 // expert's own prepacked MatMulNBits: an expert no token chose gets an empty slice and does no work.
 import type { ModelConfig, MoeConfig } from '../config.js';
@@ -21,12 +23,11 @@ import type { GraphContext } from './context.js';
 export function moeFeedForward(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, prefix: string, h: Value): Value {
   const { g } = ctx;
   const logits = ctx.floatLinear(h, `${prefix}.gate.weight`); // [N, E]
-  let out = weightBits(ctx.options.quant) === null
+  // routed_scaling_factor scales the k mixing weights per token ([N, k]) rather than the experts' sum ([N, hidden]).
+  const out = weightBits(ctx.options.quant) === null
     ? floatExperts(ctx, config, moe, prefix, h, logits)
-    : sortedExperts(ctx, config, moe, prefix, h, chooseExperts(ctx, moe, prefix, logits));
-  if (moe.routedScalingFactor !== 1) out = g.op1('Mul', [out, g.constFloat(moe.routedScalingFactor)]);
-  if (moe.nSharedExperts > 0) out = g.op1('Add', [out, ctx.gatedMlp(h, `${prefix}.shared_experts`)]);
-  return out;
+    : sortedExperts(ctx, config, moe, prefix, h, chooseExperts(ctx, moe, prefix, logits, moe.routedScalingFactor));
+  return moe.nSharedExperts > 0 ? g.op1('Add', [out, ctx.gatedMlp(h, `${prefix}.shared_experts`)]) : out;
 }
 
 /** Routed experts in float32 through com.microsoft.MoE (see the header for how routing is handed over). */
@@ -35,12 +36,15 @@ function floatExperts(ctx: GraphContext, config: ModelConfig, moe: MoeConfig, pr
   const experts = floatExpertStacks(ctx, config, moe, prefix);
   const plainGreedy = moe.topkMethod === 'greedy' && moe.scoringFunc === 'softmax';
   let routerProbs = logits;
-  let mixScale: Value | null = null;
+  let mixScale: Value | null = moe.routedScalingFactor === 1 ? null : g.constFloat(moe.routedScalingFactor);
   if (!plainGreedy) {
-    const { chosen, weights } = chooseExperts(ctx, moe, prefix, logits);
+    const { chosen, weights } = chooseExperts(ctx, moe, prefix, logits, 1);
     const minusInf = g.op1('ConstantOfShape', [g.op1('Shape', [logits])], { value: { tensor: floatScalar(-Infinity) } });
     routerProbs = g.op1('ScatterElements', [minusInf, chosen, g.op1('Log', [weights])], { axis: 1 });
-    if (!moe.normTopkProb) mixScale = g.op1('ReduceSum', [weights, g.constInt64([-1])], { keepdims: 1 });
+    if (!moe.normTopkProb) {
+      const sum = g.op1('ReduceSum', [weights, g.constInt64([-1])], { keepdims: 1 }); // [N, 1]
+      mixScale = mixScale === null ? sum : g.op1('Mul', [sum, mixScale]);
+    }
   }
   // The CPU MoE kernel is registered MayInplace(0, 0) but zeroes its output before reading the input, so when
   // ORT reuses `h`'s buffer for the output the routed experts contribute nothing. A graph output is never reused
@@ -90,7 +94,7 @@ function sortAscending(g: GraphContext['g'], v: Value): Value {
 interface ExpertChoice {
   /** [N, k] int64 chosen expert ids. */
   readonly chosen: Value;
-  /** [N, k] their mixing weights: unbiased scores, divided by their sum when norm_topk_prob. */
+  /** [N, k] their mixing weights: unbiased scores, divided by their sum when norm_topk_prob, times `scale`. */
   readonly weights: Value;
 }
 
@@ -99,7 +103,7 @@ interface ExpertChoice {
  * (noaux_tc: a group's score is the sum of its top-2 biased scores; group_limited_greedy: its max), mixed with
  * the unbiased scores.
  */
-function chooseExperts(ctx: GraphContext, moe: MoeConfig, prefix: string, logits: Value): ExpertChoice {
+function chooseExperts(ctx: GraphContext, moe: MoeConfig, prefix: string, logits: Value, scale: number): ExpertChoice {
   const { g } = ctx;
   const experts = moe.nRoutedExperts;
   const scores = moe.scoringFunc === 'softmax' ? g.op1('Softmax', [logits], { axis: -1 }) : g.op1('Sigmoid', [logits]);
@@ -121,6 +125,7 @@ function chooseExperts(ctx: GraphContext, moe: MoeConfig, prefix: string, logits
     const sum = g.op1('ReduceSum', [weights, g.constInt64([-1])], { keepdims: 1 }); // [N, 1]
     weights = g.op1('Div', [weights, g.op1('Add', [sum, g.constFloat(1e-20)])]);
   }
+  if (scale !== 1) weights = g.op1('Mul', [weights, g.constFloat(scale)]);
   return { chosen, weights };
 }
 

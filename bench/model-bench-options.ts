@@ -1,0 +1,50 @@
+// model-bench's command line, parsed in one place: one spec table, one typed result. A new flag is one spec entry
+// plus one field (and its check) below.
+import { parseArgs } from 'node:util';
+import { compileFlagSpecs, compileOptionsFrom } from '../cli/compile-flags.js';
+import { intOption } from '../cli/options.js';
+import type { CompileOptions } from '../model/graph/compile-options.js';
+
+export const MODEL_BENCH_USAGE = `node dist/bench/model-bench.js [--model DIR | --preset mini] [--prompt-tokens 512] [--decode-tokens 64]
+    [--repeats 3] [--executor-memory SPEC|SPEC…] [--quant none|int8|int4] [--kv-cache-dtype fp32|fp8] [--decode-batch N]`;
+
+const specs = {
+  model: { type: 'string' },
+  preset: { type: 'string', default: 'mini' },
+  'prompt-tokens': { type: 'string', default: '512' },
+  'decode-tokens': { type: 'string', default: '64' },
+  repeats: { type: 'string', default: '3' },
+  'executor-memory': { type: 'string', default: '' },
+  'decode-batch': { type: 'string', default: '1' },
+  quant: compileFlagSpecs.quant,
+  'kv-cache-dtype': compileFlagSpecs['kv-cache-dtype'],
+} as const;
+
+export interface ModelBenchOptions {
+  readonly model: string | undefined;
+  readonly preset: string;
+  readonly promptTokens: number;
+  readonly decodeTokens: number;
+  readonly repeats: number;
+  /** '|'-separated executor-memory variants ('' = defaults). */
+  readonly executorMemory: string;
+  /** Concurrent sequences of the batched decode measurement; 1 = batch-1 decode only. */
+  readonly decodeBatch: number;
+  /** Undefined: the model folder's own compile options (a converted folder keeps its mode). */
+  readonly compile: CompileOptions | undefined;
+}
+
+export function parseModelBenchArgs(args: readonly string[]): ModelBenchOptions {
+  const { values } = parseArgs({ args: [...args], options: specs, strict: true });
+  const compileGiven = values.quant !== undefined || values['kv-cache-dtype'] !== undefined;
+  return {
+    model: values.model,
+    preset: values.preset,
+    promptTokens: intOption('--prompt-tokens', values['prompt-tokens'], 1),
+    decodeTokens: intOption('--decode-tokens', values['decode-tokens'], 1),
+    repeats: intOption('--repeats', values.repeats, 1),
+    executorMemory: values['executor-memory'],
+    decodeBatch: intOption('--decode-batch', values['decode-batch'], 1),
+    compile: compileGiven ? compileOptionsFrom({ ...(values.quant === undefined ? {} : { quant: values.quant }), ...(values['kv-cache-dtype'] === undefined ? {} : { 'kv-cache-dtype': values['kv-cache-dtype'] }) }) : undefined,
+  };
+}
