@@ -1,5 +1,6 @@
 // Messages between OnnxExecutor (caller's thread) and the executor worker.
 import type { ExecutorMemoryOptions } from './memory-options.js';
+import type { SessionTuning } from './session-options.js';
 import type { ForwardInputs } from './types.js';
 
 export interface WorkerInit {
@@ -13,6 +14,9 @@ export interface WorkerInit {
   readonly vocabSize: number;
   readonly intraOpThreads: number | null;
   readonly memory: ExecutorMemoryOptions;
+  readonly session: SessionTuning;
+  /** ONNX Runtime writes its profile to `${profilePrefix}_DATE.json` when the worker closes; null: no profile. */
+  readonly profilePrefix: string | null;
 }
 
 export type WorkerRequest =
