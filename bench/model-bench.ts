@@ -2,8 +2,10 @@
 // synthetic `mini` checkpoint, generated on first use). Prints numbers; asserts nothing. With several
 // --executor-memory variants ('|'-separated, e.g. 'memPattern=1,shapeBuckets=0|memPattern=0,shapeBuckets=1') they run
 // in interleaved rounds in this one process (a fresh executor per round), so their speeds are measured side by side.
+// --session-options 'JSON|JSON…' (ONNX Runtime session options, model/executor/session-options.ts) makes variants
+// the same way, crossed with the memory variants; --profile DIR writes each executor's ONNX Runtime profile there.
 //   node dist/bench/model-bench.js [--model DIR | --preset mini] [--prompt-tokens 512] [--decode-tokens 64]
-//     [--repeats 3] [--executor-memory SPEC|SPEC…]
+//     [--repeats 3] [--executor-memory SPEC|SPEC…] [--session-options JSON|JSON…] [--profile DIR]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -12,6 +14,7 @@ import { defaultCacheDir } from '../model/compile.js';
 import type { ModelConfig } from '../model/config.js';
 import { isMoeLayer } from '../model/config.js';
 import { describeExecutorMemory, parseExecutorMemory } from '../model/executor/memory-options.js';
+import { describeSessionTuning, parseSessionTuning } from '../model/executor/session-options.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
@@ -26,6 +29,8 @@ const { values } = parseArgs({
     'decode-tokens': { type: 'string', default: '64' },
     repeats: { type: 'string', default: '3' },
     'executor-memory': { type: 'string', default: '' },
+    'session-options': { type: 'string', default: '' },
+    profile: { type: 'string' },
   },
 });
 const promptTokens = Number(values['prompt-tokens']);
@@ -77,15 +82,17 @@ async function main(): Promise<void> {
       await synthesizeCheckpoint({ outDir: modelDir, seed: 0, preset: values.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
     }
   }
-  const variants = values['executor-memory'].split('|').map((spec) => parseExecutorMemory(spec));
+  const sessions = values['session-options'].split('|').map((spec) => parseSessionTuning(spec));
+  const variants = values['executor-memory'].split('|').flatMap((spec) => sessions.map((session) => ({ ...parseExecutorMemory(spec), session })));
   const numBlocks = Math.ceil((promptTokens + decodeTokens) / 64) + 1;
   const timings = variants.map(() => ({ prefillMs: 0, prefillTokens: 0, decodeMs: [] as number[], loadMs: 0 }));
   let config: ModelConfig | null = null;
   let bytesPerToken = 0;
   for (let r = 0; r < (variants.length > 1 ? repeats : 1); r++) {
-    for (const [v, memory] of variants.entries()) {
+    for (const [v, { session, ...memory }] of variants.entries()) {
       const t0 = performance.now();
-      const model = await loadModel(modelDir, { numBlocks, memory, onProgress: (m) => process.stderr.write(`${m}\n`) });
+      const profile = values.profile === undefined ? {} : { profileDir: values.profile };
+      const model = await loadModel(modelDir, { numBlocks, memory, session, ...profile, onProgress: (m) => process.stderr.write(`${m}\n`) });
       timings[v]!.loadMs += performance.now() - t0;
       config = model.config;
       bytesPerToken = cacheBytesPerToken(model.executor.cache);
@@ -103,12 +110,13 @@ async function main(): Promise<void> {
     }
   }
   const c = config!;
-  const runs = variants.map((memory, v) => {
+  const runs = variants.map(({ session, ...memory }, v) => {
     const t = timings[v]!;
     const sorted = [...t.decodeMs].sort((a, b) => a - b);
     const meanDecodeMs = sorted.reduce((a, b) => a + b, 0) / sorted.length;
     return {
       executorMemory: describeExecutorMemory(memory),
+      sessionOptions: describeSessionTuning(session),
       loadSeconds: +(t.loadMs / 1000 / (variants.length > 1 ? repeats : 1)).toFixed(2),
       prefillTokensPerSecond: +((t.prefillTokens / t.prefillMs) * 1000).toFixed(1),
       decodeTokensPerSecondBatch1: +(1000 / meanDecodeMs).toFixed(2),
