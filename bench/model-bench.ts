@@ -12,7 +12,6 @@ import { parseArgs } from 'node:util';
 import { generateOffline } from '../engine/offline-generate.js';
 import { defaultCacheDir } from '../model/compile.js';
 import type { ModelConfig } from '../model/config.js';
-import { isMoeLayer } from '../model/config.js';
 import { describeExecutorMemory, parseExecutorMemory } from '../model/executor/memory-options.js';
 import { describeSessionTuning, parseSessionTuning } from '../model/executor/session-options.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
@@ -20,6 +19,7 @@ import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import type { SynthPreset } from '../model/synth.js';
 import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
+import { activeWeightParams } from './active-weights.js';
 
 const { values } = parseArgs({
   options: {
@@ -59,19 +59,7 @@ class TimedExecutor implements Executor {
 
 /** Weight bytes (float32) one token touches: attention, dense/shared MLPs, k routed experts, lm_head row block. */
 function activeWeightBytes(c: ModelConfig): number {
-  const h = c.hiddenSize;
-  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim;
-  const attn = (c.qLoraRank === null ? h * c.numAttentionHeads * qk : h * c.qLoraRank + c.qLoraRank * c.numAttentionHeads * qk)
-    + h * (c.kvLoraRank + c.qkRopeHeadDim) + c.numAttentionHeads * (c.qkNopeHeadDim + c.vHeadDim) * c.kvLoraRank + c.numAttentionHeads * c.vHeadDim * h;
-  let params = c.vocabSize * h; // lm_head
-  for (let l = 0; l < c.numHiddenLayers; l++) {
-    params += attn;
-    const m = c.moe;
-    params += isMoeLayer(c, l) && m !== null
-      ? h * m.nRoutedExperts + 3 * h * m.moeIntermediateSize * (m.numExpertsPerTok + m.nSharedExperts)
-      : 3 * h * c.intermediateSize;
-  }
-  return params * 4;
+  return activeWeightParams(c) * 4;
 }
 
 async function main(): Promise<void> {
