@@ -9,7 +9,7 @@
 // plus a STREAM triad per round (bench/compare/triad.ts) for the roofline. Writes one markdown report (table of
 // medians, ranges and per-round ratios; bench/compare/table.ts) to stdout and --out, the raw samples to --json.
 // The options: bench/compare/args.ts (COMPARE_USAGE).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { loadModelConfig } from '../model/config.js';
@@ -58,7 +58,7 @@ async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | null>
 
 async function decodeRow(quant: Quant, side: Side, round: number): Promise<void> {
   const tps = side === 'llama'
-    ? await attempt(`llama-bench ${LLAMA_NAME[quant]}`, () => llamaBenchDecode(c.llamaBench!, c.gguf[quant]!, c.decodeTokens, c.threads))
+    ? await attempt(`llama-bench ${LLAMA_NAME[quant]}`, () => llamaBenchDecode(c.llamaBench!, c.gguf[quant]!, c.decodeTokens, c.threads, c.llamaBenchArgs))
     : await attempt(`latentserve decode ${quant}`, () => latentDecode(c.model, quant, c.decodeTokens));
   log(`round ${round + 1} ${side} ${quant} decode: ${tps?.toFixed(1) ?? 'failed'} tok/s`);
   raw.push({ round, side, quant, row: 'decode', tokensPerSecond: tps });
@@ -106,9 +106,9 @@ async function serveSide(quant: Quant, side: Side, round: number): Promise<void>
     return;
   }
   // llama-server: one start per stream count (its -np), and one with room for the long prompt for the TTFT rows.
-  for (const n of streams) await withServer(() => startLlamaServer(c.llamaServer!, c.gguf[quant]!, n, c.ctxPerSlot, c.threads), (s) => level(s.url, n));
+  for (const n of streams) await withServer(() => startLlamaServer(c.llamaServer!, c.gguf[quant]!, n, c.ctxPerSlot, c.threads, c.llamaServerArgs), (s) => level(s.url, n));
   const ttftCtx = Math.ceil((c.coldPromptTokens + c.shortPromptTokens + 64) / 256) * 256;
-  if (ttft) await withServer(() => startLlamaServer(c.llamaServer!, c.gguf[quant]!, 1, ttftCtx, c.threads), (s) => ttftRows(s.url, side, round));
+  if (ttft) await withServer(() => startLlamaServer(c.llamaServer!, c.gguf[quant]!, 1, ttftCtx, c.threads, c.llamaServerArgs), (s) => ttftRows(s.url, side, round));
 }
 
 function machineLine(): string {
@@ -116,16 +116,12 @@ function machineLine(): string {
   return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; \`uptime\`: ${uptime}`;
 }
 
+/** `version: 0.5.0-dev (build 1, commit de3ff81)` (llama.cpp prints it on stderr). */
 function llamaVersion(): string {
   const bin = c.llamaServer ?? c.llamaBench;
   if (bin === null) return 'unknown';
-  try {
-    const out = execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return out.split('\n').find((l) => l.startsWith('version')) ?? out.trim().split('\n')[0] ?? 'unknown';
-  } catch (err) {
-    const e = err as { stderr?: string };
-    return e.stderr?.split('\n').find((l) => l.startsWith('version')) ?? 'unknown';
-  }
+  const r = spawnSync(bin, ['--version'], { encoding: 'utf8', timeout: 30_000 });
+  return `${r.stdout ?? ''}\n${r.stderr ?? ''}`.split('\n').find((l) => l.startsWith('version')) ?? 'unknown';
 }
 
 async function main(): Promise<void> {

@@ -17,6 +17,8 @@ test('defaults: every row, both formats, 1/4/16/32 int8 streams and 16 float32 s
   assert.equal(c.outputTokens, 128);
   assert.equal(c.coldPromptTokens, 1080);
   assert.equal(c.shortPromptTokens, 48);
+  assert.deepEqual(c.llamaServerArgs, ['--no-repack']);
+  assert.deepEqual(c.llamaBenchArgs, []);
 });
 
 test('a quick run: flags pick rounds, rows, formats and stream counts; flags beat the environment', () => {
@@ -26,6 +28,7 @@ test('a quick run: flags pick rounds, rows, formats and stream counts; flags bea
   assert.deepEqual(c.quants, ['int8']);
   assert.deepEqual(c.streams, { int8: [1, 16], float32: [] });
   assert.equal(c.gguf.int8, '/x.gguf');
+  assert.deepEqual(parseCompareArgs(['--model', '/m', '--llama-server-args', ' -fa on  --no-repack'], ENV).llamaServerArgs, ['-fa', 'on', '--no-repack']);
 });
 
 test('refuses missing model, bad numbers and unknown rows', () => {

@@ -32,14 +32,24 @@ export interface CompareConfig {
   readonly shortPromptTokens: number;
   /** llama-server context per slot; `-c` is split across `-np` slots, so it gets slots × this. */
   readonly ctxPerSlot: number;
+  /** Extra llama-server / llama-bench arguments (whitespace-separated). */
+  readonly llamaServerArgs: readonly string[];
+  readonly llamaBenchArgs: readonly string[];
   readonly out: string | null;
   readonly json: string | null;
 }
+
+/**
+ * llama-server repacks weights for the CPU by default; with this build (de3ff81) on this machine's CPU (AMX
+ * advertised) repacking a Q8_0 DeepSeek-V2 either aborts (GGML_ASSERT cur_backend_id != -1) or dies with SIGILL.
+ */
+export const DEFAULT_LLAMA_SERVER_ARGS = '--no-repack';
 
 export const COMPARE_USAGE = `npm run bench:compare -- --model DIR [--rounds 3] [--rows decode,serve,ttft] [--quants int8,float32]
     [--streams 1,4,16,32] [--float32-streams 16] [--threads N] [--decode-tokens 64] [--prompt-tokens 64]
     [--output-tokens 128] [--prompts-per-stream 2] [--min-prompts 8] [--cold-prompt-tokens 1080]
     [--short-prompt-tokens 48] [--ctx-per-slot 512] [--out FILE.md] [--json FILE.json]
+    [--llama-server-args '${DEFAULT_LLAMA_SERVER_ARGS}'] [--llama-bench-args '']
     [--llama-server BIN] [--llama-bench BIN] [--gguf-q8-0 FILE] [--gguf-f32 FILE]
   environment: LLAMA_SERVER, LLAMA_BENCH, GGUF_Q8_0, GGUF_F32 (as shared/anchor/build-llama.sh prints them)`;
 
@@ -64,6 +74,8 @@ function streamList(flag: string, text: string): number[] {
   return list;
 }
 
+const words = (text: string): string[] => text.split(/\s+/).filter((w) => w !== '');
+
 export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CompareConfig {
   const { values } = parseArgs({
     args: [...argv],
@@ -85,6 +97,8 @@ export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<s
       'ctx-per-slot': { type: 'string', default: '512' },
       out: { type: 'string' },
       json: { type: 'string' },
+      'llama-server-args': { type: 'string', default: DEFAULT_LLAMA_SERVER_ARGS },
+      'llama-bench-args': { type: 'string', default: '' },
       'llama-server': { type: 'string' },
       'llama-bench': { type: 'string' },
       'gguf-q8-0': { type: 'string' },
@@ -113,6 +127,8 @@ export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<s
     coldPromptTokens: positiveInt('--cold-prompt-tokens', values['cold-prompt-tokens']),
     shortPromptTokens: positiveInt('--short-prompt-tokens', values['short-prompt-tokens']),
     ctxPerSlot: positiveInt('--ctx-per-slot', values['ctx-per-slot']),
+    llamaServerArgs: words(values['llama-server-args']),
+    llamaBenchArgs: words(values['llama-bench-args']),
     out: values.out ?? null,
     json: values.json ?? null,
   };

@@ -13,8 +13,8 @@ export function parseLlamaBenchJson(stdout: string): number {
 }
 
 /** Tokens/s of decoding `tokens` tokens at batch 1 (one repetition after llama-bench's own warm-up run). */
-export async function llamaBenchDecode(bin: string, gguf: string, tokens: number, threads: number): Promise<number> {
-  const args = ['-m', gguf, '-p', '0', '-n', String(tokens), '-r', '1', '-o', 'json', ...(threads > 0 ? ['-t', String(threads)] : [])];
+export async function llamaBenchDecode(bin: string, gguf: string, tokens: number, threads: number, extra: readonly string[] = []): Promise<number> {
+  const args = ['-m', gguf, '-p', '0', '-n', String(tokens), '-r', '1', '-o', 'json', ...(threads > 0 ? ['-t', String(threads)] : []), ...extra];
   const { stdout } = await run(bin, args, { maxBuffer: 16 * 2 ** 20 });
   return parseLlamaBenchJson(stdout);
 }

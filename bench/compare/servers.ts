@@ -42,10 +42,10 @@ export async function stopServer(s: Served): Promise<void> {
 }
 
 /** llama-server with `slots` parallel slots (`-np`), each `ctxPerSlot` tokens of context (`-c` is their total). */
-export async function startLlamaServer(bin: string, gguf: string, slots: number, ctxPerSlot: number, threads: number): Promise<Served> {
+export async function startLlamaServer(bin: string, gguf: string, slots: number, ctxPerSlot: number, threads: number, extra: readonly string[] = []): Promise<Served> {
   const port = await freePort();
   const args = ['-m', gguf, '--host', '127.0.0.1', '--port', String(port), '-np', String(slots), '-c', String(slots * ctxPerSlot), '-cb',
-    ...(threads > 0 ? ['-t', String(threads)] : [])];
+    ...(threads > 0 ? ['-t', String(threads)] : []), ...extra];
   return startProcess(`llama-server -np ${slots}`, bin, args, `http://127.0.0.1:${port}`, 300_000);
 }
 
