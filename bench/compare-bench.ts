@@ -19,7 +19,7 @@ import { COMPARE_USAGE, parseCompareArgs, promptsForStreams, type CompareConfig,
 import { latentDecode } from './compare/latent-decode.js';
 import { llamaBenchDecode } from './compare/llama-bench.js';
 import { promptTtftMs, servingLevel, type LevelSample } from './compare/probes.js';
-import { startLatentServe, startLlamaServer, stopServer, type Served } from './compare/servers.js';
+import { killAllServers, startLatentServe, startLlamaServer, stopServer, type Served } from './compare/servers.js';
 import { markdownTable, median, type Better, type Roofline, type Row } from './compare/table.js';
 import { measureTriad } from './compare/triad.js';
 
@@ -33,6 +33,12 @@ try {
   process.exit(2);
 }
 const c = config;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    killAllServers();
+    process.exit(130);
+  });
+}
 
 type Side = 'latent' | 'llama';
 interface RowBuilder { label: string; unit: string; better: Better; llamaNote: string; latent: (number | null)[]; llama: (number | null)[] }

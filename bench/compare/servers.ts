@@ -14,8 +14,17 @@ export interface Served {
   readonly name: string;
 }
 
+/** Every server this process started and has not stopped: killed if the bench itself is interrupted. */
+const live = new Set<ChildProcess>();
+
+export function killAllServers(): void {
+  for (const proc of live) proc.kill('SIGKILL');
+}
+
 async function startProcess(name: string, cmd: string, args: readonly string[], url: string, timeoutMs: number): Promise<Served> {
   const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(proc);
+  proc.once('exit', () => live.delete(proc));
   let output = '';
   const keep = (b: Buffer): void => { output = (output + b.toString()).slice(-20_000); };
   proc.stdout!.on('data', keep);
