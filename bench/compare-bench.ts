@@ -13,6 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { loadModelConfig } from '../model/config.js';
+import { parseSessionTuning } from '../model/executor/session-options.js';
 import { DEFAULT_QUANT_BLOCK_SIZE } from '../model/graph/compile-options.js';
 import { activeWeightParams, bytesPerWeight } from './active-weights.js';
 import { COMPARE_USAGE, parseCompareArgs, promptsForStreams, type CompareConfig, type Quant } from './compare/args.js';
@@ -65,7 +66,7 @@ async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | null>
 async function decodeRow(quant: Quant, side: Side, round: number): Promise<void> {
   const tps = side === 'llama'
     ? await attempt(`llama-bench ${LLAMA_NAME[quant]}`, () => llamaBenchDecode(c.llamaBench!, c.gguf[quant]!, c.decodeTokens, c.threads, c.llamaBenchArgs))
-    : await attempt(`latentserve decode ${quant}`, () => latentDecode(c.model, quant, c.decodeTokens));
+    : await attempt(`latentserve decode ${quant}`, () => latentDecode(c.model, quant, c.decodeTokens, parseSessionTuning(c.sessionOptions)));
   log(`round ${round + 1} ${side} ${quant} decode: ${tps?.toFixed(1) ?? 'failed'} tok/s`);
   raw.push({ round, side, quant, row: 'decode', tokensPerSecond: tps });
   record(`${quant}-decode`, { label: `${quant} decode, batch 1`, unit: 'tok/s', better: 'higher', llamaNote: `${LLAMA_NAME[quant]} tg${c.decodeTokens}` }, side, round, tps);
@@ -105,7 +106,7 @@ async function serveSide(quant: Quant, side: Side, round: number): Promise<void>
     recordLevel(quant, n, side, round, sample);
   };
   if (side === 'latent') {
-    await withServer(() => startLatentServe(c.model, quant), async (s) => {
+    await withServer(() => startLatentServe(c.model, quant, c.sessionOptions === '' ? [] : ['--session-options', c.sessionOptions]), async (s) => {
       for (const n of streams) await level(s.url, n);
       if (ttft) await ttftRows(s.url, side, round);
     });
@@ -167,7 +168,7 @@ async function main(): Promise<void> {
     `- Run: ${startedAt} → ${new Date().toISOString()}; checkpoint \`${c.model}\` (${modelConfig.numHiddenLayers} layers, hidden ${modelConfig.hiddenSize}, ${(params / 1e6).toFixed(0)}M active parameters per token).`,
     `- Machine before: ${machineBefore}`,
     `- Machine after: ${machineAfter}`,
-    `- llama.cpp: ${llamaVersion()}, threads ${c.threads > 0 ? c.threads : 'default'}; llama-server \`-np STREAMS -c STREAMS×${c.ctxPerSlot} -cb\`; latentserve \`serve --max-num-seqs 32\` (int8: \`--quant int8\`), ONNX Runtime defaults.`,
+    `- llama.cpp: ${llamaVersion()}; threads ${c.threads > 0 ? `${c.threads} on both sides (llama.cpp \`-t\`, ONNX Runtime intra-op)` : 'each side\'s default'}; llama-server \`-np STREAMS -c STREAMS×${c.ctxPerSlot} -cb\`; latentserve \`serve --max-num-seqs 32\` (int8: \`--quant int8\`), ONNX Runtime defaults.`,
     `- Serving: ${c.promptTokens}-token prompts, ${c.outputTokens} output tokens, max(${c.minPrompts}, ${c.promptsPerStream} × streams) requests per level, the same load generator (loadtest/) for both.`,
     '- Ratios are speed ratios per round (above 1: latentserve faster): throughput latentserve ÷ llama.cpp, TTFT llama.cpp ÷ latentserve; the median ratio is the median of the rounds\' ratios. Cells: median (range over rounds).',
     `- Roofline: active weights per token from the config × bytes per weight (int8 blocks of ${DEFAULT_QUANT_BLOCK_SIZE} with a float32 scale and Q8_0 both 1.0625 B; float32 4 B), times the median decode rate, over the median STREAM triad of the rounds (JavaScript, all cores).`,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCompareArgs, promptsForStreams } from './args.js';
+import { parseCompareArgs, promptsForStreams, withThreads } from './args.js';
 
 const ENV = { LLAMA_SERVER: '/l/llama-server', LLAMA_BENCH: '/l/llama-bench', GGUF_Q8_0: '/g/q8.gguf', GGUF_F32: '/g/f32.gguf' };
 
@@ -49,4 +49,12 @@ test('refuses up front when a row asked for has no llama.cpp side', () => {
 test('requests per serving level', () => {
   assert.equal(promptsForStreams({ promptsPerStream: 2, minPrompts: 8 }, 1), 8);
   assert.equal(promptsForStreams({ promptsPerStream: 2, minPrompts: 8 }, 32), 64);
+});
+
+test('--threads sets both sides: llama.cpp -t and ONNX Runtime intra-op threads, unless the session options name their own', () => {
+  assert.equal(parseCompareArgs(['--model', '/m'], ENV).sessionOptions, '');
+  assert.equal(parseCompareArgs(['--model', '/m', '--threads', '1'], ENV).sessionOptions, '{"intraOpNumThreads":1}');
+  assert.equal(withThreads('{"session.intra_op.allow_spinning": "0"}', 2), '{"intraOpNumThreads":2,"session.intra_op.allow_spinning":"0"}');
+  assert.equal(withThreads('{"intraOpNumThreads": 4}', 1), '{"intraOpNumThreads":4}');
+  assert.throws(() => parseCompareArgs(['--model', '/m', '--session-options', '{"threads": 1}'], ENV), /unknown session option "threads"/);
 });

@@ -2,6 +2,7 @@
 // environment that shared/anchor/build-llama.sh prints). Pure; errors are RangeErrors naming the flag.
 import { parseArgs } from 'node:util';
 import { parseConcurrencyList } from '../../loadtest/options.js';
+import { describeSessionTuning, parseSessionTuning } from '../../model/executor/session-options.js';
 
 export const ROWS = ['decode', 'serve', 'ttft'] as const;
 export type RowGroup = (typeof ROWS)[number];
@@ -20,8 +21,10 @@ export interface CompareConfig {
   readonly quants: readonly Quant[];
   /** Serving stream counts per format (llama-server gets `-np` equal to each). */
   readonly streams: Readonly<Record<Quant, readonly number[]>>;
-  /** llama.cpp threads (`-t`); latentserve uses ONNX Runtime's default (one per core). */
+  /** Threads on both sides: llama.cpp's `-t` and ONNX Runtime's intraOpNumThreads; 0: each one's default. */
   readonly threads: number;
+  /** latentserve's ONNX Runtime session options (serve --session-options), with `threads` folded in. */
+  readonly sessionOptions: string;
   readonly decodeTokens: number;
   readonly promptTokens: number;
   readonly outputTokens: number;
@@ -46,7 +49,7 @@ export interface CompareConfig {
 export const DEFAULT_LLAMA_SERVER_ARGS = '--no-repack';
 
 export const COMPARE_USAGE = `npm run bench:compare -- --model DIR [--rounds 3] [--rows decode,serve,ttft] [--quants int8,float32]
-    [--streams 1,4,16,32] [--float32-streams 16] [--threads N] [--decode-tokens 64] [--prompt-tokens 64]
+    [--streams 1,4,16,32] [--float32-streams 16] [--threads N] [--session-options JSON] [--decode-tokens 64] [--prompt-tokens 64]
     [--output-tokens 128] [--prompts-per-stream 2] [--min-prompts 8] [--cold-prompt-tokens 1080]
     [--short-prompt-tokens 48] [--ctx-per-slot 512] [--out FILE.md] [--json FILE.json]
     [--llama-server-args '${DEFAULT_LLAMA_SERVER_ARGS}'] [--llama-bench-args '']
@@ -74,6 +77,13 @@ function streamList(flag: string, text: string): number[] {
   return list;
 }
 
+/** The session options JSON with intraOpNumThreads = threads added, unless it names its own or threads is 0. */
+export function withThreads(json: string, threads: number): string {
+  const tuning = parseSessionTuning(json); // refuses bad JSON here, before any server starts
+  if (threads === 0 || tuning.intraOpNumThreads !== undefined) return json.trim() === '' ? '' : describeSessionTuning(tuning);
+  return describeSessionTuning({ ...tuning, intraOpNumThreads: threads });
+}
+
 const words = (text: string): string[] => text.split(/\s+/).filter((w) => w !== '');
 
 export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CompareConfig {
@@ -87,6 +97,7 @@ export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<s
       streams: { type: 'string', default: '1,4,16,32' },
       'float32-streams': { type: 'string', default: '16' },
       threads: { type: 'string' },
+      'session-options': { type: 'string', default: '' },
       'decode-tokens': { type: 'string', default: '64' },
       'prompt-tokens': { type: 'string', default: '64' },
       'output-tokens': { type: 'string', default: '128' },
@@ -119,6 +130,7 @@ export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<s
     quants,
     streams: { int8: streamList('--streams', values.streams), float32: streamList('--float32-streams', values['float32-streams']) },
     threads: values.threads === undefined ? 0 : positiveInt('--threads', values.threads),
+    sessionOptions: withThreads(values['session-options'], values.threads === undefined ? 0 : positiveInt('--threads', values.threads)),
     decodeTokens: positiveInt('--decode-tokens', values['decode-tokens']),
     promptTokens: positiveInt('--prompt-tokens', values['prompt-tokens']),
     outputTokens: positiveInt('--output-tokens', values['output-tokens']),
