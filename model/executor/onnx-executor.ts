@@ -12,7 +12,7 @@ import type { ExecutorMemoryOptions } from './memory-options.js';
 import { DEFAULT_EXECUTOR_MEMORY } from './memory-options.js';
 import { stepDims } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
-import type { SessionTuning } from './session-options.js';
+import { DEFAULT_SESSION_TUNING, type SessionTuning } from './session-options.js';
 import { StepShapeStats, type LargestStep } from './step-shape-stats.js';
 import type { CacheGeometry, Executor, ForwardInputs, RunnerOutput } from './types.js';
 import { cacheGeometry } from './types.js';
@@ -30,7 +30,7 @@ export interface OnnxExecutorOptions {
   readonly intraOpThreads?: number;
   /** ONNX Runtime's memory knobs and shape buckets (default: DEFAULT_EXECUTOR_MEMORY). */
   readonly memory?: Partial<ExecutorMemoryOptions>;
-  /** ONNX Runtime session options (--session-options); default: none beyond ours. */
+  /** ONNX Runtime session options (--session-options); default: DEFAULT_SESSION_TUNING. */
   readonly session?: SessionTuning;
   /** Prefix of the ONNX Runtime profile the worker writes when it closes (`DIR/latentserve-PID`); default: none. */
   readonly profilePrefix?: string;
@@ -104,7 +104,7 @@ export class OnnxExecutor implements Executor {
       vocabSize: opts.vocabSize,
       intraOpThreads: opts.intraOpThreads ?? null,
       memory: { ...DEFAULT_EXECUTOR_MEMORY, ...opts.memory },
-      session: opts.session ?? {},
+      session: opts.session ?? DEFAULT_SESSION_TUNING,
       profilePrefix: opts.profilePrefix ?? null,
     };
     const { worker, ready } = await spawnWorker(init);

@@ -23,6 +23,13 @@ test('empty text is the defaults; a profile prefix turns profiling on', () => {
   assert.deepEqual(ortSessionFields({}, '/tmp/p/latentserve'), { enableProfiling: true, profileFilePrefix: '/tmp/p/latentserve' });
 });
 
+test('options are read over a base, and a config entry can turn the base\'s back', () => {
+  const base = { configEntries: { 'session.intra_op.allow_spinning': '0' } };
+  assert.deepEqual(parseSessionTuning('{"intraOpNumThreads": 1}', base), { intraOpNumThreads: 1, configEntries: { 'session.intra_op.allow_spinning': '0' } });
+  assert.deepEqual(parseSessionTuning('{"session.intra_op.allow_spinning": "1"}', base).configEntries, { 'session.intra_op.allow_spinning': '1' });
+  assert.deepEqual(parseSessionTuning('{"intraOpNumThreads": 1}'), { intraOpNumThreads: 1 });
+});
+
 test('refuses unknown keys, bad values and non-objects', () => {
   assert.throws(() => parseSessionTuning('{"intraOpThreads": 2}'), /unknown session option "intraOpThreads"/);
   assert.throws(() => parseSessionTuning('{"interOpNumThreads": -1}'), /interOpNumThreads must be an integer/);

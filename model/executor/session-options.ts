@@ -16,7 +16,11 @@ export interface SessionTuning {
   readonly configEntries?: Readonly<Record<string, string>>;
 }
 
-/** What the server runs with when no --session-options is given (README "Session options" has the sweep). */
+/**
+ * What the server runs with; --session-options is read over it. ONNX Runtime's own defaults (threads = cores,
+ * spinning on), chosen by measurement: README "ONNX Runtime profiles and session options" has the sweep (spinning
+ * off costs ~9 % of batch-1 decode on a quiet machine and gains 50–70 % on an oversubscribed one).
+ */
 export const DEFAULT_SESSION_TUNING: SessionTuning = {};
 
 const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
@@ -32,9 +36,9 @@ function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[])
   return v as T;
 }
 
-/** Parses the JSON of --session-options; throws RangeError naming the bad key. '' is the defaults. */
-export function parseSessionTuning(text: string): SessionTuning {
-  if (text.trim() === '') return DEFAULT_SESSION_TUNING;
+/** Parses the JSON of --session-options over `base`; throws RangeError naming the bad key. '' is `base`. */
+export function parseSessionTuning(text: string, base: SessionTuning = DEFAULT_SESSION_TUNING): SessionTuning {
+  if (text.trim() === '') return base;
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -42,8 +46,9 @@ export function parseSessionTuning(text: string): SessionTuning {
     throw new RangeError(`session options are not JSON: ${(err as Error).message}`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RangeError('session options must be a JSON object');
-  const out: { -readonly [K in keyof SessionTuning]: SessionTuning[K] } = {};
-  const entries: Record<string, string> = {};
+  const { configEntries: baseEntries, ...baseFields } = base;
+  const out: { -readonly [K in keyof SessionTuning]: SessionTuning[K] } = { ...baseFields };
+  const entries: Record<string, string> = { ...baseEntries };
   for (const [key, v] of Object.entries(raw)) {
     if (key === 'intraOpNumThreads' || key === 'interOpNumThreads') out[key] = threads(key, v);
     else if (key === 'executionMode') out.executionMode = oneOf(key, v, MODES);
@@ -61,7 +66,7 @@ export function parseSessionTuning(text: string): SessionTuning {
   return out;
 }
 
-/** One line for logs and bench reports: the JSON that reproduces it ('{}' for the defaults). */
+/** One line for logs and bench reports: the JSON that reproduces it. */
 export function describeSessionTuning(t: SessionTuning): string {
   const { configEntries, ...fields } = t;
   return JSON.stringify({ ...fields, ...configEntries });
