@@ -12,7 +12,7 @@ import { compileModel, defaultCacheDir } from '../model/compile.js';
 import type { CompileProgress } from '../model/compile-progress.js';
 import { formatSeconds } from '../model/compile-progress.js';
 import { FLOAT_COMPILE } from '../model/graph/compile-options.js';
-import { synthesizeCheckpoint, type SynthPreset } from '../model/synth.js';
+import { synthesizeCheckpoint, type SynthPreset } from '../synth/synth.js';
 import { BlockQuantizePool } from '../quant/block-quantize-pool.js';
 import { quantizeBlocks, type BlockQuantizer } from '../quant/int-blocks.js';
 

@@ -17,8 +17,8 @@ import { describeSessionTuning, parseSessionTuning } from '../model/executor/ses
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
-import type { SynthPreset } from '../model/synth.js';
-import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
+import type { SynthPreset } from '../synth/synth.js';
+import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
 import { activeWeightParams } from './active-weights.js';
 
 const { values } = parseArgs({

@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultCacheDir } from '../model/compile.js';
-import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
+import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, rounds: { type: 'string', default: '7' } } });
 const here = dirname(fileURLToPath(import.meta.url));

@@ -17,9 +17,9 @@ import { defaultCacheDir } from '../model/compile.js';
 import { parseExecutorMemory } from '../model/executor/memory-options.js';
 import type { BlockId, ForwardInputs, SequenceSlice } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
-import { Rng } from '../model/rng.js';
-import type { SynthPreset } from '../model/synth.js';
-import { synthesizeCheckpoint } from '../model/synth.js';
+import { Rng } from '../util/rng.js';
+import type { SynthPreset } from '../synth/synth.js';
+import { synthesizeCheckpoint } from '../synth/synth.js';
 
 const { values } = parseArgs({
   options: {

@@ -14,9 +14,10 @@
 // server's own --request-timeout, 600 s, still applies); size --concurrency and the model to the machine.
 //
 // RSS: the worker's cache pools are zero pages until a block is first written, so RSS climbs until every block has
-// been used once. The small default cache (64 MiB) is saturated during warm-up (and makes preemption happen),
-// so growth measured after warm-up is the server's own. --warmup-seconds is only warm-up's floor; its end is the
-// first sample by which the executor has run the load's largest step (latentserve_executor_largest_step).
+// been used once. The small default cache (64 MiB) fills during warm-up (and makes preemption happen), so growth
+// measured after warm-up is the server's own. --warmup-seconds is only warm-up's floor; its end is the first sample
+// by which the executor has run the load's largest step (latentserve_executor_largest_step) and the cache has
+// touched all the blocks the load touches (latentserve_cache_blocks_touched).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
@@ -132,7 +133,7 @@ async function metrics(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const m = /^(latentserve_process_resident_memory_bytes|latentserve_executor_step_shapes|latentserve_executor_step_sizes|latentserve_executor_largest_step\{term="\w+"\}|latentserve_cache_blocks_used|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(line);
+    const m = /^(latentserve_process_resident_memory_bytes|latentserve_executor_step_shapes|latentserve_executor_step_sizes|latentserve_executor_largest_step\{term="\w+"\}|latentserve_cache_blocks_used|latentserve_cache_blocks_touched|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(line);
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;
@@ -231,6 +232,7 @@ async function main(): Promise<void> {
         gathered: m['latentserve_executor_largest_step{term="gathered"}'] ?? 0,
         attention: m['latentserve_executor_largest_step{term="attention"}'] ?? 0,
       },
+      cacheTouched: m['latentserve_cache_blocks_touched'] ?? 0,
       shapes: m['latentserve_executor_step_shapes'] ?? 0,
       heapMb: +((m['nodejs_heap_size_used_bytes'] ?? 0) / 2 ** 20).toFixed(1),
       blocksUsed: m['latentserve_cache_blocks_used'] ?? -1,
@@ -298,7 +300,7 @@ async function main(): Promise<void> {
   const ok = report.errors === 0 && report.serverFaultLogLines === 0 && report.blocksInUseAtEnd === 0 && report.runningAtEnd === 0 && exitCode === 0 && memory.ok;
   process.stdout.write(`soak: ${ok ? 'PASS' : 'FAIL'} — ${report.requests} requests, ${report.disconnects} disconnects, ${report.errors} errors, ` +
     `${report.blocksInUseAtEnd} blocks in use at the end, ${memory.reason}` +
-    `${memory.warmupEndS === null ? '' : ` (warm-up ended at ${memory.warmupEndS} s, at the load's largest step; ${memory.sizesAtWarmupEnd} of its ${memory.sizesAtEnd} step sizes seen by then)`}\n`);
+    `${memory.warmupEndS === null ? '' : ` (warm-up ended at ${memory.warmupEndS} s, at the load's largest step with ${memory.cacheTouched} cache blocks touched; ${memory.sizesAtWarmupEnd} of its ${memory.sizesAtEnd} step sizes seen by then)`}\n`);
   process.exitCode = ok ? 0 : 1;
 }
 

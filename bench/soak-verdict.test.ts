@@ -3,9 +3,9 @@ import { test } from 'node:test';
 import type { MemorySample } from './soak-verdict.js';
 import { memoryVerdict } from './soak-verdict.js';
 
-type Row = [atS: number, rssMb: number, sizes: number, tokens: number, gathered: number, attention: number];
+type Row = [atS: number, rssMb: number, sizes: number, tokens: number, gathered: number, attention: number, cacheTouched?: number];
 const run = (rows: Row[]): MemorySample[] =>
-  rows.map(([atS, rssMb, sizes, tokens, gathered, attention]) => ({ atS, rssMb, sizes, largest: { tokens, gathered, attention } }));
+  rows.map(([atS, rssMb, sizes, tokens, gathered, attention, cacheTouched = 100]) => ({ atS, rssMb, sizes, largest: { tokens, gathered, attention }, cacheTouched }));
 const opts = { minWarmupS: 30, loadEndS: 600, maxGrowthPct: 10 };
 
 test('warm-up ends once the largest step of the load has run (not before the floor); a plateau passes', () => {
@@ -84,4 +84,21 @@ test('the drain after the load stops does not count: its batches are smaller, an
   assert.equal(v.sizesAtEnd, 53);
   assert.equal(v.rssEndMb, 617);
   assert.ok(v.ok, v.reason);
+});
+
+test('the cache must be filled too: blocks still being touched for the first time keep warm-up open', () => {
+  // The 10-minute mini int8 soak on a loaded machine: largest step at once (reserved), cache filling until ≈ 260 s.
+  const samples = run([
+    [0, 1405, 12, 512, 8192, 65536, 0], [30, 1445, 24, 512, 8192, 65536, 148], [120, 1538, 34, 512, 8192, 65536, 308],
+    [260, 1586, 46, 512, 8192, 65536, 364], [600, 1607, 54, 512, 8192, 65536, 364], [668, 1613, 81, 512, 8192, 65536, 364],
+  ]);
+  const v = memoryVerdict(samples, opts);
+  assert.equal(v.warmupEndS, 260);
+  assert.equal(v.cacheTouched, 364);
+  assert.equal(v.growthPct, 1.7);
+  assert.ok(v.ok, v.reason);
+  // Had warm-up ended at the floor, the cache's own pages would have counted as growth (+11.6 %).
+  const stillFilling = memoryVerdict(samples.map((s) => ({ ...s, cacheTouched: s.atS < 500 ? 148 : 364 })), opts);
+  assert.equal(stillFilling.warmupEndS, null);
+  assert.match(stillFilling.reason, /cache blocks touched 148 of 364/);
 });

@@ -15,7 +15,7 @@ import type { GrammarSpec } from '../grammar/spec.js';
 import { percentile } from '../loadtest/metrics.js';
 import { defaultCacheDir } from '../model/compile.js';
 import { loadModel } from '../model/load.js';
-import { synthCacheDir, synthesizeCheckpoint, type SynthPreset } from '../model/synth.js';
+import { synthCacheDir, synthesizeCheckpoint, type SynthPreset } from '../synth/synth.js';
 
 const { values } = parseArgs({
   options: {

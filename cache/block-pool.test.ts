@@ -89,6 +89,7 @@ test('property: numFree + used == numBlocks under any allocate/release sequence;
     const pool = new BlockPool(numBlocks);
     const held: BlockId[][] = [];
     const heldIds = new Set<number>();
+    const everHanded = new Set<number>();
     for (const op of ops) {
       if (op.kind === 'allocate') {
         const freeBefore = pool.numFree;
@@ -104,6 +105,7 @@ test('property: numFree + used == numBlocks under any allocate/release sequence;
             assert.ok(!heldIds.has(id), `block ${id} handed out twice`);
             assert.equal(pool.refCount(id), 1);
             heldIds.add(id);
+            everHanded.add(id);
           }
           assert.equal(pool.numFree, freeBefore - op.n);
           held.push(got);
@@ -118,6 +120,9 @@ test('property: numFree + used == numBlocks under any allocate/release sequence;
       }
       assert.equal(pool.numFree + usedCount(pool), numBlocks);
       assert.equal(usedCount(pool), heldIds.size);
+      // The blocks touched are ids [0, numTouched): every id ever handed out, and no other.
+      assert.equal(pool.numTouched, everHanded.size);
+      for (const id of everHanded) assert.ok(id < pool.numTouched);
     }
     for (const group of held) pool.release(group);
     assert.equal(pool.numFree, numBlocks);

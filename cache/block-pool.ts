@@ -15,6 +15,7 @@ export class BlockPool {
   private readonly byHash = new Map<BlockHash, BlockId>();
   // Values are the keys: pop() returns the value of the least recently set entry.
   private readonly evictable: LRUCache<BlockId, BlockId>;
+  private touchedHighWater = 0;
 
   constructor(readonly numBlocks: number) {
     this.refCounts = new Uint32Array(numBlocks);
@@ -32,6 +33,14 @@ export class BlockPool {
   /** Blocks with refCount > 0. */
   get numUsed(): number {
     return this.numBlocks - this.numFree;
+  }
+
+  /**
+   * Blocks handed out at least once. The free list hands out never-used ids in ascending order (freed ones go back
+   * on top), so these are ids [0, numTouched): the blocks whose memory the executor has written, and made resident.
+   */
+  get numTouched(): number {
+    return this.touchedHighWater;
   }
 
   /** Blocks with a hash entry, in use or evictable. */
@@ -56,6 +65,7 @@ export class BlockPool {
     for (let i = 0; i < n; i++) {
       const id = this.freeIds.pop() ?? this.evict();
       this.refCounts[id] = 1;
+      if (id >= this.touchedHighWater) this.touchedHighWater = id + 1;
       out.push(id);
     }
     return out;

@@ -126,6 +126,11 @@ export class KvCacheManager {
     return this.pool.numUsed;
   }
 
+  /** Blocks allocated at least once since start (their memory is resident). */
+  numTouchedBlocks(): number {
+    return this.pool.numTouched;
+  }
+
   /** Blocks allocatable now: free list + evictable cached blocks. */
   numFreeBlocks(): number {
     return this.pool.numFree;

@@ -1,6 +1,6 @@
 // `latentserve complete`: offline generation, the CLI twin of /v1/completions.
 import { parseArgs } from 'node:util';
-import type { LogprobEntry } from '../engine/sampling.js';
+import type { LogprobEntry } from '../sampling/index.js';
 import { generateOffline } from '../engine/offline-generate.js';
 import { loadModel } from '../model/load.js';
 import { COMPILE_FLAGS_USAGE, compileFlagSpecs, loadPlanFlags, requestedCompileOptions } from './compile-flags.js';

@@ -15,10 +15,11 @@ import { defaultCacheDir } from '../model/compile.js';
 import { loadModelConfig, type ModelConfig } from '../model/config.js';
 import { describeExecutorMemory, parseExecutorMemory, type ExecutorMemoryOptions } from '../model/executor/memory-options.js';
 import { describeSessionTuning, parseSessionTuning, type SessionTuning } from '../model/executor/session-options.js';
+import { reserveStepMemory } from '../model/executor/reserve.js';
 import { stepWorkingSetBound } from '../model/executor/step-memory.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
-import { synthCacheDir, synthesizeCheckpoint } from '../model/synth.js';
+import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
 import { TokenizerThread } from '../model/tokenizer-thread.js';
 import { createApp } from '../server/app.js';
 import { parseApiKeys } from '../server/auth.js';
@@ -31,11 +32,11 @@ import { ProgressBar } from './progress.js';
 import { COMPILE_FLAGS_USAGE, compileFlagSpecs, loadPlanFlags, requestedCompileOptions } from './compile-flags.js';
 import { UsageError, intOption, numberOption } from './options.js';
 
-export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P] [--served-model-name NAME] [--block-size 64]
+export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P] [--served-model-name NAME] [--block-size 16]
     [--num-cache-blocks N | --cache-memory-mb M] [--max-num-seqs N] [--max-num-batched-tokens N]
     [--max-waiting N] [--max-padded-query-slots N] [--max-attention-block N] [--executor-memory memPattern=0,cpuArena=1,shapeBuckets=1]
     [--session-options JSON] [--profile DIR]
-    [--no-enable-prefix-caching] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
+    [--no-enable-prefix-caching] [--reserve-step-memory] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
     [--api-key KEY]... [--protect-metrics] [--max-model-len N] [--max-prompt-tokens N] [--max-completion-tokens N]
     [--max-body-bytes N] [--max-n N] [--max-choices N] [--max-stop-strings N] [--max-stop-length N]
     [--max-logit-bias N] [--max-concurrent-streams N] [--request-timeout S] [--stream-stall-timeout S] [--headers-timeout S]
@@ -59,7 +60,7 @@ export async function runServe(argv: string[]): Promise<void> {
       host: { type: 'string', default: process.env['HOST'] ?? '127.0.0.1' },
       port: { type: 'string', default: process.env['PORT'] ?? '8000' },
       'served-model-name': { type: 'string' },
-      'block-size': { type: 'string', default: '64' },
+      'block-size': { type: 'string', default: '16' },
       'num-cache-blocks': { type: 'string' },
       'cache-memory-mb': { type: 'string' },
       'max-num-seqs': { type: 'string', default: '32' },
@@ -71,6 +72,7 @@ export async function runServe(argv: string[]): Promise<void> {
       'session-options': { type: 'string', default: '' },
       profile: { type: 'string' },
       'no-enable-prefix-caching': { type: 'boolean', default: false },
+      'reserve-step-memory': { type: 'boolean', default: false },
       device: { type: 'string', default: 'cpu' },
       'api-key': { type: 'string', multiple: true, default: [] },
       'protect-metrics': { type: 'boolean', default: false },
@@ -177,11 +179,18 @@ export async function runServe(argv: string[]): Promise<void> {
     cacheSize: grammarCacheSize, compileTimeoutMs: grammarCompileTimeoutMs, warn: (line) => logger.warn(line),
   });
   await grammars.start();
+  const maxModelLen = Math.min(maxModelLenFlag, config.maxPositionEmbeddings);
+  // Asked for, the largest steps the scheduler can form run before the first request, so the arena's high-water
+  // mark is set now (off by default: README "Memory under load" has what it costs and what it does not buy).
+  const reserved = !values['reserve-step-memory'] ? null : await reserveStepMemory(model.executor, {
+    maxNumSeqs, maxNumBatchedTokens, ...caps, maxModelLen, numBlocks: model.executor.cache.numBlocks, blockSize,
+  });
+  if (reserved !== null) log(`latentserve: step working set reserved (${Object.entries(reserved).map(([k, ms]) => `${k} step ${ms} ms`).join(', ')})`);
   let engine: LatentEngine | null = null;
   const metrics = new ServerMetrics(() => engine!.stats(), () => model.executor);
   engine = new LatentEngine(model.executor, model.tokenizer, {
     maxNumSeqs, maxNumBatchedTokens, maxWaiting, ...caps,
-    maxModelLen: Math.min(maxModelLenFlag, config.maxPositionEmbeddings),
+    maxModelLen,
     enablePrefixCaching: !values['no-enable-prefix-caching'],
   }, metrics, logger.child({ component: 'engine' }), grammars);
   const lifecycle = new ServerLifecycle();
@@ -218,10 +227,12 @@ export async function runServe(argv: string[]): Promise<void> {
   }, stepModelDims(config));
   const residentBytes = process.memoryUsage.rss();
   const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
-  logger.info({ residentBytes, cacheBytes, stepWorkingSetBytes: stepBytes, expectedSteadyBytes: residentBytes + cacheBytes + stepBytes, executorMemory: describeExecutorMemory(memory), sessionOptions: describeSessionTuning(session), ...caps },
-    `latentserve: expected steady-state memory at most ≈ ${mib(residentBytes + cacheBytes + stepBytes)} MiB: ${mib(residentBytes)} MiB resident now + ` +
-    `${mib(cacheBytes)} MiB latent cache as it fills + ≤ ${mib(stepBytes)} MiB step working set (${describeExecutorMemory(memory)}; ` +
-    `attention block ≤ ${caps.maxAttentionBlock} per head)`);
+  // Reserved, the step working set is in resident memory already; otherwise it is the bound it may grow to.
+  const growBytes = cacheBytes + (reserved === null ? stepBytes : 0);
+  logger.info({ residentBytes, cacheBytes, stepWorkingSetBytes: stepBytes, stepMemoryReserved: reserved !== null, expectedSteadyBytes: residentBytes + growBytes, executorMemory: describeExecutorMemory(memory), sessionOptions: describeSessionTuning(session), ...caps },
+    `latentserve: expected steady-state memory ${reserved === null ? 'at most ' : ''}≈ ${mib(residentBytes + growBytes)} MiB: ${mib(residentBytes)} MiB resident now ` +
+    `(${reserved === null ? 'weights and runtime' : 'weights, runtime and the reserved step working set'}) + ${mib(cacheBytes)} MiB latent cache as it fills` +
+    `${reserved === null ? ` + ≤ ${mib(stepBytes)} MiB step working set` : ''} (${describeExecutorMemory(memory)}; attention block ≤ ${caps.maxAttentionBlock} per head)`);
   if (apiKeys.length === 0 && !isLoopback(values.host)) logger.warn(`no API key set (--api-key or LATENTSERVE_API_KEY) while listening on ${values.host}`);
 
   await drainOnSignal(logger, lifecycle, drainTimeoutMs, async () => {

@@ -1,8 +1,8 @@
 // `latentserve synth`: writes a random HuggingFace-format DeepSeek checkpoint folder.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { SynthDtype, SynthPreset } from '../model/synth.js';
-import { SYNTH_DTYPES, SYNTH_PRESETS, synthesizeCheckpoint } from '../model/synth.js';
+import type { SynthDtype, SynthPreset } from '../synth/synth.js';
+import { SYNTH_DTYPES, SYNTH_PRESETS, synthesizeCheckpoint } from '../synth/synth.js';
 import { UsageError, intOption } from './options.js';
 
 export const SYNTH_USAGE = `latentserve synth --out DIR [--preset tiny|demo|mini] [--config FILE] [--seed S] [--dtype F32|BF16|FP8]`;

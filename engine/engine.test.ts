@@ -62,6 +62,8 @@ describe('LatentEngine', () => {
     assert.equal(out.finish.reason, 'length');
     assert.deepEqual(out.finish.usage, { promptTokens: 10, completionTokens: 8, cachedTokens: 0 });
     assert.equal(engine.stats().cacheBlocksUsed, 0);
+    // The blocks allocated for its 18 tokens stay touched (their pages resident) after release.
+    assert.equal(engine.stats().cacheBlocksTouched, Math.ceil(18 / engine.stats().cacheBlockSize));
   });
 
   it('16 concurrent requests give exactly what each gives alone, sharing steps', async () => {

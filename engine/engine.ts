@@ -1,5 +1,5 @@
-// The step loop (the batcher): schedule → run the executor → sample → update → emit, one model step at a time,
-// for every live request together. Runs on the caller's thread; the executor's work happens in its worker, so
+// The step loop (the batcher): schedule → run the executor (which samples next to the logits) → update → emit,
+// one model step at a time, for every live request together. Runs on the caller's thread; the executor's work happens in its worker, so
 // the event loop stays free while a step computes.
 //
 // Faults stay with the requests they touch:
@@ -13,22 +13,24 @@
 // - an unexpected error inside the loop itself fails every live request and rebuilds the bookkeeping, so the
 //   loop never dies with requests waiting on it.
 import { KvCacheManager } from '../cache/kv-cache-manager.js';
-import type { GrammarBackend, MatcherId, StepMasks } from '../grammar/grammar-service.js';
+import type { GrammarBackend, MatcherId } from '../grammar/grammar-service.js';
 import { ExecutorCrashed, ExecutorError } from '../model/executor/errors.js';
-import type { Executor } from '../model/executor/types.js';
+import type { Executor, RunnerOutput } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
-import { Rng } from '../model/rng.js';
+import { Rng } from '../util/rng.js';
+import { PenaltyTracker } from '../sampling/logits-processors.js';
+import type { RowResult } from '../sampling/step-spec.js';
 import type { Decoder } from './detokenizer.js';
-import { ContextLengthExceeded, InvalidRequest, Overloaded, Unavailable } from './errors.js';
+import { InvalidRequest, Overloaded, Unavailable } from './errors.js';
+import { assertFits } from './prompt-checks.js';
 import { EventStream } from './event-stream.js';
 import { GrammarMasks } from './grammar-masks.js';
-import { PenaltyTracker } from './logits-processors.js';
 import { OutputProcessor } from './output-processor.js';
 import { Request } from './request.js';
 import type { SchedulerOutput } from './scheduler.js';
 import { Scheduler } from './scheduler.js';
 import { buildStepInputs } from './step-inputs.js';
-import { StepSampler, type DeferredRow, type SampledToken, type SamplingState } from './step-sampler.js';
+import { Draws, StepSampler, refusedMaskRows, stepMaskRows, type SampledToken, type SamplingState, type StepRows } from './step-sampler.js';
 import type { Engine, EngineObserver, EngineRequest, EngineStats, TokenEvent } from './types.js';
 
 export interface EngineConfig {
@@ -56,19 +58,8 @@ export interface EngineLog {
 
 const NO_LOG: EngineLog = { warn() {}, error() {} };
 
-/** How long the logits wait for masks queued behind a compile before those rows are deferred. */
+/** How long computed logits wait for masks queued behind a compile before those rows are held for them. */
 const MASK_GRACE_MS = 2;
-
-/** `promise`'s value if it settles within `ms`, else null (a rejection within `ms` rejects). */
-async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | null> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 interface LiveRequest extends SamplingState {
   readonly stream: EventStream<TokenEvent>;
@@ -103,7 +94,7 @@ export class LatentEngine implements Engine {
     this.maxModelLen = Math.min(config.maxModelLen, numBlocks * blockSize);
     this.kv = this.newCacheManager();
     this.scheduler = this.newScheduler();
-    this.sampler = new StepSampler(executor.vocabSize, this.grammar);
+    this.sampler = new StepSampler(this.grammar);
   }
 
   submit(req: EngineRequest, signal?: AbortSignal): AsyncIterable<TokenEvent> {
@@ -121,7 +112,7 @@ export class LatentEngine implements Engine {
     this.live.set(req.id, {
       request,
       stream,
-      rng: new Rng(req.sampling.seed ?? Math.floor(Math.random() * 2 ** 48)),
+      draws: new Draws(new Rng(req.sampling.seed ?? Math.floor(Math.random() * 2 ** 48))),
       penalties: new PenaltyTracker(req.promptIds),
       output: new OutputProcessor(this.tokenizer, request),
       matcher: grammar === null ? null : this.grammar.open(grammar),
@@ -149,6 +140,7 @@ export class LatentEngine implements Engine {
       numWaiting: this.scheduler.numWaiting,
       cacheBlocksUsed: this.kv.numUsedBlocks(),
       cacheBlocksTotal: cache.numBlocks,
+      cacheBlocksTouched: this.kv.numTouchedBlocks(),
       cacheBlockSize: cache.blockSize,
       cacheBytesPerToken: cacheBytesPerToken(cache),
     };
@@ -160,17 +152,9 @@ export class LatentEngine implements Engine {
     for (const id of [...this.live.keys()]) this.fail(id, new Unavailable('the engine shut down'));
   }
 
+  /** The server has checked this request already (engine/prompt-checks.ts); the offline path has not. */
   private validate(req: EngineRequest): void {
-    if (req.promptIds.length === 0) throw new InvalidRequest('the prompt is empty', 'prompt');
-    const vocab = this.executor.vocabSize;
-    for (const id of req.promptIds) {
-      if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new InvalidRequest(`token id ${id} is outside the vocabulary [0, ${vocab})`, 'prompt');
-    }
-    if (!Number.isInteger(req.maxTokens) || req.maxTokens < 1) throw new InvalidRequest('max_tokens must be a positive integer', 'max_tokens');
-    const total = req.promptIds.length + req.maxTokens;
-    if (total > this.maxModelLen) {
-      throw new ContextLengthExceeded(`This model's maximum context length is ${this.maxModelLen} tokens. However, you requested ${total} tokens (${req.promptIds.length} in the prompt, ${req.maxTokens} for the completion).`);
-    }
+    assertFits(req.promptIds, req.maxTokens, this.executor.vocabSize, this.maxModelLen);
   }
 
   private async run(): Promise<void> {
@@ -253,63 +237,76 @@ export class LatentEngine implements Engine {
       const matcher = plan.sampleRow === null ? null : this.live.get(plan.scheduled.request.id)?.matcher ?? null;
       if (matcher !== null) fills.push(matcher);
     }
-    // Filled in the grammar worker while the model computes.
+    // Filled in the grammar worker while the model computes, and sent on to the executor when ready.
     const masking = this.grammar.request(fills);
-    let logits: Float32Array;
+    let maskError: unknown = null;
+    const masks = masking === null ? null : masking.masks.then(
+      (m) => stepMaskRows(m, fills),
+      (err: unknown) => {
+        maskError = err;
+        return refusedMaskRows(fills.length, 'grammar masks failed');
+      },
+    );
+    const rows = this.sampler.plan(plans, this.live, fills);
+    // Masks normally arrive before the logits. Behind another request's compile they can take seconds: then the
+    // constrained rows wait for them on their own (held by the executor) and everyone else's tokens go out now.
+    const sampling = { rows: rows.specs, masks, maskGraceMs: masking?.behindCompile === true ? MASK_GRACE_MS : null };
+    let result: RunnerOutput;
     this.stepping = true;
     try {
       // The step is dispatched before anything else runs; the previous step's events are consumed (SSE writes)
       // while it computes. The extra macrotask turn lets HTTP work run even when an executor answers at once.
-      const [result] = await Promise.all([this.executor.step(inputs), new Promise<void>((resolve) => setImmediate(resolve))]);
-      logits = result.logits;
+      [result] = await Promise.all([this.executor.step({ ...inputs, sampling }), new Promise<void>((resolve) => setImmediate(resolve))]);
     } catch (err) {
+      this.sampler.giveBack(rows, this.live);
       this.onStepFailure(output, err);
       return;
     } finally {
       this.stepping = false;
     }
-    let masks: StepMasks | null = null;
-    let deferTo: Promise<StepMasks> | null = null;
-    if (masking !== null) {
-      try {
-        // Masks normally arrive before the logits. Behind another request's compile they can take seconds: then
-        // the constrained rows wait for them on their own and everyone else's tokens go out now.
-        masks = masking.behindCompile ? await settledWithin(masking.masks, MASK_GRACE_MS) : await masking.masks;
-        if (masks === null) deferTo = masking.masks;
-      } catch (err) {
-        this.failConstrained(fills, err);
-      }
-    }
-    const { sampled, failed, deferred } = this.sampler.sample(plans, logits, this.live, masks, fills, deferTo !== null);
+    if (maskError !== null) this.failConstrained(fills, maskError);
+    if (result.samples === null) throw new Error('the executor returned logits for a step that carried sampling specs');
+    const { sampled, failed, held } = this.sampler.collect(rows, result.samples.results, this.live);
     for (const [id, error] of failed) this.failSampling(id, error);
+    for (const id of held) this.live.get(id)!.request.awaitingSample = true;
     const finished = this.scheduler.update(output, new Map([...sampled].map(([id, s]) => [id, s.token])));
     const now = performance.now();
     for (const [id, s] of sampled) this.emitToken(id, s, now);
     for (const request of finished) this.complete(request, now);
-    if (deferred.length > 0) this.sampleWhenMasked(deferred, deferTo!, fills);
+    if (held.length > 0) this.sampleWhenMasked(rows, held, result.samples.late!, () => (maskError === null ? null : { fills, err: maskError }));
   }
 
-  /** Samples deferred rows once their masks arrive, appends and emits the tokens, and lets those requests run again. */
-  private sampleWhenMasked(deferred: readonly DeferredRow[], pending: Promise<StepMasks>, fills: readonly MatcherId[]): void {
-    const done = pending.then(
-      (masks) => {
+  /**
+   * Takes the held rows' tokens once the executor has sampled them with their late masks, appends and emits them,
+   * and lets those requests run again. If the executor dies holding them, their requests fail with that error.
+   */
+  private sampleWhenMasked(rows: StepRows, held: readonly string[], late: Promise<ReadonlyMap<number, RowResult>>, maskFailure: () => { fills: readonly MatcherId[]; err: unknown } | null): void {
+    const done = late.then(
+      (results) => {
+        const failure = maskFailure();
+        if (failure !== null) this.failConstrained(failure.fills, failure.err);
         const now = performance.now();
-        for (const { id, row } of deferred) {
+        for (const [index, r] of results) {
+          const id = rows.owners[index]!;
           const live = this.live.get(id);
           if (live === undefined) continue;
-          const result = this.sampler.sampleRow(live, row, masks, fills);
-          if (result instanceof ExecutorError) {
-            this.failSampling(id, result);
+          const sample = this.sampler.collectLate(live, r);
+          if (sample instanceof ExecutorError) {
+            this.failSampling(id, sample);
             continue;
           }
-          const finished = this.scheduler.appendDeferred(live.request, result.token);
-          this.emitToken(id, result, now);
+          const finished = this.scheduler.appendDeferred(live.request, sample.token);
+          this.emitToken(id, sample, now);
           if (finished) this.complete(live.request, now);
         }
       },
-      (err: unknown) => this.failConstrained(fills, err),
+      (err: unknown) => {
+        const error = err instanceof ExecutorError ? err : new ExecutorError(`held rows lost: ${err instanceof Error ? err.message : String(err)}`, 'executor_error', { cause: err });
+        this.log.error({ err: error, requestIds: held }, 'executor failed holding rows for late grammar masks; their requests failed');
+        for (const id of held) this.fail(id, error);
+      },
     ).finally(() => {
-      for (const { id } of deferred) {
+      for (const id of held) {
         const live = this.live.get(id);
         if (live !== undefined) live.request.awaitingSample = false;
       }

@@ -1,4 +1,6 @@
-// Typed failures. The server maps each to OpenAI's {"error": {message, type, param, code}} in one place.
+// Typed failures the engine throws (and the server, for the same reasons). The server maps each to OpenAI's
+// {"error": {message, type, param, code}} in one place (server/errors.ts), which also defines the errors only the
+// server throws.
 
 export class InvalidRequest extends Error {
   override readonly name = 'InvalidRequest';
@@ -13,21 +15,9 @@ export class ContextLengthExceeded extends InvalidRequest {
   }
 }
 
-export class NotFound extends Error {
-  override readonly name = 'NotFound';
-  constructor(message: string, readonly param: string | null = null, readonly code: string | null = null) {
-    super(message);
-  }
-}
-
 /** The waiting queue is full: retry later (HTTP 429). */
 export class Overloaded extends Error {
   override readonly name = 'Overloaded';
-}
-
-/** The request was cancelled (client gone, timeout, shutdown). */
-export class Aborted extends Error {
-  override readonly name = 'Aborted';
 }
 
 /** The engine cannot serve (not ready, shutting down, executor failed): HTTP 503. */

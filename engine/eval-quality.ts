@@ -2,7 +2,8 @@
 // teacher-forced: every row's distribution is compared, whatever either model would have generated.
 import { slotOf } from '../cache/block-pool.js';
 import type { BlockId, Executor } from '../model/executor/types.js';
-import { argmax, logSoftmax } from './sampling.js';
+import { stepLogits } from '../model/executor/types.js';
+import { argmax, logSoftmax } from '../sampling/index.js';
 
 export interface QualityMetrics {
   readonly rows: number;
@@ -32,13 +33,13 @@ export async function teacherForcedLogits(executor: Executor, tokens: readonly n
   for (let start = 0; start < tokens.length; start += chunk) {
     const n = Math.min(chunk, tokens.length - start);
     const positions = Int32Array.from({ length: n }, (_, i) => start + i);
-    const { logits } = await executor.step({
+    const logits = stepLogits(await executor.step({
       tokenIds: Int32Array.from(tokens.slice(start, start + n)),
       positions,
       seqs: [{ queryLen: n, contextLen: start, blockTable: blockTable.slice(0, Math.ceil((start + n) / blockSize)) }],
       slotMapping: positions.map((p) => slotOf(blockTable, p, blockSize)),
       logitsIndices: Int32Array.from({ length: n }, (_, i) => i),
-    });
+    }));
     for (let i = 0; i < n; i++) rows.push(logits.slice(i * vocab, (i + 1) * vocab));
   }
   return rows;

@@ -1,7 +1,9 @@
 // A model-free Executor for tests: a deterministic "language model" whose next token depends on every earlier
 // token of the sequence, read back through the cache exactly as the real graph does (block table + slots).
-// A scheduling or paging bug therefore changes its output, just as it would a real model's.
+// A scheduling or paging bug therefore changes its output, just as it would a real model's. A step with sampling
+// specs is sampled here by the same RowSampler the executor worker runs, masks and held rows included.
 import type { CacheGeometry, Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
+import { RowSampler, sampleStep } from '../sampling/row-sampler.js';
 
 export interface FakeExecutorOptions {
   readonly vocabSize: number;
@@ -13,6 +15,8 @@ export interface FakeExecutorOptions {
   readonly eosAfter?: { readonly length: number; readonly eosId: number };
   /** Called before each step (to count steps, delay, or throw). */
   readonly beforeStep?: (inputs: ForwardInputs) => void | Promise<void>;
+  /** Called with each step's logits [rows, vocabSize] before they are sampled (to poison a row). */
+  readonly editLogits?: (inputs: ForwardInputs, logits: Float32Array) => void;
 }
 
 export class FakeExecutor implements Executor {
@@ -22,11 +26,13 @@ export class FakeExecutor implements Executor {
   readonly steps: ForwardInputs[] = [];
   /** What each cache slot holds: the token whose row was written there (−1 = never written). */
   private readonly slots: Int32Array;
+  private readonly sampler: RowSampler;
 
   constructor(private readonly opts: FakeExecutorOptions) {
     this.vocabSize = opts.vocabSize;
     this.cache = { numBlocks: opts.numBlocks, blockSize: opts.blockSize, numLayers: 1, rowWidth: 1, bytesPerValue: 4, scaleBytesPerRow: 0 };
     this.slots = new Int32Array(opts.numBlocks * opts.blockSize).fill(-1);
+    this.sampler = new RowSampler(opts.vocabSize);
   }
 
   /** The fake model's next token after `context` (the reference the tests compare against). */
@@ -69,7 +75,9 @@ export class FakeExecutor implements Executor {
       for (let v = 0; v < this.vocabSize; v++) logits[r * this.vocabSize + v] = ((v * 7 + ctx.length) % 13) / 13;
       logits[r * this.vocabSize + next] = 8;
     });
-    return { logits };
+    this.opts.editLogits?.(inputs, logits);
+    if (inputs.sampling === undefined) return { logits, samples: null };
+    return { logits: null, samples: await sampleStep(this.sampler, logits, inputs.sampling, inputs.sampling.masks) };
   }
 
   async close(): Promise<void> {}

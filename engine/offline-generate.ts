@@ -3,7 +3,7 @@
 import type { Executor } from '../model/executor/types.js';
 import type { TokenizerLike } from './engine.js';
 import { LatentEngine } from './engine.js';
-import type { LogprobEntry } from './sampling.js';
+import type { LogprobEntry } from '../sampling/index.js';
 import type { FinishReason } from './types.js';
 import { DEFAULT_SAMPLING } from './types.js';
 

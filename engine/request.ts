@@ -1,6 +1,6 @@
 // A request inside the engine: its tokens so far and how many of them the cache already holds.
 // The scheduler only ever moves numComputedTokens towards numTokens; sampling appends one token at a time.
-import type { LogprobEntry } from './sampling.js';
+import type { LogprobEntry } from '../sampling/index.js';
 import type { EngineRequest, FinishReason, SamplingOptions } from './types.js';
 
 export type RequestStatus = 'waiting' | 'running' | 'finished';
@@ -25,8 +25,9 @@ export class Request {
   numCachedTokens = 0;
   status: RequestStatus = 'waiting';
   /**
-   * Its last step's logits wait for a grammar mask that is not ready (the grammar worker is compiling another
-   * request's grammar): it is not scheduled again until that token has been sampled and appended.
+   * Its last step's sampling row is held by the executor for a grammar mask that is not ready (the grammar worker
+   * is compiling another request's grammar): it is not scheduled again until that token has been sampled and
+   * appended.
    */
   awaitingSample = false;
   finishReason: FinishReason | null = null;

@@ -1,16 +1,15 @@
-// Turning one step's logits into tokens: per request, its prompt-logprob rows, then its next token — masked by its
-// grammar when it has one, adjusted by penalties and logit_bias, drawn by its own RNG. Owns the vocabulary-sized
-// work buffers, reused every step. Rows are checked first: NaN or +Inf fails only the request they belong to.
+// The engine's side of sampling: per step, one RowSpec for every logits row a request reads (its prompt-logprob
+// rows, then its sampling row with the uniform draw from its seeded RNG, its penalty state and its mask slot);
+// then the executor's RowResults applied back to the requests. The logits themselves stay where they are computed
+// (sampling/row-sampler.ts runs there): nothing here touches a vocabulary-sized array.
 import type { MatcherId, StepMasks } from '../grammar/grammar-service.js';
 import { ExecutorError } from '../model/executor/errors.js';
-import type { Rng } from '../model/rng.js';
-import { applyBitmask, type GrammarMasks } from './grammar-masks.js';
-import type { PenaltyTracker } from './logits-processors.js';
-import { applyLogitsProcessors } from './logits-processors.js';
-import { logprobEntry } from './logprobs.js';
+import type { Rng } from '../util/rng.js';
+import type { PenaltyTracker } from '../sampling/logits-processors.js';
+import type { RowResult, RowSpec, StepMaskRows } from '../sampling/step-spec.js';
+import type { LogprobEntry } from '../sampling/types.js';
+import type { GrammarMasks } from './grammar-masks.js';
 import type { Request } from './request.js';
-import type { LogprobEntry } from './sampling.js';
-import { SamplingScratch, sampleToken } from './sampling.js';
 import type { RowPlan } from './step-inputs.js';
 
 export interface SampledToken {
@@ -18,113 +17,131 @@ export interface SampledToken {
   readonly logprob: LogprobEntry | null;
 }
 
+/**
+ * A request's uniform draws, in order. A draw sent with a step that never ran (the executor was found dead
+ * before the step was sent) is given back and is the next one taken, so a seeded request draws the same
+ * sequence whatever happens to the steps it is in.
+ */
+export class Draws {
+  private readonly spare: number[] = [];
+  constructor(private readonly rng: Rng) {}
+
+  next(): number {
+    return this.spare.shift() ?? this.rng.nextUnit();
+  }
+
+  giveBack(u: number): void {
+    this.spare.push(u);
+  }
+}
+
 /** What the sampler needs of a live request. */
 export interface SamplingState {
   readonly request: Request;
-  readonly rng: Rng;
+  readonly draws: Draws;
   readonly penalties: PenaltyTracker;
   /** The request's grammar matcher; null = free text. */
   readonly matcher: MatcherId | null;
 }
 
-/** A constrained request's logits row, kept until its mask arrives. */
-export interface DeferredRow {
-  readonly id: string;
-  readonly row: Float32Array;
+/** A step's row specs, and whose each one is. */
+export interface StepRows {
+  readonly specs: readonly RowSpec[];
+  /** Request id of each spec. */
+  readonly owners: readonly string[];
 }
 
-export interface StepSamples {
+export interface StepOutcome {
   readonly sampled: Map<string, SampledToken>;
   readonly failed: [string, ExecutorError][];
-  readonly deferred: DeferredRow[];
+  /** Requests whose sampling row is held for a late mask. */
+  readonly held: string[];
 }
 
 export class StepSampler {
-  private readonly processed: Float32Array;
-  private readonly masked: Float32Array;
-  private readonly scratch: Float32Array;
-  private readonly samplingScratch = new SamplingScratch();
+  constructor(private readonly grammar: GrammarMasks) {}
 
-  constructor(private readonly vocabSize: number, private readonly grammar: GrammarMasks) {
-    this.processed = new Float32Array(vocabSize);
-    this.masked = new Float32Array(vocabSize);
-    this.scratch = new Float32Array(vocabSize);
-  }
-
-  /**
-   * Samples every request that samples in this step. A constrained request samples from its row masked by its
-   * grammar (`masks` holds one bitmask per entry of `fills`), and its logprobs are those of that masked
-   * distribution, as vLLM reports them. With `defer`, constrained rows are copied out, to be sampled by
-   * sampleRow when their masks arrive. Requests with a non-finite row, or whose grammar allows no token, `failed`.
-   */
-  sample(plans: readonly RowPlan[], logits: Float32Array, states: ReadonlyMap<string, SamplingState>, masks: StepMasks | null, fills: readonly MatcherId[], defer: boolean): StepSamples {
-    const vocab = this.vocabSize;
-    const rowAt = (r: number): Float32Array => logits.subarray(r * vocab, (r + 1) * vocab);
-    const sampled = new Map<string, SampledToken>();
-    const failed: [string, ExecutorError][] = [];
-    const deferred: DeferredRow[] = [];
+  /** The step's row specs; `fills` are the matchers of its constrained rows, in mask order. */
+  plan(plans: readonly RowPlan[], states: ReadonlyMap<string, SamplingState>, fills: readonly MatcherId[]): StepRows {
+    const specs: RowSpec[] = [];
+    const owners: string[] = [];
     for (const plan of plans) {
       const { request } = plan.scheduled;
       const state = states.get(request.id);
       if (state === undefined) continue;
-      if (!rowsUsable(plan, logits, vocab)) {
-        failed.push([request.id, new ExecutorError(`non-finite logits (NaN or Inf) for request ${request.id}`, 'non_finite_logits')]);
-        continue;
-      }
       for (const { row, position } of plan.promptRows) {
-        request.promptLogprobEntries.push(logprobEntry(rowAt(row), request.tokenIds[position + 1]!, request.promptLogprobs ?? 0, this.scratch));
+        specs.push({ kind: 'score', row, token: request.tokenIds[position + 1]!, numTop: request.promptLogprobs ?? 0 });
+        owners.push(request.id);
       }
       if (plan.sampleRow === null) continue;
-      if (defer && state.matcher !== null) {
-        request.awaitingSample = true;
-        deferred.push({ id: request.id, row: rowAt(plan.sampleRow).slice() });
-        continue;
-      }
-      const result = this.sampleRow(state, rowAt(plan.sampleRow), masks, fills);
-      if (result instanceof ExecutorError) failed.push([request.id, result]);
-      else sampled.set(request.id, result);
+      const options = request.sampling;
+      specs.push({
+        kind: 'sample',
+        row: plan.sampleRow,
+        options,
+        // sampleToken draws once exactly when temperature > 0 (a row it reaches always has a finite logit).
+        uniform: options.temperature > 0 ? state.draws.next() : null,
+        penalties: state.penalties.snapshot(options),
+        logprobs: request.logprobs,
+        maskSlot: state.matcher === null ? null : fills.indexOf(state.matcher),
+      });
+      owners.push(request.id);
     }
-    return { sampled, failed, deferred };
+    return { specs, owners };
   }
 
-  /** One request's next token from its logits row (masked by its grammar, if it has one). */
-  sampleRow(state: SamplingState, row: Float32Array, masks: StepMasks | null, fills: readonly MatcherId[]): SampledToken | ExecutorError {
-    const { request } = state;
-    let raw = row;
-    if (state.matcher !== null) {
-      const why = masks === null ? 'no mask' : this.maskRow(raw, masks, fills.indexOf(state.matcher), state.matcher);
-      if (why !== null) return new ExecutorError(`grammar: ${why} for request ${request.id}`, 'grammar_error');
-      raw = this.masked;
-    }
-    this.processed.set(raw);
-    applyLogitsProcessors(this.processed, request.sampling, state.penalties);
-    const token = sampleToken(this.processed, request.sampling, state.rng, this.samplingScratch);
+  /** The step never ran: its draws go back to their requests. */
+  giveBack(rows: StepRows, states: ReadonlyMap<string, SamplingState>): void {
+    rows.specs.forEach((spec, i) => {
+      if (spec.kind === 'sample' && spec.uniform !== null) states.get(rows.owners[i]!)?.draws.giveBack(spec.uniform);
+    });
+  }
+
+  /**
+   * Applies a step's results: prompt logprobs recorded, tokens counted for penalties and handed to grammars. A
+   * request with any failed row fails as a whole (and records nothing).
+   */
+  collect(rows: StepRows, results: readonly RowResult[], states: ReadonlyMap<string, SamplingState>): StepOutcome {
+    const failures = new Map<string, ExecutorError>();
+    results.forEach((r, i) => {
+      const id = rows.owners[i]!;
+      if (r.kind === 'failed' && !failures.has(id)) failures.set(id, new ExecutorError(`${r.message} for request ${id}`, r.code));
+    });
+    const sampled = new Map<string, SampledToken>();
+    const held: string[] = [];
+    results.forEach((r, i) => {
+      const id = rows.owners[i]!;
+      const state = states.get(id);
+      if (state === undefined || failures.has(id)) return;
+      if (r.kind === 'score') state.request.promptLogprobEntries.push(r.entry);
+      else if (r.kind === 'held') held.push(id);
+      else if (r.kind === 'token') sampled.set(id, this.accept(state, r.token, r.logprob));
+    });
+    return { sampled, failed: [...failures], held };
+  }
+
+  /** One held row's late result: the token, or why its request fails. */
+  collectLate(state: SamplingState, result: RowResult): SampledToken | ExecutorError {
+    if (result.kind === 'token') return this.accept(state, result.token, result.logprob);
+    const { id } = state.request;
+    if (result.kind === 'failed') return new ExecutorError(`${result.message} for request ${id}`, result.code);
+    return new ExecutorError(`executor answered a held row with ${result.kind} for request ${id}`, 'executor_error');
+  }
+
+  private accept(state: SamplingState, token: number, logprob: LogprobEntry | null): SampledToken {
     state.penalties.add(token);
     if (state.matcher !== null) this.grammar.sampled(state.matcher, token);
-    return { token, logprob: request.logprobs === null ? null : logprobEntry(raw, token, request.logprobs, this.scratch) };
-  }
-
-  /** Copies `raw` into this.masked with the grammar's mask applied; returns why it cannot be sampled, or null. */
-  private maskRow(raw: Float32Array, masks: StepMasks, fill: number, matcher: MatcherId): string | null {
-    if (masks.missing.has(matcher)) return 'the grammar could not be loaded';
-    if (masks.rejected.has(matcher)) return 'the previous token was refused';
-    this.masked.set(raw);
-    return applyBitmask(this.masked, masks.masks, fill * masks.words, masks.words) ? null : 'no allowed token has a finite logit';
+    return { token, logprob };
   }
 }
 
-/** Every logits row the plan reads exists and is usable: no NaN, no +Inf, something finite (−Inf alone is a mask). */
-function rowsUsable(plan: RowPlan, logits: Float32Array, vocab: number): boolean {
-  const usable = (r: number): boolean => {
-    if ((r + 1) * vocab > logits.length) return false;
-    let finite = false;
-    for (let i = r * vocab, end = (r + 1) * vocab; i < end; i++) {
-      const v = logits[i]!;
-      if (v !== v || v === Infinity) return false;
-      if (v !== -Infinity) finite = true;
-    }
-    return finite;
-  };
-  for (const { row } of plan.promptRows) if (!usable(row)) return false;
-  return plan.sampleRow === null || usable(plan.sampleRow);
+/** The grammar backend's masks for `fills`, as a step's StepMaskRows (slot j = fills[j]). */
+export function stepMaskRows(masks: StepMasks, fills: readonly MatcherId[]): StepMaskRows {
+  const refused = fills.map((m) => (masks.missing.has(m) ? 'the grammar could not be loaded' : masks.rejected.has(m) ? 'the previous token was refused' : null));
+  return { masks: masks.masks, words: masks.words, refused };
+}
+
+/** Every slot refused: what a step's constrained rows get when the grammar backend failed. */
+export function refusedMaskRows(slots: number, why: string): StepMaskRows {
+  return { masks: new Int32Array(0), words: 0, refused: Array.from({ length: slots }, () => why) };
 }

@@ -6,40 +6,10 @@
 // The server submits an EngineRequest and reads TokenEvents from an async iterable; leaving the loop (or the
 // AbortSignal firing) cancels the request, which leaves the batch within one step and frees its blocks.
 import type { GrammarSpec } from '../grammar/spec.js';
-import type { LogprobEntry } from './sampling.js';
+import type { LogprobEntry, SamplingOptions } from '../sampling/types.js';
 
-export interface SamplingOptions {
-  /** 0 means greedy. */
-  readonly temperature: number;
-  /** Nucleus mass in (0, 1]; 1 = off. */
-  readonly topP: number;
-  /** Keep the k most likely tokens; 0 = off. */
-  readonly topK: number;
-  /** Drop tokens with probability < minP × max probability; 0 = off. */
-  readonly minP: number;
-  /** OpenAI semantics: subtracted once from logits of tokens already generated. */
-  readonly presencePenalty: number;
-  /** OpenAI semantics: subtracted per occurrence among generated tokens. */
-  readonly frequencyPenalty: number;
-  /** HF/vLLM semantics over prompt and generated tokens: positive logits ÷ p, negative × p; 1 = off. */
-  readonly repetitionPenalty: number;
-  /** Added to the logit of each listed token id. */
-  readonly logitBias: ReadonlyMap<number, number> | null;
-  /** Same seed ⇒ same output; null = random. */
-  readonly seed: number | null;
-}
-
-export const DEFAULT_SAMPLING: SamplingOptions = {
-  temperature: 1,
-  topP: 1,
-  topK: 0,
-  minP: 0,
-  presencePenalty: 0,
-  frequencyPenalty: 0,
-  repetitionPenalty: 1,
-  logitBias: null,
-  seed: null,
-};
+export { DEFAULT_SAMPLING } from '../sampling/types.js';
+export type { SamplingOptions } from '../sampling/types.js';
 
 export interface EngineRequest {
   readonly id: string;
@@ -101,6 +71,8 @@ export interface EngineStats {
   /** Blocks held by live requests. */
   readonly cacheBlocksUsed: number;
   readonly cacheBlocksTotal: number;
+  /** Blocks allocated at least once since start: the pool's pages written, so resident. */
+  readonly cacheBlocksTouched: number;
   readonly cacheBlockSize: number;
   readonly cacheBytesPerToken: number;
 }

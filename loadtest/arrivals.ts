@@ -2,7 +2,7 @@
 // Gamma(shape = burstiness, scale = 1 / (rate · burstiness)) — mean 1/rate for every burstiness; burstiness 1 is a
 // Poisson process, below 1 burstier, above 1 more even. An infinite rate sends everything at once. Concurrency is
 // not part of the schedule: requests that arrive while the concurrency cap is reached wait for a free slot.
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 export interface ArrivalProcess {
   /** Requests per second; Infinity sends every request at time 0. */

@@ -3,7 +3,7 @@
 // one word per token as an estimate). A JSONL file: one `{"prompt": "...", "output_len"?: N}` per line, drawn in a
 // seeded order (cycling when the file is shorter than the run).
 import { readFileSync } from 'node:fs';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 export interface BenchPrompt {
   readonly prompt: string;

@@ -1,9 +1,9 @@
 // loadtest/: the load generator and its report (`latentserve bench serve | http`, `npm run bench`). Speaks only
 // HTTP to a running server — ours or any OpenAI-compatible one — and imports nothing from server/, engine/,
-// model/, cache/ or quant/ (the dependency lint enforces it).
+// model/, cache/ or quant/ (the dependency lint enforces it); util/ (the seeded RNG) is shared with everyone.
 //
 //   client/        one streamed request (stream-request.ts), SSE framing, /tokenize, the target and its guard
-//   arrivals.ts    when requests are sent (Poisson / gamma / all at once); rng.ts seeds it
+//   arrivals.ts    when requests are sent (Poisson / gamma / all at once); util/rng.ts seeds it
 //   dataset.ts     random prompts of an exact token length, or a JSONL file
 //   run-level.ts   one concurrency level: arrivals, the concurrency cap, the deadline
 //   metrics.ts     vLLM's serving metrics (TTFT, TPOT, ITL, E2EL, throughputs, goodput)

@@ -8,7 +8,7 @@ import type { CompileProgress } from './compile-progress.js';
 import type { CompileOptions } from './graph/compile-options.js';
 import { FLOAT_COMPILE } from './graph/compile-options.js';
 import { MemoryPlanError, checkFits, describePlan, machineBudget, mostPreciseFitting } from './memory-plan.js';
-import { OnnxExecutor } from './executor/onnx-executor.js';
+import { OnnxExecutor, type SpawnWorker } from './executor/onnx-executor.js';
 import type { ExecutorMemoryOptions } from './executor/memory-options.js';
 import type { SessionTuning } from './executor/session-options.js';
 import { cacheBytesPerToken, cacheGeometry } from './executor/types.js';
@@ -43,6 +43,8 @@ export interface LoadOptions {
   readonly onCompileProgress?: (p: CompileProgress) => void;
   /** Where the one-line CUDA fallback warning goes (default: stderr). */
   readonly warn?: (line: string) => void;
+  /** How the executor starts its worker thread (default: the real worker; fault tests pass one that crashes). */
+  readonly spawnWorker?: SpawnWorker;
 }
 
 export interface LoadedModel {
@@ -83,6 +85,7 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
     ...(opts.memory === undefined ? {} : { memory: opts.memory }),
     ...(opts.session === undefined ? {} : { session: opts.session }),
     ...(opts.profileDir === undefined ? {} : { profilePrefix: profilePrefix(opts.profileDir) }),
+    ...(opts.spawnWorker === undefined ? {} : { spawn: opts.spawnWorker }),
   });
   return { config, onnxPath: compiled.onnxPath, tokenizer, executor };
 }

@@ -5,14 +5,13 @@
 //     method is a 405 with `Allow`
 import { Hono } from 'hono';
 import { pino } from 'pino';
-import { NotFound } from '../engine/errors.js';
 import { inlineEncoder } from '../model/tokenizer-thread.js';
 import type { AppEnv } from './app-env.js';
 import { apiKeyAuth } from './auth.js';
 import { bodyLimit } from './body-limit.js';
 import { cors } from './cors.js';
 import { requestVocabSize } from './engine-request.js';
-import { MethodNotAllowed, isServerFault, toErrorResponse } from './errors.js';
+import { MethodNotAllowed, NotFound, isServerFault, toErrorResponse } from './errors.js';
 import { ServerLifecycle } from './lifecycle.js';
 import { ConcurrencyLimit, PromptSizeGuard, resolveLimits } from './limits.js';
 import type { RouteOptions, ServerOptions } from './options.js';

@@ -1,6 +1,6 @@
 // Chat completion responses from merged choice events: `chat.completion` (collected) or a stream of
 // `chat.completion.chunk`s whose first delta per choice carries `role: "assistant"`.
-import type { LogprobEntry } from '../engine/sampling.js';
+import type { LogprobEntry } from '../sampling/index.js';
 import type { FinishReason } from '../engine/types.js';
 import type { ChoiceEvent } from './choices.js';
 import { chatLogprobs, promptLogprobs, type TokenNames } from './logprobs.js';

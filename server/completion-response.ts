@@ -2,7 +2,7 @@
 // Choice i answers prompt ⌊i / n⌋. With echo the prompt's text comes first, and (collected only) the prompt
 // tokens' logprobs lead the legacy logprobs block, the first one null. With best_of, `n` is the candidates per
 // prompt and only the `returned` best of each prompt's candidates are kept (best-of.ts).
-import type { LogprobEntry } from '../engine/sampling.js';
+import type { LogprobEntry } from '../sampling/index.js';
 import type { ChoiceEvent } from './choices.js';
 import { appendLegacyLogprobs, emptyLegacyLogprobs, promptLogprobs, type LegacyLogprobs, type TokenNames } from './logprobs.js';
 import type { SendChunk } from './sse.js';

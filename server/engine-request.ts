@@ -1,10 +1,11 @@
-// From a validated API request to EngineRequests: sampling options, the token budget checked against the
-// context window, and one EngineRequest per choice (seeded seed + i, so n choices differ yet replay exactly).
-import { ContextLengthExceeded, InvalidRequest, NotFound } from '../engine/errors.js';
+// From a validated API request to EngineRequests: sampling options and one EngineRequest per choice (seeded
+// seed + i, so n choices differ yet replay exactly). The prompt and context checks are engine/prompt-checks.ts'.
+import { checkTokenId } from '../engine/prompt-checks.js';
 import type { EngineRequest, SamplingOptions } from '../engine/types.js';
 import type { GrammarSpec } from '../grammar/spec.js';
 import { DEFAULT_SAMPLING } from '../engine/types.js';
 import type { SamplingFields } from './schemas/common.js';
+import { NotFound } from './errors.js';
 
 /** The per-request settings every choice of every prompt shares. */
 export interface ChoiceSettings {
@@ -35,17 +36,6 @@ export function requestVocabSize(configVocabSize: number, tokenizerVocabSize: nu
   return Math.min(configVocabSize, tokenizerVocabSize);
 }
 
-/** The one 400 for an id outside [0, vocabSize), whichever field named it. */
-export function checkTokenId(id: number, vocabSize: number, param: string): void {
-  if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
-    throw new InvalidRequest(`Token id ${id} is out of vocabulary: this model's token ids are 0 to ${vocabSize - 1}.`, param);
-  }
-}
-
-export function checkTokenIds(ids: readonly number[], vocabSize: number, param: string): void {
-  for (const id of ids) checkTokenId(id, vocabSize, param);
-}
-
 export function samplingOptions(req: SamplingFields, vocabSize: number): SamplingOptions {
   let logitBias: Map<number, number> | null = null;
   if (req.logit_bias) {
@@ -72,38 +62,6 @@ export function samplingOptions(req: SamplingFields, vocabSize: number): Samplin
 export function stopStrings(stop: string | readonly string[] | null | undefined): string[] {
   if (stop === null || stop === undefined) return [];
   return typeof stop === 'string' ? [stop] : [...stop];
-}
-
-/**
- * Tokens to generate: the request's limit, or whatever the context window leaves. Throws
- * ContextLengthExceeded when prompt + completion would not fit: naming the prompt (`param`) when the prompt alone
- * leaves no room, else `maxTokensParam` (vLLM's "max_tokens is too large"), since then the limit asked for is what
- * does not fit.
- */
-export function resolveMaxTokens(
-  promptLen: number,
-  requested: number | null | undefined,
-  maxModelLen: number,
-  param: string,
-  maxTokensParam = 'max_tokens',
-): number {
-  if (promptLen === 0) throw new InvalidRequest('The prompt is empty.', param);
-  const maxTokens = requested ?? maxModelLen - promptLen;
-  if (promptLen >= maxModelLen) {
-    throw new ContextLengthExceeded(
-      `This model's maximum context length is ${maxModelLen} tokens. However, you requested ${promptLen + 1} tokens ` +
-        `(${promptLen} in the ${param}, 1 in the completion). Please reduce the length of the ${param}.`,
-      param,
-    );
-  }
-  if (maxTokens < 1 || promptLen + maxTokens > maxModelLen) {
-    throw new ContextLengthExceeded(
-      `'${maxTokensParam}' is too large: ${maxTokens}. This model's maximum context length is ${maxModelLen} tokens ` +
-        `and your request has ${promptLen} input tokens (${maxTokens} > ${maxModelLen} - ${promptLen}).`,
-      maxTokensParam,
-    );
-  }
-  return maxTokens;
 }
 
 /** `n` EngineRequests for one prompt; choice i has id `${requestId}-${firstIndex + i}` and seed + i. */

@@ -3,7 +3,7 @@
 // traces and internal messages go to the server log (the caller logs every 5xx), never to the client.
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZodError } from 'zod';
-import { Aborted, InvalidRequest, NotFound, Overloaded, Unavailable } from '../engine/errors.js';
+import { InvalidRequest, Overloaded, Unavailable } from '../engine/errors.js';
 import { ExecutorCrashed, ExecutorError } from '../model/executor/errors.js';
 
 export interface ErrorBody {
@@ -24,6 +24,19 @@ export interface ErrorResponse {
 
 /** Seconds a client should wait before retrying a 429 or a 503. */
 export const RETRY_AFTER_S = 1;
+
+/** No such model, route or stored response (HTTP 404). */
+export class NotFound extends Error {
+  override readonly name = 'NotFound';
+  constructor(message: string, readonly param: string | null = null, readonly code: string | null = null) {
+    super(message);
+  }
+}
+
+/** The request was cancelled (client gone, a sibling choice failed, shutdown): HTTP 503, or a final SSE event. */
+export class Aborted extends Error {
+  override readonly name = 'Aborted';
+}
 
 /** No valid API key (HTTP 401). `code` is null when no key was given at all, as OpenAI's API does. */
 export class Unauthorized extends Error {

@@ -2,10 +2,10 @@
 // the prompt length and the seed, so outputs are reproducible and differ between seeds. It honours maxTokens,
 // stop strings (minimal: no hold-back), logprobs, prompt logprobs and the AbortSignal, and can be told to fail.
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Aborted } from '../engine/errors.js';
-import type { LogprobEntry, TokenLogprob } from '../engine/sampling.js';
+import type { LogprobEntry, TokenLogprob } from '../sampling/index.js';
 import type { Engine, EngineObserver, EngineRequest, EngineStats, TokenEvent } from '../engine/types.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
+import { Aborted } from './errors.js';
 
 const SENTENCE = ' the quick brown fox jumps over the lazy dog.';
 
@@ -45,6 +45,7 @@ export class FakeEngine implements Engine {
       numWaiting: 0,
       cacheBlocksUsed: this.running,
       cacheBlocksTotal: 64,
+      cacheBlocksTouched: 0,
       cacheBlockSize: 64,
       cacheBytesPerToken: 1536,
     };

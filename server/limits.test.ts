@@ -106,6 +106,22 @@ describe('request limits', () => {
     });
   });
 
+  test('the request schemas read their caps from the limits: 32 stop strings pass a limit of 32, 33 get its message', async () => {
+    await withServer({ limits: { maxStopStrings: 32, maxN: 3 } }, async (s) => {
+      const stops = (k: number) => Array.from({ length: k }, (_, i) => `stop${i}`);
+      for (const path of ['/v1/completions', '/v1/chat/completions']) {
+        const body = path === '/v1/completions' ? completion : chat;
+        assert.equal((await s.post(path, body({ stop: stops(32) }))).status, 200, path);
+        const refused = await s.post(path, body({ stop: stops(33) }));
+        assertRefused(refused, 400, 'stop');
+        assert.ok(refused.json.error.message.includes('At most 32 stop strings, got 33.'), refused.json.error.message);
+        const tooMany = await s.post(path, body({ n: 4 }));
+        assertRefused(tooMany, 400, 'n');
+        assert.ok(tooMany.json.error.message.includes('n must be at most 3, got 4.'), tooMany.json.error.message);
+      }
+    });
+  });
+
   test('prompt tokens (text, token ids, chat) and max_tokens against the caps and the context window', async () => {
     await withServer({ limits: { maxPromptTokens: 16, maxCompletionTokens: 8 } }, async (s) => {
       const long = 'one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen';

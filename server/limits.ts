@@ -3,7 +3,6 @@
 // except the body size (413), the queue and stream caps (429 with Retry-After) and the deadline (408).
 import { InvalidRequest, Overloaded } from '../engine/errors.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
-import type { SamplingFields } from './schemas/common.js';
 
 export interface ServerLimits {
   /** Request body bytes (413 beyond). */
@@ -55,33 +54,19 @@ export function resolveLimits(limits: Partial<ServerLimits> | undefined, maxMode
   };
 }
 
-/** n, stop strings and logit_bias against the limits (the schema has already checked types and ranges). */
-export function checkSamplingLimits(req: SamplingFields, limits: ServerLimits, numPrompts = 1): void {
-  const n = req.n ?? 1;
-  if (n > limits.maxN) throw new InvalidRequest(`n must be at most ${limits.maxN}, got ${n}.`, 'n');
+/**
+ * Engine requests per HTTP request: prompts × n. The per-field caps (n, stop strings, logit_bias) are the request
+ * schemas' (schemas/common.ts), which read them from these limits.
+ */
+export function checkChoiceCount(n: number, limits: ServerLimits, numPrompts = 1): void {
   if (n * numPrompts > limits.maxChoices) {
     throw new InvalidRequest(`At most ${limits.maxChoices} choices per request (prompts × n), got ${numPrompts} × ${n}.`, 'n');
   }
-  const stop = req.stop === null || req.stop === undefined ? [] : typeof req.stop === 'string' ? [req.stop] : req.stop;
-  if (stop.length > limits.maxStopStrings) throw new InvalidRequest(`At most ${limits.maxStopStrings} stop strings, got ${stop.length}.`, 'stop');
-  for (const s of stop) {
-    const chars = codePoints(s);
-    if (chars > limits.maxStopLength) throw new InvalidRequest(`Stop strings are at most ${limits.maxStopLength} characters, got ${chars}.`, 'stop');
-  }
-  const biased = req.logit_bias ? Object.keys(req.logit_bias).length : 0;
-  if (biased > limits.maxLogitBias) throw new InvalidRequest(`logit_bias has at most ${limits.maxLogitBias} entries, got ${biased}.`, 'logit_bias');
-}
-
-/** Characters as a user counts them: 😀 is one (two UTF-16 units). */
-function codePoints(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
 }
 
 /**
  * max_tokens against --max-completion-tokens: an explicit larger value is refused; an absent one becomes what the
- * context window leaves, capped. The result still goes through resolveMaxTokens (prompt + completion ≤ window).
+ * context window leaves, capped. The result still goes through resolveMaxTokens (engine/prompt-checks.ts: prompt + completion ≤ window).
  */
 export function limitMaxTokens(
   requested: number | null | undefined,

@@ -1,7 +1,7 @@
 // Renders the engine's LogprobEntry lists in the three shapes clients expect: chat (`logprobs.content`),
 // legacy completions (`tokens / token_logprobs / top_logprobs / text_offset`) and vLLM's `prompt_logprobs`.
 // JSON has no -Infinity, so logprobs are clamped at -9999 as vLLM does.
-import type { LogprobEntry, TokenLogprob } from '../engine/sampling.js';
+import type { LogprobEntry, TokenLogprob } from '../sampling/index.js';
 import type { ModelTokenizer } from '../model/tokenizer.js';
 
 const MIN_LOGPROB = -9999;

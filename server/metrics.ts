@@ -44,6 +44,7 @@ export class ServerMetrics implements EngineObserver {
     gauge('latentserve_num_requests_waiting', 'Requests waiting to be scheduled.', (s) => s.numWaiting);
     gauge('latentserve_cache_blocks_used', 'Latent cache blocks held by live requests.', (s) => s.cacheBlocksUsed);
     gauge('latentserve_cache_blocks_total', 'Latent cache blocks in the pool.', (s) => s.cacheBlocksTotal);
+    gauge('latentserve_cache_blocks_touched', 'Latent cache blocks allocated at least once since start (their memory is resident).', (s) => s.cacheBlocksTouched);
     gauge('latentserve_cache_bytes_per_token', 'Latent cache bytes per token, all layers.', (s) => s.cacheBytesPerToken);
     gauge('latentserve_cache_capacity_tokens', 'Tokens the latent cache holds when full.', (s) => s.cacheBlocksTotal * s.cacheBlockSize);
     new Gauge({

@@ -2,9 +2,9 @@
 // request's deadline (DeadlineExceeded) or the server giving up on draining (Unavailable). Every engine request of
 // the HTTP request listens to it; dispose() drops the timer and listeners once the response is done.
 import { setMaxListeners } from 'node:events';
-import { Aborted, Unavailable } from '../engine/errors.js';
+import { Unavailable } from '../engine/errors.js';
 import type { AppContext } from './app-env.js';
-import { DeadlineExceeded } from './errors.js';
+import { Aborted, DeadlineExceeded } from './errors.js';
 
 export class RequestScope {
   readonly controller = new AbortController();

@@ -11,7 +11,7 @@ import { generateOffline } from '../engine/offline-generate.js';
 import { loadModel } from '../model/load.js';
 import { decodeModelProto } from '../model/onnx/onnx-proto.js';
 import { SafetensorsCheckpoint } from '../model/safetensors.js';
-import { synthesizeCheckpoint, synthPresetConfig } from '../model/synth.js';
+import { synthesizeCheckpoint, synthPresetConfig } from '../synth/synth.js';
 import { tempCacheDir } from './helpers/fixtures.js';
 
 const enabled = process.env['LATENTSERVE_BIG_TESTS'] === '1';

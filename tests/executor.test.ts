@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { BlockId, ForwardInputs, SequenceSlice } from '../model/executor/types.js';
+import { stepLogits } from '../model/executor/types.js';
 import type { LoadedModel } from '../model/load.js';
 import { loadModel } from '../model/load.js';
 import { fixtureDir, loadReference, tempCacheDir } from './helpers/fixtures.js';
@@ -46,8 +47,8 @@ describe('executor', () => {
   it('sequences batched into one padded step give the logits each gives alone', async () => {
     const a: Seq = { ids: short, blocks: blocks(0, 1, 2) };
     const b: Seq = { ids: chat, blocks: blocks(10, 11, 12, 13, 14, 15, 16) };
-    const alone = [...(await model.executor.step(prefillStep([a]))).logits, ...(await model.executor.step(prefillStep([b]))).logits];
-    const together = (await model.executor.step(prefillStep([a, b]))).logits;
+    const alone = [...stepLogits(await model.executor.step(prefillStep([a]))), ...stepLogits(await model.executor.step(prefillStep([b])))];
+    const together = stepLogits(await model.executor.step(prefillStep([a, b])));
     assert.equal(together.length, alone.length);
     let maxDiff = 0;
     together.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - alone[i]!)); });
@@ -57,18 +58,18 @@ describe('executor', () => {
   it('decode reads earlier steps\' rows through the block table', async () => {
     const ids = short;
     const seqBlocks = blocks(5, 3, 20); // deliberately non-contiguous
-    const full = (await model.executor.step(prefillStep([{ ids, blocks: seqBlocks }]))).logits;
+    const full = stepLogits(await model.executor.step(prefillStep([{ ids, blocks: seqBlocks }])));
     const vocab = model.executor.vocabSize;
     const split = ids.length - 1;
     await model.executor.step(prefillStep([{ ids: ids.slice(0, split), blocks: seqBlocks }]));
     const pos = split;
-    const { logits } = await model.executor.step({
+    const logits = stepLogits(await model.executor.step({
       tokenIds: Int32Array.of(ids[pos]!),
       positions: Int32Array.of(pos),
       seqs: [{ queryLen: 1, contextLen: split, blockTable: seqBlocks }],
       slotMapping: Int32Array.of(seqBlocks[Math.floor(pos / BLOCK_SIZE)]! * BLOCK_SIZE + (pos % BLOCK_SIZE)),
       logitsIndices: Int32Array.of(0),
-    });
+    }));
     const want = full.subarray(pos * vocab, (pos + 1) * vocab);
     logits.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-4, `logit ${i}: ${v} vs ${want[i]}`));
   });
@@ -77,7 +78,7 @@ describe('executor', () => {
     const bad = prefillStep([{ ids: [0, 5], blocks: blocks(999) }]);
     await assert.rejects(model.executor.step(bad), /block 999 outside the cache's 32 blocks/);
     const ok = await model.executor.step(prefillStep([{ ids: [0, 5], blocks: blocks(0) }]));
-    assert.equal(ok.logits.length, 2 * model.executor.vocabSize);
+    assert.equal(stepLogits(ok).length, 2 * model.executor.vocabSize);
   });
 });
 
@@ -94,8 +95,8 @@ describe('shape buckets', () => {
         ids: chat.slice(i, i + 1 + (i % 5)),
         blocks: i === 0 ? blocks(...Array.from({ length: 9 }, (_, j) => 20 + j)) : blocks(i),
       }));
-      const want = (await plain.executor.step(prefillStep(seqs))).logits;
-      const got = (await bucketed.executor.step(prefillStep(seqs))).logits;
+      const want = stepLogits(await plain.executor.step(prefillStep(seqs)));
+      const got = stepLogits(await bucketed.executor.step(prefillStep(seqs)));
       assert.equal(got.length, want.length);
       let maxDiff = 0;
       got.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - want[i]!)); });

@@ -196,7 +196,7 @@ describe('Kubernetes manifests', () => {
     assert.deepEqual(Object.keys(rule['resources']['overrides']).sort(), ['namespace', 'pod']);
     assert.match(rule['metricsQuery'] as string, /<<\.GroupBy>>/);
 
-    const exported = new ServerMetrics(() => ({ numRunning: 0, numWaiting: 0, cacheBlocksUsed: 0, cacheBlocksTotal: 1, cacheBlockSize: 1, cacheBytesPerToken: 1 }));
+    const exported = new ServerMetrics(() => ({ numRunning: 0, numWaiting: 0, cacheBlocksUsed: 0, cacheBlocksTotal: 1, cacheBlocksTouched: 0, cacheBlockSize: 1, cacheBytesPerToken: 1 }));
     assert.ok(exported.registry.getSingleMetric(name), `the server exports ${name}`);
   });
 

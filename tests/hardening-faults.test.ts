@@ -12,8 +12,11 @@ import type { EngineRequest, TokenEvent } from '../engine/types.js';
 import { DEFAULT_SAMPLING } from '../engine/types.js';
 import { ExecutorCrashed, ExecutorError } from '../model/executor/errors.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
+import { stepLogits } from '../model/executor/types.js';
+import { RowSampler, sampleStep } from '../sampling/row-sampler.js';
 import { loadReference } from './helpers/fixtures.js';
 import { ForwardingExecutor, MODEL_NAME, sseEvents, startHardenedServer, waitFor, type HardenedServer } from './helpers/hardening-server.js';
+import { WorkerFaults } from './helpers/worker-faults.js';
 
 const VOCAB = 64;
 const RESERVED = 2;
@@ -81,15 +84,16 @@ class FaultyFake implements Executor {
       this.crashes++;
       throw new ExecutorCrashed('worker died (test)', fault === 'crash-in-step');
     }
-    const out = await this.inner.step(inputs);
-    if (this.poisonAtContext !== null) this.poison(inputs, out.logits);
-    return out;
+    return this.inner.step(inputs);
   }
 
   async close(): Promise<void> {}
 
   private fresh(): FakeExecutor {
-    return new FakeExecutor({ vocabSize: VOCAB, numBlocks: this.config.numBlocks, blockSize: BLOCK, reserved: RESERVED });
+    return new FakeExecutor({
+      vocabSize: VOCAB, numBlocks: this.config.numBlocks, blockSize: BLOCK, reserved: RESERVED,
+      editLogits: (inputs, logits) => { if (this.poisonAtContext !== null) this.poison(inputs, logits); },
+    });
   }
 
   private poison(inputs: ForwardInputs, logits: Float32Array): void {
@@ -228,6 +232,7 @@ class FaultInjector extends ForwardingExecutor {
   private poisonedBlock: number | null = null;
   killWorker: () => Promise<void> = async () => {};
   crashNextStep: () => void = () => {};
+  private sampler: RowSampler | null = null;
 
   override async step(inputs: ForwardInputs): Promise<RunnerOutput> {
     const fault = this.armed;
@@ -235,9 +240,13 @@ class FaultInjector extends ForwardingExecutor {
     if (fault === 'throw') throw new Error('injected failure');
     if (fault === 'crash-idle') await this.killWorker();
     if (fault === 'crash-in-step') this.crashNextStep();
-    const out = await this.inner.step(inputs);
-    if (this.poisonFirstTokenOf !== null) this.poison(inputs, out.logits);
-    return out;
+    if (this.poisonFirstTokenOf === null || inputs.sampling === undefined) return this.inner.step(inputs);
+    // Poisoning needs the logits on this side: run the step for its logits, then sample them here as the worker would.
+    const { sampling, ...plain } = inputs;
+    const logits = stepLogits(await this.inner.step(plain));
+    this.poison(inputs, logits);
+    this.sampler ??= new RowSampler(this.vocabSize);
+    return { logits: null, samples: await sampleStep(this.sampler, logits, sampling, sampling.masks) };
   }
 
   /** NaN into every logits row of the sequence whose prompt starts with `poisonFirstTokenOf`, from its 4th step. */
@@ -268,14 +277,16 @@ describe('fault isolation on the real executor, through the API', () => {
   };
 
   before(async () => {
+    const workers = new WorkerFaults();
     s = await startHardenedServer({
+      spawnWorker: workers.spawn,
       wrap: (inner) => {
         faults = new FaultInjector(inner);
         return faults;
       },
     });
-    faults.killWorker = () => s.executor.terminateWorkerForTest();
-    faults.crashNextStep = () => s.executor.crashNextStepForTest();
+    faults.killWorker = () => workers.killIdleWorker();
+    faults.crashNextStep = () => workers.crashNextStep();
   });
   after(async () => { await s.close(); });
 

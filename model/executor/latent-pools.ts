@@ -2,6 +2,7 @@
 // rows, or E4M3 codes plus one float32 scale per row. The graph reads them as inputs (zero-copy); after each step
 // the new rows are written at their slots. No onnxruntime types here: the worker wraps the arrays.
 import { encodeRowE4M3 } from '../../quant/e4m3.js';
+import { cacheInputName, cacheScaleInputName } from '../graph/io.js';
 
 export interface PoolInput {
   readonly name: string;
@@ -21,11 +22,11 @@ export class LatentPools {
       const slots = numBlocks * blockSize;
       const rows = dtype === 'fp32' ? new Float32Array(slots * rowWidth) : new Uint8Array(slots * rowWidth);
       this.rows.push(rows);
-      inputs.push({ name: `cache.${l}`, type: dtype === 'fp32' ? 'float32' : 'uint8', data: rows, dims: [numBlocks, blockSize, rowWidth] });
+      inputs.push({ name: cacheInputName(l), type: dtype === 'fp32' ? 'float32' : 'uint8', data: rows, dims: [numBlocks, blockSize, rowWidth] });
       if (dtype === 'fp8') {
         const scales = new Float32Array(slots);
         this.scales.push(scales);
-        inputs.push({ name: `cache_scale.${l}`, type: 'float32', data: scales, dims: [numBlocks, blockSize] });
+        inputs.push({ name: cacheScaleInputName(l), type: 'float32', data: scales, dims: [numBlocks, blockSize] });
       }
     }
     this.inputs = inputs;

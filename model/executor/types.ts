@@ -4,6 +4,7 @@
 //   SchedulerOutput → ForwardInputs → (executor) → RunnerOutput
 
 import type { BlockId } from '../../cache/types.js';
+import type { StepSamples, StepSampling } from '../../sampling/step-spec.js';
 
 export type { BlockId };
 
@@ -24,13 +25,26 @@ export interface ForwardInputs {
   readonly seqs: readonly SequenceSlice[];
   /** [numTokens] cache slot (blockId · blockSize + offset) receiving each new token's latent row. */
   readonly slotMapping: Int32Array;
-  /** Indices into `tokenIds` whose logits are returned, in this order. */
+  /** Indices into `tokenIds` whose logits are computed, in this order (logits row r = logitsIndices[r]). */
   readonly logitsIndices: Int32Array;
+  /**
+   * What to do with those logits rows where they are computed: score prompt tokens, sample next tokens. With it
+   * the step returns `samples` and no logits; without it (parity tests, benches), the logits.
+   */
+  readonly sampling?: StepSampling;
 }
 
 export interface RunnerOutput {
-  /** [logitsIndices.length, vocabSize] float32. */
-  readonly logits: Float32Array;
+  /** [logitsIndices.length, vocabSize] float32; null when the step carried `sampling`. */
+  readonly logits: Float32Array | null;
+  /** One result per sampling row spec; null when the step carried no `sampling`. */
+  readonly samples: StepSamples | null;
+}
+
+/** The logits of a step that carried no sampling specs. */
+export function stepLogits(out: RunnerOutput): Float32Array {
+  if (out.logits === null) throw new Error('this step was sampled by the executor: it returned samples, not logits');
+  return out.logits;
 }
 
 export interface CacheGeometry {

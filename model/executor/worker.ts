@@ -3,6 +3,9 @@
 // only ever sends block ids and slots.
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { RowSampler, sampleStep } from '../../sampling/row-sampler.js';
+import type { StepMaskRows } from '../../sampling/step-spec.js';
+import { latentOutputName, LOGITS_OUTPUT, STEP_INPUTS } from '../graph/io.js';
 import { LatentPools } from './latent-pools.js';
 import { packStep } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
@@ -47,7 +50,7 @@ class StepRunner {
   private readonly pools = new LatentPools(init.numLayers, init.numBlocks, init.blockSize, init.rowWidth, init.kvCacheDtype);
   private readonly poolTensors = this.pools.inputs.map((p) => [p.name, new ort.Tensor(p.type, p.data, p.dims)] as const);
   /** What a step returns; the graph has other outputs that exist only to pin buffers (see graph/moe.ts). */
-  private readonly fetches = ['logits', ...Array.from({ length: init.numLayers }, (_, l) => `latent.${l}`)];
+  private readonly fetches = [LOGITS_OUTPUT, ...Array.from({ length: init.numLayers }, (_, l) => latentOutputName(l))];
   constructor(private readonly session: ort.InferenceSession) {}
 
   async run(inputs: ForwardInputs): Promise<Float32Array> {
@@ -60,22 +63,58 @@ class StepRunner {
       if (slot < 0 || slot >= slots) throw new Error(`slot ${slot} outside the cache's ${slots} slots`);
     }
     const feeds: Record<string, ort.Tensor> = {
-      input_ids: new ort.Tensor('int64', p.inputIds, [p.numTokens]),
-      positions: new ort.Tensor('int64', p.positions, [p.numTokens]),
-      query_lens: new ort.Tensor('int64', p.queryLens, [p.batch]),
-      context_lens: new ort.Tensor('int64', p.contextLens, [p.batch]),
-      block_table: new ort.Tensor('int64', p.blockTable, [p.batch, p.maxBlocks]),
-      pad_index: new ort.Tensor('int64', p.padIndex, [p.batch, p.queryLen]),
-      unpad_index: new ort.Tensor('int64', p.unpadIndex, [p.numTokens]),
-      logits_indices: new ort.Tensor('int64', p.logitsIndices, [p.logitsIndices.length]),
+      [STEP_INPUTS.inputIds]: new ort.Tensor('int64', p.inputIds, [p.numTokens]),
+      [STEP_INPUTS.positions]: new ort.Tensor('int64', p.positions, [p.numTokens]),
+      [STEP_INPUTS.queryLens]: new ort.Tensor('int64', p.queryLens, [p.batch]),
+      [STEP_INPUTS.contextLens]: new ort.Tensor('int64', p.contextLens, [p.batch]),
+      [STEP_INPUTS.blockTable]: new ort.Tensor('int64', p.blockTable, [p.batch, p.maxBlocks]),
+      [STEP_INPUTS.padIndex]: new ort.Tensor('int64', p.padIndex, [p.batch, p.queryLen]),
+      [STEP_INPUTS.unpadIndex]: new ort.Tensor('int64', p.unpadIndex, [p.numTokens]),
+      [STEP_INPUTS.logitsIndices]: new ort.Tensor('int64', p.logitsIndices, [p.logitsIndices.length]),
     };
     for (const [name, tensor] of this.poolTensors) feeds[name] = tensor;
     const out = await this.session.run(feeds, this.fetches);
     // Only now write the step's rows: the graph read the pools as they were before this step.
     // Rows past the real tokens (bucket padding) are never stored: write() takes one row per slotMapping entry.
-    for (let l = 0; l < init.numLayers; l++) this.pools.write(l, inputs.slotMapping, out[`latent.${l}`]!.data as Float32Array);
-    const logits = out['logits']!.data as Float32Array;
+    for (let l = 0; l < init.numLayers; l++) this.pools.write(l, inputs.slotMapping, out[latentOutputName(l)]!.data as Float32Array);
+    const logits = out[LOGITS_OUTPUT]!.data as Float32Array;
     return p.numLogits === p.logitsIndices.length ? logits : logits.subarray(0, p.numLogits * init.vocabSize);
+  }
+}
+
+/**
+ * Grammar masks by step id. A step's masks may arrive before its model run ends (usual) or after; whichever comes
+ * first creates the entry, and the step removes it once it has its masks. Masks for a step already done (it
+ * failed) are dropped.
+ */
+class MaskMailbox {
+  private readonly waits = new Map<number, { promise: Promise<StepMaskRows>; resolve(m: StepMaskRows): void }>();
+  /** Every step id below this is done: it will not read its masks. */
+  private doneBelow = 0;
+
+  deliver(stepId: number, masks: StepMaskRows): void {
+    if (stepId < this.doneBelow && !this.waits.has(stepId)) return;
+    this.entry(stepId).resolve(masks);
+  }
+
+  masksOf(stepId: number): Promise<StepMaskRows> {
+    return this.entry(stepId).promise;
+  }
+
+  done(stepId: number): void {
+    this.waits.delete(stepId);
+    this.doneBelow = Math.max(this.doneBelow, stepId + 1);
+  }
+
+  private entry(stepId: number): { promise: Promise<StepMaskRows>; resolve(m: StepMaskRows): void } {
+    let wait = this.waits.get(stepId);
+    if (wait === undefined) {
+      let resolve!: (m: StepMaskRows) => void;
+      const promise = new Promise<StepMaskRows>((r) => { resolve = r; });
+      wait = { promise, resolve };
+      this.waits.set(stepId, wait);
+    }
+    return wait;
   }
 }
 
@@ -91,9 +130,16 @@ async function main(): Promise<void> {
     reply({ kind: 'init-failed', message: (err as Error).message });
     return;
   }
-  // Steps are handled strictly one at a time, in arrival order.
+  const sampler = new RowSampler(init.vocabSize);
+  const mailbox = new MaskMailbox();
+  // Steps are handled strictly one at a time, in arrival order; masks are taken as they come (a step may be
+  // waiting for them).
   let queue = Promise.resolve();
   port!.on('message', (msg: WorkerRequest) => {
+    if (msg.kind === 'masks') {
+      mailbox.deliver(msg.stepId, msg.masks);
+      return;
+    }
     queue = queue.then(async () => {
       if (msg.kind === 'close') {
         if (init.profilePrefix !== null) session.endProfiling(); // writes the profile file
@@ -104,10 +150,19 @@ async function main(): Promise<void> {
       }
       try {
         const logits = await runner.run(msg.inputs);
-        if (msg.exitAfterRun === true) process.exit(70); // tests: a crash mid-step, with no run left in flight
-        const copy = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
-        reply({ kind: 'step', id: msg.id, logits: copy }, [copy.buffer as ArrayBuffer]);
+        const sampling = msg.inputs.sampling;
+        if (sampling === undefined) {
+          const copy = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
+          reply({ kind: 'step', id: msg.id, logits: copy, results: null }, [copy.buffer as ArrayBuffer]);
+          return;
+        }
+        const constrained = sampling.rows.some((r) => r.kind === 'sample' && r.maskSlot !== null);
+        const { results, late } = await sampleStep(sampler, logits, sampling, constrained ? mailbox.masksOf(msg.id) : null);
+        reply({ kind: 'step', id: msg.id, logits: null, results });
+        if (late === null) mailbox.done(msg.id);
+        else void late.then((held) => { mailbox.done(msg.id); reply({ kind: 'late', id: msg.id, results: [...held] }); });
       } catch (err) {
+        mailbox.done(msg.id);
         reply({ kind: 'error', id: msg.id, message: (err as Error).message });
       }
     });

@@ -4,17 +4,7 @@
 // sequence's cached latent rows (through its block table) and causally to its own new tokens, and scatters back
 // through unpad_index.
 //
-// Inputs                                            Outputs
-//   input_ids      [N]    int64                       logits       [R, vocab]        rows at logits_indices
-//   positions      [N]    int64                       latent.<l>   [N, kvLoraRank + qkRopeHeadDim] per layer
-//   query_lens     [B]    int64 (new tokens per sequence)
-//   context_lens   [B]    int64 (cached tokens per sequence)
-//   block_table    [B, maxBlocks] int64
-//   pad_index      [B, T] int64 (token index of each padded slot)
-//   unpad_index    [N]    int64 (padded slot b·T + t of each token)
-//   logits_indices [R]    int64 (token indices)
-//   cache.<l>      [numBlocks, blockSize, kvLoraRank + qkRopeHeadDim] per layer: float32, or uint8 E4M3 codes
-//   cache_scale.<l> [numBlocks, blockSize] float32 per layer (fp8 cache only: one scale per row)
+// Its inputs and outputs (names, shapes, dtypes) are listed once, in io.ts.
 import { writeFileSync } from 'node:fs';
 import type { ModelConfig } from '../config.js';
 import { isMoeLayer, latentRowWidth } from '../config.js';
@@ -26,14 +16,12 @@ import { quantizeBlocks, type BlockQuantizer } from '../../quant/int-blocks.js';
 import type { CompileOptions, KvCacheDtype } from './compile-options.js';
 import type { WeightSource } from './context.js';
 import { GraphContext } from './context.js';
+import { cacheInputName, cacheScaleInputName, latentOutputName, LOGITS_OUTPUT, STEP_INPUTS } from './io.js';
 import type { AttentionInputs } from './mla.js';
 import { mlaAttention } from './mla.js';
 import { moeFeedForward } from './moe.js';
 import { ropeTables } from './rope.js';
 
-export const cacheInputName = (layer: number): string => `cache.${layer}`;
-export const cacheScaleInputName = (layer: number): string => `cache_scale.${layer}`;
-export const latentOutputName = (layer: number): string => `latent.${layer}`;
 
 /** Writes the step graph to `onnxPath` and its weights to `onnxPath + '.data'`. */
 export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, onnxPath: string, options: CompileOptions, onProgress?: (msg: string) => void, quantize: BlockQuantizer = quantizeBlocks): void {
@@ -42,14 +30,14 @@ export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, on
   try {
     const ctx = new GraphContext(g, file, source, options, quantize);
     const rowWidth = latentRowWidth(config);
-    const inputIds = g.input('input_ids', DataType.INT64, ['num_tokens']);
-    const positions = g.input('positions', DataType.INT64, ['num_tokens']);
-    const queryLens = g.input('query_lens', DataType.INT64, ['batch']);
-    const contextLens = g.input('context_lens', DataType.INT64, ['batch']);
-    const blockTable = g.input('block_table', DataType.INT64, ['batch', 'max_blocks']);
-    const padIndex = g.input('pad_index', DataType.INT64, ['batch', 'query_len']);
-    const unpadIndex = g.input('unpad_index', DataType.INT64, ['num_tokens']);
-    const logitsIndices = g.input('logits_indices', DataType.INT64, ['num_logits']);
+    const inputIds = g.input(STEP_INPUTS.inputIds, DataType.INT64, ['num_tokens']);
+    const positions = g.input(STEP_INPUTS.positions, DataType.INT64, ['num_tokens']);
+    const queryLens = g.input(STEP_INPUTS.queryLens, DataType.INT64, ['batch']);
+    const contextLens = g.input(STEP_INPUTS.contextLens, DataType.INT64, ['batch']);
+    const blockTable = g.input(STEP_INPUTS.blockTable, DataType.INT64, ['batch', 'max_blocks']);
+    const padIndex = g.input(STEP_INPUTS.padIndex, DataType.INT64, ['batch', 'query_len']);
+    const unpadIndex = g.input(STEP_INPUTS.unpadIndex, DataType.INT64, ['num_tokens']);
+    const logitsIndices = g.input(STEP_INPUTS.logitsIndices, DataType.INT64, ['num_logits']);
     const pools: CachePool[] = [];
     for (let l = 0; l < config.numHiddenLayers; l++) pools.push(cachePool(g, l, rowWidth, options.kvCacheDtype));
     const io = attentionInputs(g, config, { positions, queryLens, contextLens, blockTable, padIndex, unpadIndex, pool: pools[0]!.rows });
@@ -69,7 +57,7 @@ export function buildDeepseekGraph(config: ModelConfig, source: WeightSource, on
       x = g.op1('Add', [x, ffn]);
     }
     const last = ctx.rmsNorm(g.op1('Gather', [x, logitsIndices], { axis: 0 }), 'model.norm.weight', config.rmsNormEps);
-    g.output(ctx.linear(last, 'lm_head.weight'), DataType.FLOAT, ['num_logits', config.vocabSize], 'logits');
+    g.output(ctx.linear(last, 'lm_head.weight'), DataType.FLOAT, ['num_logits', config.vocabSize], LOGITS_OUTPUT);
     writeFileSync(onnxPath, g.build('deepseek', {
       'latentserve.row_width': String(rowWidth),
       'latentserve.quant': options.quant,

@@ -7,9 +7,10 @@ import type { ChatMessage, ModelTokenizer } from '../../model/tokenizer.js';
 import type { EngineRequest } from '../../engine/types.js';
 import type { AppContext, AppEnv } from '../app-env.js';
 import { collectChat, streamChat, type ChatResponseContext } from '../chat-response.js';
-import { checkModel, choiceRequests, resolveMaxTokens, samplingOptions, stopStrings } from '../engine-request.js';
+import { resolveMaxTokens } from '../../engine/prompt-checks.js';
+import { checkModel, choiceRequests, samplingOptions, stopStrings } from '../engine-request.js';
 import { logPrompt, respondWithGeneration } from '../generate.js';
-import { checkPromptTokens, checkSamplingLimits, limitMaxTokens } from '../limits.js';
+import { checkChoiceCount, checkPromptTokens, limitMaxTokens } from '../limits.js';
 import { TokenNames } from '../logprobs.js';
 import type { RouteOptions } from '../options.js';
 import { parseBody } from '../request-body.js';
@@ -89,7 +90,7 @@ export async function prepareChat(c: AppContext, opts: RouteOptions, req: ChatRe
   if ((req.top_logprobs ?? 0) > 0 && req.logprobs !== true) {
     throw new InvalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
   }
-  checkSamplingLimits(req, opts.limits);
+  checkChoiceCount(req.n ?? 1, opts.limits);
   const constraint = outputConstraint(req, toolFormat);
   opts.promptGuard.check(messageTexts(req.messages), 'messages');
   logPrompt(c, opts, req.messages);
@@ -117,8 +118,9 @@ export async function prepareChat(c: AppContext, opts: RouteOptions, req: ChatRe
 
 export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
   const toolFormat = toolCallFormatFor(opts.tokenizer);
+  const schema = chatRequestSchema(opts.limits);
   app.post('/v1/chat/completions', async (c) => {
-    const req = await parseBody(c, chatRequestSchema);
+    const req = await parseBody(c, schema);
     const { id, promptIds, requests, constraint, n, topLogprobs, promptTopLogprobs } = await prepareChat(c, opts, req, toolFormat, 'chatcmpl');
     const ctx: ChatResponseContext = {
       id,

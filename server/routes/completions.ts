@@ -4,9 +4,10 @@ import { InvalidRequest } from '../../engine/errors.js';
 import type { AppEnv } from '../app-env.js';
 import { candidatesPerPrompt } from '../best-of.js';
 import { collectCompletion, streamCompletion, type CompletionPrompt } from '../completion-response.js';
-import { checkModel, checkTokenIds, choiceRequests, resolveMaxTokens, samplingOptions, stopStrings } from '../engine-request.js';
+import { checkTokenIds, resolveMaxTokens } from '../../engine/prompt-checks.js';
+import { checkModel, choiceRequests, samplingOptions, stopStrings } from '../engine-request.js';
 import { logPrompt, respondWithGeneration } from '../generate.js';
-import { checkPromptTokens, checkSamplingLimits, limitMaxTokens } from '../limits.js';
+import { checkChoiceCount, checkPromptTokens, limitMaxTokens } from '../limits.js';
 import { TokenNames } from '../logprobs.js';
 import type { RouteOptions } from '../options.js';
 import { parseBody } from '../request-body.js';
@@ -41,12 +42,13 @@ async function completionPrompts(opts: RouteOptions, prompts: readonly (string |
 }
 
 export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
+  const schema = completionRequestSchema(opts.limits);
   app.post('/v1/completions', async (c) => {
-    const req = await parseBody(c, completionRequestSchema);
+    const req = await parseBody(c, schema);
     checkModel(req.model, opts.servedModelName);
     if (req.suffix) throw new InvalidRequest('suffix is not supported.', 'suffix');
     const list = promptList(req.prompt);
-    checkSamplingLimits(req, opts.limits, list.length);
+    checkChoiceCount(req.n ?? 1, opts.limits, list.length);
     const candidates = candidatesPerPrompt(req, opts.limits, list.length);
     const structured = structuredGrammar(req);
     logPrompt(c, opts, req.prompt);

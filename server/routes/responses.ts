@@ -2,7 +2,7 @@
 // convert.ts turns the request into a chat request; prepareChat does the rest), answered as a `response` object or
 // its event stream (server/responses/output.ts).
 import type { Hono } from 'hono';
-import { InvalidRequest, NotFound } from '../../engine/errors.js';
+import { InvalidRequest } from '../../engine/errors.js';
 import type { AppEnv } from '../app-env.js';
 import { respondWithGeneration } from '../generate.js';
 import type { RouteOptions } from '../options.js';
@@ -15,6 +15,7 @@ import { responsesRequestSchema } from '../schemas/responses.js';
 import { toolCallFormatFor } from '../tools/formats.js';
 import { unixSeconds } from '../usage.js';
 import { prepareChat } from './chat.js';
+import { NotFound } from '../errors.js';
 
 /** Chat's parameter names in an error, as the Responses API calls them. */
 const PARAMS: readonly [RegExp, string][] = [

@@ -2,7 +2,8 @@
 import type { Hono } from 'hono';
 import { InvalidRequest } from '../../engine/errors.js';
 import type { AppEnv } from '../app-env.js';
-import { checkModel, checkTokenIds } from '../engine-request.js';
+import { checkTokenIds } from '../../engine/prompt-checks.js';
+import { checkModel } from '../engine-request.js';
 import type { RouteOptions } from '../options.js';
 import { parseBody, readJson } from '../request-body.js';
 import { detokenizeSchema, tokenizeChatSchema, tokenizePromptSchema } from '../schemas/tokenize.js';

@@ -2,7 +2,7 @@
 // is a strict object: a field we do not implement is a 400 naming it, never silently dropped. Fields with no
 // effect on the output (user, store, metadata, …) are accepted and ignored, as OpenAI's own documentation allows.
 import { z } from 'zod';
-import { MAX_LOGPROBS, samplingFields } from './common.js';
+import { MAX_LOGPROBS, samplingFields, type RequestCaps } from './common.js';
 import { structuredFields } from './structured.js';
 
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -48,8 +48,9 @@ export const toolChoiceSchema = z.union([
   z.object({ type: z.literal('function'), function: z.object({ name: z.string() }) }),
 ]);
 
-export const chatRequestSchema = z.strictObject({
-  ...samplingFields,
+/** The chat body, its caps read from the server's limits (built once per app). */
+export const chatRequestSchema = (caps: RequestCaps) => z.strictObject({
+  ...samplingFields(caps),
   ...structuredFields,
   messages: chatMessagesSchema,
   max_completion_tokens: z.int().min(1).nullish(),
@@ -73,5 +74,5 @@ export const chatRequestSchema = z.strictObject({
 });
 
 export type ChatMessageInput = z.output<typeof chatMessageSchema>;
-export type ChatRequest = z.output<typeof chatRequestSchema>;
+export type ChatRequest = z.output<ReturnType<typeof chatRequestSchema>>;
 export type FunctionToolInput = z.output<typeof functionToolSchema>;

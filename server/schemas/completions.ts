@@ -1,13 +1,14 @@
 // POST /v1/completions request body. `prompt` is text, texts, token ids, or lists of token ids; each prompt is
 // its own block of `n` choices. Strict, like chat: a field latentserve does not implement is a 400 naming it.
 import { z } from 'zod';
-import { MAX_LOGPROBS, samplingFields } from './common.js';
+import { MAX_LOGPROBS, samplingFields, type RequestCaps } from './common.js';
 import { structuredFields } from './structured.js';
 
 const tokenIds = z.array(z.int().min(0)).min(1);
 
-export const completionRequestSchema = z.strictObject({
-  ...samplingFields,
+/** The completions body, its caps read from the server's limits (built once per app). */
+export const completionRequestSchema = (caps: RequestCaps) => z.strictObject({
+  ...samplingFields(caps),
   /** Constrained output, as vLLM's completions take it (response_format, structured_outputs, guided_*). */
   ...structuredFields,
   prompt: z.union([z.string(), z.array(z.string()).min(1), tokenIds, z.array(tokenIds).min(1)]),
@@ -27,4 +28,4 @@ export const completionRequestSchema = z.strictObject({
   suffix: z.string().nullish(),
 });
 
-export type CompletionRequest = z.output<typeof completionRequestSchema>;
+export type CompletionRequest = z.output<ReturnType<typeof completionRequestSchema>>;

@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { pino } from 'pino';
 import type { EngineConfig } from '../../engine/engine.js';
 import { LatentEngine } from '../../engine/engine.js';
-import type { OnnxExecutor } from '../../model/executor/onnx-executor.js';
+import type { OnnxExecutor, SpawnWorker } from '../../model/executor/onnx-executor.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../../model/executor/types.js';
 import type { LoadedModel } from '../../model/load.js';
 import { loadModel } from '../../model/load.js';
@@ -28,6 +28,8 @@ export interface HardenedServerOptions {
   readonly timeouts?: Partial<ConnectionTimeouts>;
   /** Wraps the model's executor (the OnnxExecutor) before the engine sees it. */
   readonly wrap?: (inner: Executor) => Executor;
+  /** How the executor starts its worker thread (tests/helpers/worker-faults.ts for crashes). */
+  readonly spawnWorker?: SpawnWorker;
 }
 
 export interface HardenedServer {
@@ -58,7 +60,8 @@ export class ForwardingExecutor implements Executor {
 
 export async function startHardenedServer(opts: HardenedServerOptions = {}): Promise<HardenedServer> {
   const cacheDir = tempCacheDir();
-  const model = await loadModel(fixtureDir(opts.fixture ?? 'deepseek-v3-tiny-b'), { cacheDir, blockSize: opts.blockSize ?? 16, numBlocks: opts.numBlocks ?? 128, warn: () => {} });
+  const model = await loadModel(fixtureDir(opts.fixture ?? 'deepseek-v3-tiny-b'), { cacheDir, blockSize: opts.blockSize ?? 16, numBlocks: opts.numBlocks ?? 128, warn: () => {},
+    ...(opts.spawnWorker === undefined ? {} : { spawnWorker: opts.spawnWorker }) });
   const executor = opts.wrap?.(model.executor) ?? model.executor;
   const logs: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>); } });

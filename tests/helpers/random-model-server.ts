@@ -5,7 +5,7 @@ import { after, before } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { synthPresetConfig, synthesizeCheckpoint } from '../../model/synth.js';
+import { synthPresetConfig, synthesizeCheckpoint } from '../../synth/synth.js';
 import { startModelServer, type ModelServer } from './server.js';
 
 /** The server, once the suite's `before` hook has run. */

@@ -9,7 +9,7 @@
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FP8_WEIGHT_BLOCK, fp8ScaleInvShape, quantizeFp8Blocks } from '../quant/index.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 import { SafetensorsWriter, elementCount, type TensorDecl } from './safetensors-writer.js';
 import {
   fp8QuantizationConfig, synthPresetConfig, synthPresetDtype, torchDtypeName, type SynthDtype, type SynthPreset,

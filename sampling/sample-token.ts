@@ -1,26 +1,8 @@
 // Token choice and log-probabilities from one row of float32 logits.
-import type { Rng } from '../model/rng.js';
+import type { SamplingOptions, TokenLogprob, UniformSource } from './types.js';
 
-export interface TokenLogprob {
-  readonly id: number;
-  readonly logprob: number;
-}
-
-export interface LogprobEntry extends TokenLogprob {
-  /** The K most likely tokens, highest first. */
-  readonly top: readonly TokenLogprob[];
-}
-
-export interface SamplingParams {
-  /** 0 means greedy. */
-  readonly temperature: number;
-  /** Nucleus mass in (0, 1]; 1 = off. */
-  readonly topP: number;
-  /** Keep the k most likely tokens; 0 (or absent) = off. */
-  readonly topK?: number;
-  /** Drop tokens with probability < minP × max probability; 0 (or absent) = off. */
-  readonly minP?: number;
-}
+/** The part of SamplingOptions that chooses among tokens (topK and minP default to off). */
+export type TokenFilter = Pick<SamplingOptions, 'temperature' | 'topP'> & Partial<Pick<SamplingOptions, 'topK' | 'minP'>>;
 
 /**
  * Per-caller work buffers for sampleToken, grown to the vocabulary on first use. Keep one per engine (or per
@@ -86,10 +68,12 @@ export function argmax(values: Float32Array): number {
  * likely token), then top-p over the mass that remains (the smallest prefix with mass ≥ topP × remaining; the
  * most likely token always stays). Ties in rank go to the lower id. Temperature 0 is greedy argmax.
  *
+ * Draws exactly one uniform from `rng` when temperature > 0 and some logit is finite, none otherwise.
+ *
  * Temperature alone costs two O(V) passes and no sort. Filters add two O(V) passes that bucket tokens by −ln p,
  * so only the tokens in the buckets that can survive are sorted. Pass `scratch` to avoid allocating per call.
  */
-export function sampleToken(logits: Float32Array, params: SamplingParams, rng: Rng, scratch = new SamplingScratch()): number {
+export function sampleToken(logits: Float32Array, params: TokenFilter, rng: UniformSource, scratch = new SamplingScratch()): number {
   const n = logits.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;

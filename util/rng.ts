@@ -1,6 +1,11 @@
-// Seeded PRNG for synthetic checkpoints: xoshiro128** seeded through splitmix32, normals by Box–Muller.
-// Every tensor gets its own stream (seed × tensor name), so a tensor's values depend only on the seed and its
-// name — not on the order tensors are written or on the chunk size used to generate them.
+// The project's one seeded PRNG: xoshiro128** seeded through splitmix32. A (seed, stream) pair names an
+// independent sequence, so values depend only on the seed and the stream's name: synthetic checkpoints give each
+// tensor its own stream (not the order tensors are written or the chunk size they are generated in), the sampler
+// one per request seed, the load generator one per purpose (arrivals, prompts).
+// Two families of draws over the same state, kept apart because seeded outputs depend on them bit for bit:
+//   nextUnit / nextNormal / fillNormal  32-bit uniforms, Box–Muller pairs (checkpoints, the sampler)
+//   uniform / int / normal / exponential / gamma  53-bit uniforms (the load generator)
+// Imports nothing: every folder may use it.
 
 const TWO_POW_32 = 4294967296;
 
@@ -86,6 +91,49 @@ export class Rng {
       out[i + 1] = mean + radius * Math.sin(angle);
     }
     if (i < out.length) out[i] = mean + std * this.nextNormal();
+  }
+
+  /** Uniform in [0, 1) with 53 random bits. */
+  uniform(): number {
+    return ((this.nextUint32() >>> 5) * 67108864 + (this.nextUint32() >>> 6)) / 9007199254740992;
+  }
+
+  /** Uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.uniform() * n);
+  }
+
+  /** One standard normal draw from two fresh 53-bit uniforms (no spare kept: independent of nextNormal()). */
+  normal(): number {
+    const u = 1 - this.uniform(); // (0, 1]: log stays finite
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.uniform());
+  }
+
+  /** Exponential with mean 1. */
+  exponential(): number {
+    return -Math.log(1 - this.uniform());
+  }
+
+  /** Gamma(shape, scale): mean shape·scale, variance shape·scale². Marsaglia–Tsang, boosted below shape 1. */
+  gamma(shape: number, scale: number): number {
+    if (!(shape > 0) || !(scale > 0)) throw new RangeError(`gamma needs shape > 0 and scale > 0, got ${shape}, ${scale}`);
+    if (shape < 1) {
+      // Gamma(a) = Gamma(a + 1) · U^(1/a)
+      return this.gamma(shape + 1, scale) * Math.pow(1 - this.uniform(), 1 / shape);
+    }
+    const d = shape - 1 / 3;
+    const c = 1 / Math.sqrt(9 * d);
+    for (;;) {
+      let x: number;
+      let v: number;
+      do {
+        x = this.normal();
+        v = 1 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const u = 1 - this.uniform();
+      if (Math.log(u) < 0.5 * x * x + d - d * v + d * Math.log(v)) return d * v * scale;
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SamplingScratch, argmax, logSoftmax, sampleToken, topK } from './sampling.js';
-import { Rng } from '../model/rng.js';
+import { SamplingScratch, argmax, logSoftmax, sampleToken, topK } from './sample-token.js';
+import { Rng } from '../util/rng.js';
 
 function randomLogits(n: number, seed: number, std = 3): Float32Array {
   const out = new Float32Array(n);

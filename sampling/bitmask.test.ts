@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyBitmask } from './grammar-masks.js';
+import { applyBitmask } from './bitmask.js';
 
 function maskOf(allowed: readonly number[], vocab: number): Int32Array {
   const mask = new Int32Array(Math.ceil(vocab / 32));

@@ -1,0 +1,137 @@
+// Turns one step's logits into RowResults: prompt-logprob rows scored, sampling rows masked by their grammar (when
+// constrained), adjusted by penalties and logit_bias, and drawn with the uniform the step carries. Runs wherever
+// the logits are (the executor worker; the fake executor in tests), so vocabulary-sized rows never cross threads.
+// Owns the vocabulary-sized work buffers, reused every step. Each row is checked first: NaN or +Inf, or no finite
+// value at all, fails only that row (and so only its request).
+import { applyBitmask } from './bitmask.js';
+import { applyLogitsProcessors, logitsProcessorsNeutral, noPenalties, penaltyState } from './logits-processors.js';
+import { logprobEntry } from './logprobs.js';
+import { SamplingScratch, sampleToken } from './sample-token.js';
+import type { RowResult, RowSpec, SampleRowSpec, StepMaskRows, StepSampling, StepSamples } from './step-spec.js';
+import type { UniformSource } from './types.js';
+
+/** A constrained row kept (copied out of the step's logits) until its mask arrives. */
+interface HeldRow {
+  /** Index of its spec in the step's rows. */
+  readonly index: number;
+  readonly spec: SampleRowSpec;
+  readonly row: Float32Array;
+}
+
+const NON_FINITE: RowResult = { kind: 'failed', code: 'non_finite_logits', message: 'non-finite logits (NaN or Inf)' };
+
+export class RowSampler {
+  private readonly processed: Float32Array;
+  private readonly masked: Float32Array;
+  private readonly scratch: Float32Array;
+  private readonly samplingScratch = new SamplingScratch();
+
+  constructor(readonly vocabSize: number) {
+    this.processed = new Float32Array(vocabSize);
+    this.masked = new Float32Array(vocabSize);
+    this.scratch = new Float32Array(vocabSize);
+  }
+
+  /**
+   * One result per spec. `logits` is [rows, vocabSize]. Constrained rows use `masks`; with masks === null they
+   * are copied out and held instead (their results come from sampleHeld).
+   */
+  sample(logits: Float32Array, rows: readonly RowSpec[], masks: StepMaskRows | null): { results: RowResult[]; held: HeldRow[] } {
+    const vocab = this.vocabSize;
+    const results: RowResult[] = [];
+    const held: HeldRow[] = [];
+    rows.forEach((spec, index) => {
+      const start = spec.row * vocab;
+      if (start + vocab > logits.length || !usable(logits, start, vocab)) {
+        results.push(NON_FINITE);
+        return;
+      }
+      const row = logits.subarray(start, start + vocab);
+      if (spec.kind === 'score') {
+        results.push({ kind: 'score', entry: logprobEntry(row, spec.token, spec.numTop, this.scratch) });
+      } else if (spec.maskSlot !== null && masks === null) {
+        held.push({ index, spec, row: row.slice() });
+        results.push({ kind: 'held' });
+      } else {
+        results.push(this.sampleRow(spec, row, masks));
+      }
+    });
+    return { results, held };
+  }
+
+  /** The held rows' results, by index in the step's rows. */
+  sampleHeld(held: readonly HeldRow[], masks: StepMaskRows): Map<number, RowResult> {
+    return new Map(held.map(({ index, spec, row }) => [index, this.sampleRow(spec, row, masks)]));
+  }
+
+  /**
+   * One next token. A constrained row samples from its row masked by its grammar, and its logprobs are those of
+   * that masked distribution (before penalties and temperature), as vLLM reports them.
+   */
+  private sampleRow(spec: SampleRowSpec, row: Float32Array, masks: StepMaskRows | null): RowResult {
+    let raw = row;
+    if (spec.maskSlot !== null) {
+      const why = masks === null ? 'no mask' : masks.refused[spec.maskSlot] ?? null;
+      if (why !== null) return { kind: 'failed', code: 'grammar_error', message: `grammar: ${why}` };
+      this.masked.set(raw);
+      if (!applyBitmask(this.masked, masks!.masks, spec.maskSlot * masks!.words, masks!.words)) {
+        return { kind: 'failed', code: 'grammar_error', message: 'grammar: no allowed token has a finite logit' };
+      }
+      raw = this.masked;
+    }
+    let processed = raw;
+    if (!logitsProcessorsNeutral(spec.options)) {
+      processed = this.processed;
+      processed.set(raw);
+      applyLogitsProcessors(processed, spec.options, spec.penalties === null ? noPenalties() : penaltyState(spec.penalties));
+    }
+    const token = sampleToken(processed, spec.options, drawOf(spec), this.samplingScratch);
+    return { kind: 'token', token, logprob: spec.logprobs === null ? null : logprobEntry(raw, token, spec.logprobs, this.scratch) };
+  }
+}
+
+/**
+ * A step's results, waiting for its masks (when it has constrained rows) first: without limit when maskGraceMs
+ * is null, else at most that long, after which the constrained rows are held and answered in `late`.
+ */
+export async function sampleStep(sampler: RowSampler, logits: Float32Array, sampling: Pick<StepSampling, 'rows' | 'maskGraceMs'>, masks: Promise<StepMaskRows> | null): Promise<StepSamples> {
+  const constrained = sampling.rows.some((r) => r.kind === 'sample' && r.maskSlot !== null);
+  let ready: StepMaskRows | null = null;
+  if (constrained && masks !== null) ready = sampling.maskGraceMs === null ? await masks : await settledWithin(masks, sampling.maskGraceMs);
+  else if (constrained) ready = { masks: new Int32Array(0), words: 0, refused: sampling.rows.map(() => 'no mask') };
+  const { results, held } = sampler.sample(logits, sampling.rows, ready);
+  const late = held.length === 0 ? null : masks!.then((m) => sampler.sampleHeld(held, m));
+  return { results, late };
+}
+
+/** `promise`'s value if it settles within `ms`, else null. */
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The row's one uniform draw; sampleToken asks for it only when temperature > 0 (then the engine sent one). */
+function drawOf(spec: SampleRowSpec): UniformSource {
+  return {
+    nextUnit: () => {
+      if (spec.uniform === null) throw new Error(`row ${spec.row}: temperature ${spec.options.temperature} needs a uniform draw and none was sent`);
+      return spec.uniform;
+    },
+  };
+}
+
+/** No NaN, no +Inf, and something finite (−Inf alone is a mask). */
+function usable(logits: Float32Array, start: number, vocab: number): boolean {
+  let finite = false;
+  for (let i = start, end = start + vocab; i < end; i++) {
+    const v = logits[i]!;
+    if (v !== v || v === Infinity) return false;
+    if (v !== -Infinity) finite = true;
+  }
+  return finite;
+}
