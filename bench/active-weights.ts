@@ -6,15 +6,19 @@ import { isMoeLayer } from '../model/config.js';
 export function activeWeightParams(c: ModelConfig): number {
   const h = c.hiddenSize;
   const qk = c.qkNopeHeadDim + c.qkRopeHeadDim;
-  const attn = (c.qLoraRank === null ? h * c.numAttentionHeads * qk : h * c.qLoraRank + c.qLoraRank * c.numAttentionHeads * qk)
-    + h * (c.kvLoraRank + c.qkRopeHeadDim) + c.numAttentionHeads * (c.qkNopeHeadDim + c.vHeadDim) * c.kvLoraRank + c.numAttentionHeads * c.vHeadDim * h;
+  const attn =
+    (c.qLoraRank === null ? h * c.numAttentionHeads * qk : h * c.qLoraRank + c.qLoraRank * c.numAttentionHeads * qk) +
+    h * (c.kvLoraRank + c.qkRopeHeadDim) +
+    c.numAttentionHeads * (c.qkNopeHeadDim + c.vHeadDim) * c.kvLoraRank +
+    c.numAttentionHeads * c.vHeadDim * h;
   let params = c.vocabSize * h; // lm_head
   for (let l = 0; l < c.numHiddenLayers; l++) {
     params += attn;
     const m = c.moe;
-    params += isMoeLayer(c, l) && m !== null
-      ? h * m.nRoutedExperts + 3 * h * m.moeIntermediateSize * (m.numExpertsPerTok + m.nSharedExperts)
-      : 3 * h * c.intermediateSize;
+    params +=
+      isMoeLayer(c, l) && m !== null
+        ? h * m.nRoutedExperts + 3 * h * m.moeIntermediateSize * (m.numExpertsPerTok + m.nSharedExperts)
+        : 3 * h * c.intermediateSize;
   }
   return params;
 }

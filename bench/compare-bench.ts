@@ -24,7 +24,9 @@ import { killAllServers, startLatentServe, startLlamaServer, stopServer, type Se
 import { markdownTable, median, type Better, type Roofline, type Row } from './compare/table.js';
 import { measureTriad } from './compare/triad.js';
 
-const log = (line: string): void => { process.stderr.write(`bench:compare: ${line}\n`); };
+const log = (line: string): void => {
+  process.stderr.write(`bench:compare: ${line}\n`);
+};
 
 let config: CompareConfig;
 try {
@@ -42,12 +44,25 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 type Side = 'latent' | 'llama';
-interface RowBuilder { label: string; unit: string; better: Better; llamaNote: string; latent: (number | null)[]; llama: (number | null)[] }
+interface RowBuilder {
+  label: string;
+  unit: string;
+  better: Better;
+  llamaNote: string;
+  latent: (number | null)[];
+  llama: (number | null)[];
+}
 const rows = new Map<string, RowBuilder>();
 const raw: Record<string, unknown>[] = [];
 const LLAMA_NAME: Record<Quant, string> = { int8: 'Q8_0', float32: 'F32' };
 
-function record(key: string, meta: Omit<RowBuilder, 'latent' | 'llama'>, side: Side, round: number, value: number | null): void {
+function record(
+  key: string,
+  meta: Omit<RowBuilder, 'latent' | 'llama'>,
+  side: Side,
+  round: number,
+  value: number | null,
+): void {
   const row = rows.get(key) ?? { ...meta, latent: [], llama: [] };
   rows.set(key, row);
   row[side][round] = value;
@@ -64,28 +79,78 @@ async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | null>
 }
 
 async function decodeRow(quant: Quant, side: Side, round: number): Promise<void> {
-  const tps = side === 'llama'
-    ? await attempt(`llama-bench ${LLAMA_NAME[quant]}`, () => llamaBenchDecode(c.llamaBench!, c.gguf[quant]!, c.decodeTokens, c.threads, c.llamaBenchArgs))
-    : await attempt(`latentserve decode ${quant}`, () => latentDecode(c.model, quant, c.decodeTokens, parseSessionTuning(c.sessionOptions)));
+  const tps =
+    side === 'llama'
+      ? await attempt(`llama-bench ${LLAMA_NAME[quant]}`, () =>
+          llamaBenchDecode(c.llamaBench!, c.gguf[quant]!, c.decodeTokens, c.threads, c.llamaBenchArgs),
+        )
+      : await attempt(`latentserve decode ${quant}`, () =>
+          latentDecode(c.model, quant, c.decodeTokens, parseSessionTuning(c.sessionOptions)),
+        );
   log(`round ${round + 1} ${side} ${quant} decode: ${tps?.toFixed(1) ?? 'failed'} tok/s`);
   raw.push({ round, side, quant, row: 'decode', tokensPerSecond: tps });
-  record(`${quant}-decode`, { label: `${quant} decode, batch 1`, unit: 'tok/s', better: 'higher', llamaNote: `${LLAMA_NAME[quant]} tg${c.decodeTokens}` }, side, round, tps);
+  record(
+    `${quant}-decode`,
+    {
+      label: `${quant} decode, batch 1`,
+      unit: 'tok/s',
+      better: 'higher',
+      llamaNote: `${LLAMA_NAME[quant]} tg${c.decodeTokens}`,
+    },
+    side,
+    round,
+    tps,
+  );
 }
 
 function recordLevel(quant: Quant, streams: number, side: Side, round: number, s: LevelSample | null): void {
-  log(`round ${round + 1} ${side} ${quant} ${streams} streams: ${s === null ? 'failed' : `${s.outputTokensPerSecond.toFixed(1)} out tok/s, median TTFT ${s.medianTtftMs.toFixed(0)} ms, TPOT ${s.medianTpotMs.toFixed(1)} ms${s.failed > 0 ? `, ${s.failed} failed` : ''}`}`);
+  log(
+    `round ${round + 1} ${side} ${quant} ${streams} streams: ${s === null ? 'failed' : `${s.outputTokensPerSecond.toFixed(1)} out tok/s, median TTFT ${s.medianTtftMs.toFixed(0)} ms, TPOT ${s.medianTpotMs.toFixed(1)} ms${s.failed > 0 ? `, ${s.failed} failed` : ''}`}`,
+  );
   raw.push({ round, side, quant, row: 'serve', streams, ...s });
   const value = s === null || s.failed > 0 ? null : s.outputTokensPerSecond;
-  record(`${quant}-serve-${streams}`, { label: `${quant} serving, ${streams} stream${streams === 1 ? '' : 's'}`, unit: 'out tok/s', better: 'higher', llamaNote: `${LLAMA_NAME[quant]} -np ${streams}` }, side, round, value);
+  record(
+    `${quant}-serve-${streams}`,
+    {
+      label: `${quant} serving, ${streams} stream${streams === 1 ? '' : 's'}`,
+      unit: 'out tok/s',
+      better: 'higher',
+      llamaNote: `${LLAMA_NAME[quant]} -np ${streams}`,
+    },
+    side,
+    round,
+    value,
+  );
 }
 
 async function ttftRows(url: string, side: Side, round: number): Promise<void> {
   const cold = await attempt(`${side} cold TTFT`, () => promptTtftMs(url, c.coldPromptTokens, 1000 + round, false));
-  const repeat = await attempt(`${side} repeated TTFT`, () => promptTtftMs(url, c.shortPromptTokens, 2000 + round, true));
-  log(`round ${round + 1} ${side} TTFT: cold ${c.coldPromptTokens} tokens ${cold?.toFixed(0) ?? 'failed'} ms, repeated ${c.shortPromptTokens} tokens ${repeat?.toFixed(0) ?? 'failed'} ms`);
+  const repeat = await attempt(`${side} repeated TTFT`, () =>
+    promptTtftMs(url, c.shortPromptTokens, 2000 + round, true),
+  );
+  log(
+    `round ${round + 1} ${side} TTFT: cold ${c.coldPromptTokens} tokens ${cold?.toFixed(0) ?? 'failed'} ms, repeated ${c.shortPromptTokens} tokens ${repeat?.toFixed(0) ?? 'failed'} ms`,
+  );
   raw.push({ round, side, row: 'ttft', coldMs: cold, repeatMs: repeat });
-  record('ttft-cold', { label: `cold ${c.coldPromptTokens.toLocaleString('en-US')}-token prompt, TTFT`, unit: 'ms', better: 'lower', llamaNote: 'Q8_0' }, side, round, cold);
-  record('ttft-repeat', { label: `repeated ${c.shortPromptTokens}-token prompt, TTFT`, unit: 'ms', better: 'lower', llamaNote: 'Q8_0' }, side, round, repeat);
+  record(
+    'ttft-cold',
+    {
+      label: `cold ${c.coldPromptTokens.toLocaleString('en-US')}-token prompt, TTFT`,
+      unit: 'ms',
+      better: 'lower',
+      llamaNote: 'Q8_0',
+    },
+    side,
+    round,
+    cold,
+  );
+  record(
+    'ttft-repeat',
+    { label: `repeated ${c.shortPromptTokens}-token prompt, TTFT`, unit: 'ms', better: 'lower', llamaNote: 'Q8_0' },
+    side,
+    round,
+    repeat,
+  );
 }
 
 async function withServer(start: () => Promise<Served>, use: (s: Served) => Promise<void>): Promise<void> {
@@ -102,24 +167,45 @@ async function serveSide(quant: Quant, side: Side, round: number): Promise<void>
   const streams = c.rows.includes('serve') ? c.streams[quant] : [];
   const ttft = c.rows.includes('ttft') && quant === 'int8';
   const level = async (url: string, n: number): Promise<void> => {
-    const sample = await attempt(`${side} ${quant} ${n} streams`, () => servingLevel(url, `${side}-${quant}`, n, promptsForStreams(c, n), c.promptTokens, c.outputTokens, round));
+    const sample = await attempt(`${side} ${quant} ${n} streams`, () =>
+      servingLevel(url, `${side}-${quant}`, n, promptsForStreams(c, n), c.promptTokens, c.outputTokens, round),
+    );
     recordLevel(quant, n, side, round, sample);
   };
   if (side === 'latent') {
-    await withServer(() => startLatentServe(c.model, quant, c.sessionOptions === '' ? [] : ['--session-options', c.sessionOptions]), async (s) => {
-      for (const n of streams) await level(s.url, n);
-      if (ttft) await ttftRows(s.url, side, round);
-    });
+    await withServer(
+      () => startLatentServe(c.model, quant, c.sessionOptions === '' ? [] : ['--session-options', c.sessionOptions]),
+      async (s) => {
+        for (const n of streams) await level(s.url, n);
+        if (ttft) await ttftRows(s.url, side, round);
+      },
+    );
     return;
   }
   // llama-server: one start per stream count (its -np), and one with room for the long prompt for the TTFT rows.
-  for (const n of streams) await withServer(() => startLlamaServer(c.llamaServer!, c.gguf[quant]!, n, c.ctxPerSlot, c.threads, c.llamaServerArgs), (s) => level(s.url, n));
+  for (const n of streams)
+    await withServer(
+      () => startLlamaServer(c.llamaServer!, c.gguf[quant]!, n, c.ctxPerSlot, c.threads, c.llamaServerArgs),
+      (s) => level(s.url, n),
+    );
   const ttftCtx = Math.ceil((c.coldPromptTokens + c.shortPromptTokens + 64) / 256) * 256;
-  if (ttft) await withServer(() => startLlamaServer(c.llamaServer!, c.gguf[quant]!, 1, ttftCtx, c.threads, c.llamaServerArgs), (s) => ttftRows(s.url, side, round));
+  if (ttft)
+    await withServer(
+      () => startLlamaServer(c.llamaServer!, c.gguf[quant]!, 1, ttftCtx, c.threads, c.llamaServerArgs),
+      (s) => ttftRows(s.url, side, round),
+    );
 }
 
 function machineLine(): string {
-  const uptime = ((): string => { try { return execFileSync('uptime', { encoding: 'utf8' }).trim(); } catch { return `load average ${loadavg().map((x) => x.toFixed(2)).join(', ')}`; } })();
+  const uptime = ((): string => {
+    try {
+      return execFileSync('uptime', { encoding: 'utf8' }).trim();
+    } catch {
+      return `load average ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(', ')}`;
+    }
+  })();
   return `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; \`uptime\`: ${uptime}`;
 }
 
@@ -139,28 +225,33 @@ async function main(): Promise<void> {
     const order: Side[] = round % 2 === 0 ? ['llama', 'latent'] : ['latent', 'llama'];
     const triad = await measureTriad();
     triads.push(triad.bytesPerSecond);
-    log(`round ${round + 1}/${c.rounds}: STREAM triad ${(triad.bytesPerSecond / 1e9).toFixed(1)} GB/s on ${triad.threads} threads; ${order[0]} first`);
+    log(
+      `round ${round + 1}/${c.rounds}: STREAM triad ${(triad.bytesPerSecond / 1e9).toFixed(1)} GB/s on ${triad.threads} threads; ${order[0]} first`,
+    );
     raw.push({ round, row: 'triad', bytesPerSecond: triad.bytesPerSecond, threads: triad.threads });
     for (const quant of c.quants) {
       if (c.rows.includes('decode')) for (const side of order) await decodeRow(quant, side, round);
-      if (c.rows.includes('serve') || (c.rows.includes('ttft') && quant === 'int8')) for (const side of order) await serveSide(quant, side, round);
+      if (c.rows.includes('serve') || (c.rows.includes('ttft') && quant === 'int8'))
+        for (const side of order) await serveSide(quant, side, round);
     }
   }
   const machineAfter = machineLine();
   const modelConfig = loadModelConfig(c.model);
   const params = activeWeightParams(modelConfig);
   const triad = median(triads);
-  const rooflines: Roofline[] = c.quants.filter((q) => rows.has(`${q}-decode`)).map((q) => {
-    const row = rows.get(`${q}-decode`)!;
-    const present = (xs: (number | null)[]): number[] => xs.filter((x): x is number => x !== null);
-    return {
-      label: q === 'int8' ? 'int8 / Q8_0 bytes per token ÷ time vs triad' : 'float32 bytes per token ÷ time vs triad',
-      bytesPerToken: params * bytesPerWeight(q, DEFAULT_QUANT_BLOCK_SIZE),
-      latentTokensPerSecond: median(present(row.latent)),
-      llamaTokensPerSecond: median(present(row.llama)),
-      triadBytesPerSecond: triad,
-    };
-  });
+  const rooflines: Roofline[] = c.quants
+    .filter((q) => rows.has(`${q}-decode`))
+    .map((q) => {
+      const row = rows.get(`${q}-decode`)!;
+      const present = (xs: (number | null)[]): number[] => xs.filter((x): x is number => x !== null);
+      return {
+        label: q === 'int8' ? 'int8 / Q8_0 bytes per token ÷ time vs triad' : 'float32 bytes per token ÷ time vs triad',
+        bytesPerToken: params * bytesPerWeight(q, DEFAULT_QUANT_BLOCK_SIZE),
+        latentTokensPerSecond: median(present(row.latent)),
+        llamaTokensPerSecond: median(present(row.llama)),
+        triadBytesPerSecond: triad,
+      };
+    });
   const table = markdownTable([...rows.values()] as Row[], rooflines);
   const report = [
     `# bench:compare — latentserve vs llama.cpp, ${c.rounds} interleaved round${c.rounds === 1 ? '' : 's'}`,
@@ -168,16 +259,20 @@ async function main(): Promise<void> {
     `- Run: ${startedAt} → ${new Date().toISOString()}; checkpoint \`${c.model}\` (${modelConfig.numHiddenLayers} layers, hidden ${modelConfig.hiddenSize}, ${(params / 1e6).toFixed(0)}M active parameters per token).`,
     `- Machine before: ${machineBefore}`,
     `- Machine after: ${machineAfter}`,
-    `- llama.cpp: ${llamaVersion()}; threads ${c.threads > 0 ? `${c.threads} on both sides (llama.cpp \`-t\`, ONNX Runtime intra-op)` : 'each side\'s default'}; llama-server \`-np STREAMS -c STREAMS×${c.ctxPerSlot} -cb ${c.llamaServerArgs.join(' ')}\`, llama-bench \`-p 0 -n ${c.decodeTokens} -r 1 ${c.llamaBenchArgs.join(' ')}\`; GGUFs ${c.quants.map((q) => `\`${c.gguf[q] ?? '—'}\``).join(', ')}; latentserve \`serve --max-num-seqs 32\` (int8: \`--quant int8\`)${c.sessionOptions === '' ? ', ONNX Runtime defaults' : ` --session-options '${c.sessionOptions}'`}.`,
+    `- llama.cpp: ${llamaVersion()}; threads ${c.threads > 0 ? `${c.threads} on both sides (llama.cpp \`-t\`, ONNX Runtime intra-op)` : "each side's default"}; llama-server \`-np STREAMS -c STREAMS×${c.ctxPerSlot} -cb ${c.llamaServerArgs.join(' ')}\`, llama-bench \`-p 0 -n ${c.decodeTokens} -r 1 ${c.llamaBenchArgs.join(' ')}\`; GGUFs ${c.quants.map((q) => `\`${c.gguf[q] ?? '—'}\``).join(', ')}; latentserve \`serve --max-num-seqs 32\` (int8: \`--quant int8\`)${c.sessionOptions === '' ? ', ONNX Runtime defaults' : ` --session-options '${c.sessionOptions}'`}.`,
     `- Serving: ${c.promptTokens}-token prompts, ${c.outputTokens} output tokens, max(${c.minPrompts}, ${c.promptsPerStream} × streams) requests per level, the same load generator (loadtest/) for both.`,
-    '- Ratios are speed ratios per round (above 1: latentserve faster): throughput latentserve ÷ llama.cpp, TTFT llama.cpp ÷ latentserve; the median ratio is the median of the rounds\' ratios. Cells: median (range over rounds).',
+    "- Ratios are speed ratios per round (above 1: latentserve faster): throughput latentserve ÷ llama.cpp, TTFT llama.cpp ÷ latentserve; the median ratio is the median of the rounds' ratios. Cells: median (range over rounds).",
     `- Roofline: active weights per token from the config × bytes per weight (int8 blocks of ${DEFAULT_QUANT_BLOCK_SIZE} with a float32 scale and Q8_0 both 1.0625 B; float32 4 B), times the median decode rate, over the median STREAM triad of the rounds (JavaScript, all cores).`,
     '',
     table,
   ].join('\n');
   process.stdout.write(`${report}\n`);
   if (c.out !== null) writeFileSync(c.out, `${report}\n`);
-  if (c.json !== null) writeFileSync(c.json, `${JSON.stringify({ config: c, startedAt, machineBefore, machineAfter, samples: raw }, null, 2)}\n`);
+  if (c.json !== null)
+    writeFileSync(
+      c.json,
+      `${JSON.stringify({ config: c, startedAt, machineBefore, machineAfter, samples: raw }, null, 2)}\n`,
+    );
 }
 
 await main();

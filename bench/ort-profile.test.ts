@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { formatProfileSummary, median, summarizeProfile, type ProfileEvent } from './ort-profile.js';
 
-const node = (name: string, op: string, ts: number, dur: number): ProfileEvent => ({ cat: 'Node', name: `${name}_kernel_time`, ts, dur, args: { op_name: op } });
+const node = (name: string, op: string, ts: number, dur: number): ProfileEvent => ({
+  cat: 'Node',
+  name: `${name}_kernel_time`,
+  ts,
+  dur,
+  args: { op_name: op },
+});
 
 // Two runs: the first (warm-up) has one kernel; the second has three, with gaps of 5 and 10 µs between them.
 const SAMPLE: ProfileEvent[] = [
@@ -24,7 +30,10 @@ test('per run: nodes, kernel time, gaps between kernels and edges; op types over
   assert.equal(s.medianKernelUs, 70);
   assert.equal(s.medianGapUs, 15);
   assert.equal(s.medianEdgeUs, 2 + 13);
-  assert.deepEqual(s.opTypes, [{ opType: 'MatMul', totalUs: 40, kernels: 1 }, { opType: 'Gather', totalUs: 30, kernels: 2 }]);
+  assert.deepEqual(s.opTypes, [
+    { opType: 'MatMul', totalUs: 40, kernels: 1 },
+    { opType: 'Gather', totalUs: 30, kernels: 2 },
+  ]);
 });
 
 test('without skipping, the warm-up run counts too', () => {

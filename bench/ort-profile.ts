@@ -46,13 +46,24 @@ const KERNEL = '_kernel_time';
 /** `skipRuns`: leave out the first runs (warm-up: arena growth, prepacking). */
 export function summarizeProfile(events: readonly ProfileEvent[], skipRuns = 0): ProfileSummary {
   const runs = events
-    .filter((e) => e.cat === 'Session' && e.name === 'model_run' && typeof e.ts === 'number' && typeof e.dur === 'number')
+    .filter(
+      (e) => e.cat === 'Session' && e.name === 'model_run' && typeof e.ts === 'number' && typeof e.dur === 'number',
+    )
     .sort((a, b) => a.ts! - b.ts!)
     .slice(skipRuns);
   const kernels = events
-    .filter((e) => e.cat === 'Node' && e.name?.endsWith(KERNEL) === true && typeof e.ts === 'number' && typeof e.dur === 'number')
+    .filter(
+      (e) =>
+        e.cat === 'Node' && e.name?.endsWith(KERNEL) === true && typeof e.ts === 'number' && typeof e.dur === 'number',
+    )
     .sort((a, b) => a.ts! - b.ts!);
-  const perRun = { runUs: [] as number[], nodes: [] as number[], kernelUs: [] as number[], gapUs: [] as number[], edgeUs: [] as number[] };
+  const perRun = {
+    runUs: [] as number[],
+    nodes: [] as number[],
+    kernelUs: [] as number[],
+    gapUs: [] as number[],
+    edgeUs: [] as number[],
+  };
   const byOp = new Map<string, { totalUs: number; kernels: number }>();
   let k = 0;
   for (const run of runs) {
@@ -99,15 +110,17 @@ export function formatProfileSummary(s: ProfileSummary, top = 25): string {
   const ms = (us: number): string => (us / 1000).toFixed(2);
   const total = s.opTypes.reduce((a, o) => a + o.totalUs, 0);
   const lines = [
-    `runs: ${s.runs}; per run (median): ${ms(s.medianRunUs)} ms, ${s.medianNodesPerRun} nodes, kernels ${ms(s.medianKernelUs)} ms, `
-      + `gaps between kernels ${ms(s.medianGapUs)} ms, before first / after last kernel ${ms(s.medianEdgeUs)} ms`,
+    `runs: ${s.runs}; per run (median): ${ms(s.medianRunUs)} ms, ${s.medianNodesPerRun} nodes, kernels ${ms(s.medianKernelUs)} ms, ` +
+      `gaps between kernels ${ms(s.medianGapUs)} ms, before first / after last kernel ${ms(s.medianEdgeUs)} ms`,
     '',
     '| op type | total ms | share | kernels | per run | mean µs |',
     '|---|---:|---:|---:|---:|---:|',
   ];
   for (const o of s.opTypes.slice(0, top)) {
     const share = total === 0 ? 0 : (100 * o.totalUs) / total;
-    lines.push(`| ${o.opType} | ${ms(o.totalUs)} | ${share.toFixed(1)} % | ${o.kernels} | ${(o.kernels / Math.max(1, s.runs)).toFixed(1)} | ${(o.totalUs / o.kernels).toFixed(1)} |`);
+    lines.push(
+      `| ${o.opType} | ${ms(o.totalUs)} | ${share.toFixed(1)} % | ${o.kernels} | ${(o.kernels / Math.max(1, s.runs)).toFixed(1)} | ${(o.totalUs / o.kernels).toFixed(1)} |`,
+    );
   }
   if (s.opTypes.length > top) lines.push(`| (${s.opTypes.length - top} more op types) | | | | | |`);
   return `${lines.join('\n')}\n`;

@@ -14,5 +14,7 @@ if (positionals.length === 0) {
 }
 for (const file of positionals) {
   const events = JSON.parse(readFileSync(file, 'utf8')) as ProfileEvent[];
-  process.stdout.write(`${file}\n${formatProfileSummary(summarizeProfile(events, Number(values['skip-runs'])), Number(values.top))}\n`);
+  process.stdout.write(
+    `${file}\n${formatProfileSummary(summarizeProfile(events, Number(values['skip-runs'])), Number(values.top))}\n`,
+  );
 }

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parseCompareArgs, promptsForStreams, withThreads } from './args.js';
 
-const ENV = { LLAMA_SERVER: '/l/llama-server', LLAMA_BENCH: '/l/llama-bench', GGUF_Q8_0: '/g/q8.gguf', GGUF_F32: '/g/f32.gguf' };
+const ENV = {
+  LLAMA_SERVER: '/l/llama-server',
+  LLAMA_BENCH: '/l/llama-bench',
+  GGUF_Q8_0: '/g/q8.gguf',
+  GGUF_F32: '/g/f32.gguf',
+};
 
 test('defaults: every row, both formats, 1/4/16/32 int8 streams and 16 float32 streams, paths from the environment', () => {
   const c = parseCompareArgs(['--model', '/m'], ENV);
@@ -22,19 +27,43 @@ test('defaults: every row, both formats, 1/4/16/32 int8 streams and 16 float32 s
 });
 
 test('a quick run: flags pick rounds, rows, formats and stream counts; flags beat the environment', () => {
-  const c = parseCompareArgs(['--model', '/m', '--rounds', '1', '--rows', 'serve', '--quants', 'int8', '--streams', '1,16', '--float32-streams', 'none', '--gguf-q8-0', '/x.gguf'], ENV);
+  const c = parseCompareArgs(
+    [
+      '--model',
+      '/m',
+      '--rounds',
+      '1',
+      '--rows',
+      'serve',
+      '--quants',
+      'int8',
+      '--streams',
+      '1,16',
+      '--float32-streams',
+      'none',
+      '--gguf-q8-0',
+      '/x.gguf',
+    ],
+    ENV,
+  );
   assert.equal(c.rounds, 1);
   assert.deepEqual(c.rows, ['serve']);
   assert.deepEqual(c.quants, ['int8']);
   assert.deepEqual(c.streams, { int8: [1, 16], float32: [] });
   assert.equal(c.gguf.int8, '/x.gguf');
-  assert.deepEqual(parseCompareArgs(['--model', '/m', '--llama-server-args', ' -fa on  --no-repack'], ENV).llamaServerArgs, ['-fa', 'on', '--no-repack']);
+  assert.deepEqual(
+    parseCompareArgs(['--model', '/m', '--llama-server-args', ' -fa on  --no-repack'], ENV).llamaServerArgs,
+    ['-fa', 'on', '--no-repack'],
+  );
 });
 
 test('refuses missing model, bad numbers and unknown rows', () => {
   assert.throws(() => parseCompareArgs([], ENV), /--model DIR is required/);
   assert.throws(() => parseCompareArgs(['--model', '/m', '--rounds', '0'], ENV), /--rounds must be an integer ≥ 1/);
-  assert.throws(() => parseCompareArgs(['--model', '/m', '--rows', 'decode,prefill'], ENV), /--rows: unknown "prefill"/);
+  assert.throws(
+    () => parseCompareArgs(['--model', '/m', '--rows', 'decode,prefill'], ENV),
+    /--rows: unknown "prefill"/,
+  );
   assert.throws(() => parseCompareArgs(['--model', '/m', '--streams', 'inf'], ENV), /must be finite/);
 });
 
@@ -42,7 +71,10 @@ test('refuses up front when a row asked for has no llama.cpp side', () => {
   assert.throws(() => parseCompareArgs(['--model', '/m'], { ...ENV, LLAMA_BENCH: '' }), /need LLAMA_BENCH/);
   assert.throws(() => parseCompareArgs(['--model', '/m', '--rows', 'ttft'], { LLAMA_SERVER: '/s' }), /need GGUF_Q8_0/);
   // float32 decode only: no server, no Q8_0 needed.
-  const c = parseCompareArgs(['--model', '/m', '--rows', 'decode', '--quants', 'float32'], { LLAMA_BENCH: '/b', GGUF_F32: '/f' });
+  const c = parseCompareArgs(['--model', '/m', '--rows', 'decode', '--quants', 'float32'], {
+    LLAMA_BENCH: '/b',
+    GGUF_F32: '/f',
+  });
   assert.equal(c.llamaServer, null);
 });
 
@@ -54,7 +86,13 @@ test('requests per serving level', () => {
 test('--threads sets both sides: llama.cpp -t and ONNX Runtime intra-op threads, unless the session options name their own', () => {
   assert.equal(parseCompareArgs(['--model', '/m'], ENV).sessionOptions, '');
   assert.equal(parseCompareArgs(['--model', '/m', '--threads', '1'], ENV).sessionOptions, '{"intraOpNumThreads":1}');
-  assert.equal(withThreads('{"session.intra_op.allow_spinning": "0"}', 2), '{"intraOpNumThreads":2,"session.intra_op.allow_spinning":"0"}');
+  assert.equal(
+    withThreads('{"session.intra_op.allow_spinning": "0"}', 2),
+    '{"intraOpNumThreads":2,"session.intra_op.allow_spinning":"0"}',
+  );
   assert.equal(withThreads('{"intraOpNumThreads": 4}', 1), '{"intraOpNumThreads":4}');
-  assert.throws(() => parseCompareArgs(['--model', '/m', '--session-options', '{"threads": 1}'], ENV), /unknown session option "threads"/);
+  assert.throws(
+    () => parseCompareArgs(['--model', '/m', '--session-options', '{"threads": 1}'], ENV),
+    /unknown session option "threads"/,
+  );
 });

@@ -58,14 +58,20 @@ export const COMPARE_USAGE = `npm run bench:compare -- --model DIR [--rounds 3] 
 
 function positiveInt(flag: string, text: string): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isSafeInteger(n) || n < 1) throw new RangeError(`${flag} must be an integer ≥ 1, got "${text}"`);
+  if (text.trim() === '' || !Number.isSafeInteger(n) || n < 1)
+    throw new RangeError(`${flag} must be an integer ≥ 1, got "${text}"`);
   return n;
 }
 
 function subset<T extends string>(flag: string, text: string, allowed: readonly T[]): T[] {
-  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (items.length === 0) throw new RangeError(`${flag} needs at least one of ${allowed.join(', ')}`);
-  for (const s of items) if (!(allowed as readonly string[]).includes(s)) throw new RangeError(`${flag}: unknown "${s}" (known: ${allowed.join(', ')})`);
+  for (const s of items)
+    if (!(allowed as readonly string[]).includes(s))
+      throw new RangeError(`${flag}: unknown "${s}" (known: ${allowed.join(', ')})`);
   return [...new Set(items)] as T[];
 }
 
@@ -73,20 +79,25 @@ function subset<T extends string>(flag: string, text: string, allowed: readonly 
 function streamList(flag: string, text: string): number[] {
   if (text.trim() === 'none') return [];
   const list = parseConcurrencyList(text);
-  if (list.some((c) => c === Infinity)) throw new RangeError(`${flag}: stream counts must be finite (llama-server needs -np N)`);
+  if (list.some((c) => c === Infinity))
+    throw new RangeError(`${flag}: stream counts must be finite (llama-server needs -np N)`);
   return list;
 }
 
 /** The session options JSON with intraOpNumThreads = threads added, unless it names its own or threads is 0. */
 export function withThreads(json: string, threads: number): string {
   const tuning = parseSessionTuning(json); // refuses bad JSON here, before any server starts
-  if (threads === 0 || tuning.intraOpNumThreads !== undefined) return json.trim() === '' ? '' : describeSessionTuning(tuning);
+  if (threads === 0 || tuning.intraOpNumThreads !== undefined)
+    return json.trim() === '' ? '' : describeSessionTuning(tuning);
   return describeSessionTuning({ ...tuning, intraOpNumThreads: threads });
 }
 
 const words = (text: string): string[] => text.split(/\s+/).filter((w) => w !== '');
 
-export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CompareConfig {
+export function parseCompareArgs(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): CompareConfig {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -116,10 +127,12 @@ export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<s
       'gguf-f32': { type: 'string' },
     },
   });
-  if (values.model === undefined) throw new RangeError('--model DIR is required (the checkpoint the GGUFs were converted from)');
+  if (values.model === undefined)
+    throw new RangeError('--model DIR is required (the checkpoint the GGUFs were converted from)');
   const rows = subset('--rows', values.rows, ROWS);
   const quants = subset('--quants', values.quants, QUANTS);
-  const pick = (flag: string | undefined, name: string): string | null => flag ?? (env[name] === undefined || env[name] === '' ? null : env[name]!);
+  const pick = (flag: string | undefined, name: string): string | null =>
+    flag ?? (env[name] === undefined || env[name] === '' ? null : env[name]!);
   const config: CompareConfig = {
     model: values.model,
     llamaServer: pick(values['llama-server'], 'LLAMA_SERVER'),
@@ -128,9 +141,15 @@ export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<s
     rounds: positiveInt('--rounds', values.rounds),
     rows,
     quants,
-    streams: { int8: streamList('--streams', values.streams), float32: streamList('--float32-streams', values['float32-streams']) },
+    streams: {
+      int8: streamList('--streams', values.streams),
+      float32: streamList('--float32-streams', values['float32-streams']),
+    },
     threads: values.threads === undefined ? 0 : positiveInt('--threads', values.threads),
-    sessionOptions: withThreads(values['session-options'], values.threads === undefined ? 0 : positiveInt('--threads', values.threads)),
+    sessionOptions: withThreads(
+      values['session-options'],
+      values.threads === undefined ? 0 : positiveInt('--threads', values.threads),
+    ),
     decodeTokens: positiveInt('--decode-tokens', values['decode-tokens']),
     promptTokens: positiveInt('--prompt-tokens', values['prompt-tokens']),
     outputTokens: positiveInt('--output-tokens', values['output-tokens']),
@@ -152,13 +171,15 @@ export function parseCompareArgs(argv: readonly string[], env: Readonly<Record<s
 function checkAnchor(c: CompareConfig): void {
   const missing: string[] = [];
   if (c.rows.includes('decode') && c.llamaBench === null) missing.push('LLAMA_BENCH (--llama-bench)');
-  const needsServer = c.rows.includes('ttft') || (c.rows.includes('serve') && c.quants.some((q) => c.streams[q].length > 0));
+  const needsServer =
+    c.rows.includes('ttft') || (c.rows.includes('serve') && c.quants.some((q) => c.streams[q].length > 0));
   if (needsServer && c.llamaServer === null) missing.push('LLAMA_SERVER (--llama-server)');
   const quantsUsed = new Set<Quant>(c.rows.includes('ttft') ? ['int8'] : []);
   if (c.rows.includes('decode') || c.rows.includes('serve')) for (const q of c.quants) quantsUsed.add(q);
   if (quantsUsed.has('int8') && c.gguf.int8 === null) missing.push('GGUF_Q8_0 (--gguf-q8-0)');
   if (quantsUsed.has('float32') && c.gguf.float32 === null) missing.push('GGUF_F32 (--gguf-f32)');
-  if (missing.length > 0) throw new RangeError(`the rows asked for need ${missing.join(', ')}; shared/anchor/build-llama.sh prints them`);
+  if (missing.length > 0)
+    throw new RangeError(`the rows asked for need ${missing.join(', ')}; shared/anchor/build-llama.sh prints them`);
 }
 
 /** Requests sent at one serving level. */

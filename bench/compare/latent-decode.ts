@@ -8,9 +8,24 @@ import { decodeRate } from '../decode-rate.js';
 
 const PROMPT = [0, 5, 6, 7];
 
-export async function latentDecode(modelDir: string, quant: 'int8' | 'float32', tokens: number, session: SessionTuning = DEFAULT_SESSION_TUNING): Promise<number> {
-  const compile = { quant: quant === 'int8' ? 'int8' as const : 'none' as const, quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE, kvCacheDtype: 'fp32' as const };
-  const model = await loadModel(modelDir, { compile, numBlocks: Math.ceil((PROMPT.length + tokens + 1) / 64) + 1, blockSize: 64, session, onProgress: () => {} });
+export async function latentDecode(
+  modelDir: string,
+  quant: 'int8' | 'float32',
+  tokens: number,
+  session: SessionTuning = DEFAULT_SESSION_TUNING,
+): Promise<number> {
+  const compile = {
+    quant: quant === 'int8' ? ('int8' as const) : ('none' as const),
+    quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE,
+    kvCacheDtype: 'fp32' as const,
+  };
+  const model = await loadModel(modelDir, {
+    compile,
+    numBlocks: Math.ceil((PROMPT.length + tokens + 1) / 64) + 1,
+    blockSize: 64,
+    session,
+    onProgress: () => {},
+  });
   try {
     await decodeRate(model, PROMPT, Math.min(tokens, 16)); // warm-up: arena, prepacked weights, first-run costs
     await sleep(50);

@@ -8,13 +8,33 @@ const run = promisify(execFile);
 export function parseLlamaBenchJson(stdout: string): number {
   const tests = JSON.parse(stdout) as { n_gen?: number; n_prompt?: number; avg_ts?: number }[];
   const tg = tests.find((t) => (t.n_gen ?? 0) > 0 && (t.n_prompt ?? 0) === 0);
-  if (tg === undefined || typeof tg.avg_ts !== 'number') throw new Error(`llama-bench printed no tg test: ${stdout.slice(0, 300)}`);
+  if (tg === undefined || typeof tg.avg_ts !== 'number')
+    throw new Error(`llama-bench printed no tg test: ${stdout.slice(0, 300)}`);
   return tg.avg_ts;
 }
 
 /** Tokens/s of decoding `tokens` tokens at batch 1 (one repetition after llama-bench's own warm-up run). */
-export async function llamaBenchDecode(bin: string, gguf: string, tokens: number, threads: number, extra: readonly string[] = []): Promise<number> {
-  const args = ['-m', gguf, '-p', '0', '-n', String(tokens), '-r', '1', '-o', 'json', ...(threads > 0 ? ['-t', String(threads)] : []), ...extra];
+export async function llamaBenchDecode(
+  bin: string,
+  gguf: string,
+  tokens: number,
+  threads: number,
+  extra: readonly string[] = [],
+): Promise<number> {
+  const args = [
+    '-m',
+    gguf,
+    '-p',
+    '0',
+    '-n',
+    String(tokens),
+    '-r',
+    '1',
+    '-o',
+    'json',
+    ...(threads > 0 ? ['-t', String(threads)] : []),
+    ...extra,
+  ];
   const { stdout } = await run(bin, args, { maxBuffer: 16 * 2 ** 20 });
   return parseLlamaBenchJson(stdout);
 }

@@ -16,17 +16,51 @@ export interface LevelSample {
   readonly failed: number;
 }
 
-const quiet = { log: (line: string): void => { process.stderr.write(`${line}\n`); }, progress: { isTTY: false, write: (): boolean => true } };
+const quiet = {
+  log: (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  },
+  progress: { isTTY: false, write: (): boolean => true },
+};
 
-export async function servingLevel(url: string, label: string, streams: number, numPrompts: number, promptTokens: number, outputTokens: number, seed: number): Promise<LevelSample> {
-  const out = await runServeBench({
-    baseUrl: url, model: null, endpoint: 'completions', apiKey: null, label, levels: [{ maxConcurrency: streams, numPrompts }],
-    requestRate: Infinity, burstiness: 1, inputLen: promptTokens, outputLen: outputTokens, dataset: 'random', seed,
-    goodput: null, percentiles: DEFAULT_PERCENTILES, maxDurationS: 600, allowRemote: false,
-  }, quiet);
+export async function servingLevel(
+  url: string,
+  label: string,
+  streams: number,
+  numPrompts: number,
+  promptTokens: number,
+  outputTokens: number,
+  seed: number,
+): Promise<LevelSample> {
+  const out = await runServeBench(
+    {
+      baseUrl: url,
+      model: null,
+      endpoint: 'completions',
+      apiKey: null,
+      label,
+      levels: [{ maxConcurrency: streams, numPrompts }],
+      requestRate: Infinity,
+      burstiness: 1,
+      inputLen: promptTokens,
+      outputLen: outputTokens,
+      dataset: 'random',
+      seed,
+      goodput: null,
+      percentiles: DEFAULT_PERCENTILES,
+      maxDurationS: 600,
+      allowRemote: false,
+    },
+    quiet,
+  );
   const r = out.runs[0]!.result;
   if (out.notes.length > 0) quiet.log(`bench:compare: ${label}: ${out.notes.join(' ')}`);
-  return { outputTokensPerSecond: r.output_throughput, medianTtftMs: r.median_ttft_ms, medianTpotMs: r.median_tpot_ms, failed: r.failed };
+  return {
+    outputTokensPerSecond: r.output_throughput,
+    medianTtftMs: r.median_ttft_ms,
+    medianTpotMs: r.median_tpot_ms,
+    failed: r.failed,
+  };
 }
 
 /** TTFT (ms) of a random prompt of exactly `promptTokens` tokens, asking for one token; `repeat`: the second send. */
@@ -35,7 +69,14 @@ export async function promptTtftMs(url: string, promptTokens: number, seed: numb
   const target: Target = { ...partial, model: await discoverModel(partial) };
   const tokenizer = await ServerTokenizer.probe(target);
   if (tokenizer === null) throw new Error(`${url} has no /tokenize`);
-  const [prompt] = await randomDataset({ numPrompts: 1, inputLen: promptTokens, outputLen: 1, seed, counter: (t) => tokenizer.promptTokens(t), stream: `ttft-${promptTokens}` });
+  const [prompt] = await randomDataset({
+    numPrompts: 1,
+    inputLen: promptTokens,
+    outputLen: 1,
+    seed,
+    counter: (t) => tokenizer.promptTokens(t),
+    stream: `ttft-${promptTokens}`,
+  });
   const spec = { prompt: prompt!.prompt, maxTokens: 1, ignoreEos: true, includeUsage: false };
   let outcome = await streamRequest(target, spec);
   if (repeat && outcome.success) outcome = await streamRequest(target, spec);

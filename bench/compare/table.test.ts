@@ -15,7 +15,14 @@ test('speed ratio: throughput latentserve ÷ llama.cpp, times llama.cpp ÷ laten
   assert.equal(speedRatio(0, 3, 'higher'), null);
 });
 
-const row: Row = { label: 'int8 decode, batch 1', unit: 'tok/s', better: 'higher', latent: [60, 80, 70], llama: [100, 100, 140], llamaNote: 'Q8_0' };
+const row: Row = {
+  label: 'int8 decode, batch 1',
+  unit: 'tok/s',
+  better: 'higher',
+  latent: [60, 80, 70],
+  llama: [100, 100, 140],
+  llamaNote: 'Q8_0',
+};
 
 test('ratios pair samples of the same round, then take the median of the ratios', () => {
   const s = rowStats(row);
@@ -34,10 +41,24 @@ test('a round missing one side has no ratio and does not count', () => {
 });
 
 test('the markdown table shows medians, ranges, every ratio and the roofline percentages', () => {
-  const md = markdownTable([row], [{ label: 'int8', bytesPerToken: 100e6, latentTokensPerSecond: 70, llamaTokensPerSecond: 100, triadBytesPerSecond: 20e9 }]);
+  const md = markdownTable(
+    [row],
+    [
+      {
+        label: 'int8',
+        bytesPerToken: 100e6,
+        latentTokensPerSecond: 70,
+        llamaTokensPerSecond: 100,
+        triadBytesPerSecond: 20e9,
+      },
+    ],
+  );
   const lines = md.trimEnd().split('\n');
   assert.equal(lines.length, 4);
-  assert.equal(lines[2], '| int8 decode, batch 1 (tok/s) | 70.0 (60.0–80.0) | Q8_0 100.0 (100.0–140.0) | 0.60 / 0.80 / 0.50 | **0.60** |');
+  assert.equal(
+    lines[2],
+    '| int8 decode, batch 1 (tok/s) | 70.0 (60.0–80.0) | Q8_0 100.0 (100.0–140.0) | 0.60 / 0.80 / 0.50 | **0.60** |',
+  );
   assert.equal(lines[3], '| int8: 100 MB/token × tok/s ÷ STREAM triad (20.0 GB/s) | 35 % | 50 % | | |');
 });
 

@@ -35,7 +35,8 @@ export function median(xs: readonly number[]): number | null {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
-const present = (xs: readonly (number | null)[]): number[] => xs.filter((x): x is number => x !== null && Number.isFinite(x));
+const present = (xs: readonly (number | null)[]): number[] =>
+  xs.filter((x): x is number => x !== null && Number.isFinite(x));
 
 function range(xs: readonly number[]): readonly [number, number] | null {
   return xs.length === 0 ? null : [Math.min(...xs), Math.max(...xs)];
@@ -49,10 +50,19 @@ export function speedRatio(latent: number | null, llama: number | null, better: 
 
 export function rowStats(row: Row): RowStats {
   const rounds = Math.max(row.latent.length, row.llama.length);
-  const ratios = Array.from({ length: rounds }, (_, r) => speedRatio(row.latent[r] ?? null, row.llama[r] ?? null, row.better));
+  const ratios = Array.from({ length: rounds }, (_, r) =>
+    speedRatio(row.latent[r] ?? null, row.llama[r] ?? null, row.better),
+  );
   const l = present(row.latent);
   const a = present(row.llama);
-  return { latentMedian: median(l), latentRange: range(l), llamaMedian: median(a), llamaRange: range(a), ratios, medianRatio: median(present(ratios)) };
+  return {
+    latentMedian: median(l),
+    latentRange: range(l),
+    llamaMedian: median(a),
+    llamaRange: range(a),
+    ratios,
+    medianRatio: median(present(ratios)),
+  };
 }
 
 /** 3 significant digits, at most one decimal above 100 and none above 1,000 (a table, not a data dump). */
@@ -67,7 +77,11 @@ function cell(m: number | null, r: readonly [number, number] | null): string {
 }
 
 /** Percent of the machine's bandwidth a decode rate implies: bytes each token reads × tokens/s ÷ triad bytes/s. */
-export function rooflinePercent(tokensPerSecond: number | null, bytesPerToken: number, triadBytesPerSecond: number | null): number | null {
+export function rooflinePercent(
+  tokensPerSecond: number | null,
+  bytesPerToken: number,
+  triadBytesPerSecond: number | null,
+): number | null {
   if (tokensPerSecond === null || triadBytesPerSecond === null || !(triadBytesPerSecond > 0)) return null;
   return (100 * tokensPerSecond * bytesPerToken) / triadBytesPerSecond;
 }
@@ -82,14 +96,13 @@ export interface Roofline {
 
 /** The markdown table: medians with their ranges over rounds, every round's ratio, and the median ratio. */
 export function markdownTable(rows: readonly Row[], rooflines: readonly Roofline[] = []): string {
-  const lines = [
-    '| | latentserve | llama.cpp | ratio per round | median ratio |',
-    '|---|---|---|---|---|',
-  ];
+  const lines = ['| | latentserve | llama.cpp | ratio per round | median ratio |', '|---|---|---|---|---|'];
   for (const row of rows) {
     const s = rowStats(row);
     const ratios = s.ratios.map((r) => (r === null ? '—' : r.toFixed(2))).join(' / ');
-    lines.push(`| ${row.label} (${row.unit}) | ${cell(s.latentMedian, s.latentRange)} | ${row.llamaNote} ${cell(s.llamaMedian, s.llamaRange)} | ${ratios} | ${s.medianRatio === null ? '—' : `**${s.medianRatio.toFixed(2)}**`} |`);
+    lines.push(
+      `| ${row.label} (${row.unit}) | ${cell(s.latentMedian, s.latentRange)} | ${row.llamaNote} ${cell(s.llamaMedian, s.llamaRange)} | ${ratios} | ${s.medianRatio === null ? '—' : `**${s.medianRatio.toFixed(2)}**`} |`,
+    );
   }
   for (const r of rooflines) {
     const pct = (t: number | null): string => {
@@ -97,7 +110,9 @@ export function markdownTable(rows: readonly Row[], rooflines: readonly Roofline
       return p === null ? '—' : `${p.toFixed(0)} %`;
     };
     const gb = r.triadBytesPerSecond === null ? '?' : (r.triadBytesPerSecond / 1e9).toFixed(1);
-    lines.push(`| ${r.label}: ${(r.bytesPerToken / 1e6).toFixed(0)} MB/token × tok/s ÷ STREAM triad (${gb} GB/s) | ${pct(r.latentTokensPerSecond)} | ${pct(r.llamaTokensPerSecond)} | | |`);
+    lines.push(
+      `| ${r.label}: ${(r.bytesPerToken / 1e6).toFixed(0)} MB/token × tok/s ÷ STREAM triad (${gb} GB/s) | ${pct(r.latentTokensPerSecond)} | ${pct(r.llamaTokensPerSecond)} | | |`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

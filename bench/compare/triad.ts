@@ -27,23 +27,31 @@ export interface TriadResult {
 }
 
 /** Best-of-`repeats` triad bandwidth, bytes/s, with `threads` workers (default: one per core). */
-export async function measureTriad(opts: { elements?: number; repeats?: number; threads?: number } = {}): Promise<TriadResult> {
+export async function measureTriad(
+  opts: { elements?: number; repeats?: number; threads?: number } = {},
+): Promise<TriadResult> {
   const n = opts.elements ?? 2 ** 24; // 128 MiB per array
   const repeats = opts.repeats ?? 5;
   const threads = opts.threads ?? cpus().length;
   const sab = new SharedArrayBuffer(24 * n);
-  const workers = Array.from({ length: threads }, (_, t) => new Worker(WORKER, {
-    eval: true,
-    workerData: { sab, start: Math.floor((t * n) / threads), end: Math.floor(((t + 1) * n) / threads) },
-  }));
-  const next = (w: Worker): Promise<void> => new Promise((resolve, reject) => {
-    w.once('message', () => resolve());
-    w.once('error', reject);
-  });
+  const workers = Array.from(
+    { length: threads },
+    (_, t) =>
+      new Worker(WORKER, {
+        eval: true,
+        workerData: { sab, start: Math.floor((t * n) / threads), end: Math.floor(((t + 1) * n) / threads) },
+      }),
+  );
+  const next = (w: Worker): Promise<void> =>
+    new Promise((resolve, reject) => {
+      w.once('message', () => resolve());
+      w.once('error', reject);
+    });
   try {
     await Promise.all(workers.map(next));
     let best = Infinity;
-    for (let pass = 0; pass <= repeats; pass++) { // pass 0 warms up (JIT, page faults)
+    for (let pass = 0; pass <= repeats; pass++) {
+      // pass 0 warms up (JIT, page faults)
       const done = workers.map(next);
       const t0 = performance.now();
       for (const w of workers) w.postMessage(pass);

@@ -27,12 +27,14 @@ const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 const MODES = ['sequential', 'parallel'] as const;
 
 function threads(key: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new RangeError(`session option ${key} must be an integer ≥ 0 (0: ONNX Runtime's default)`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
+    throw new RangeError(`session option ${key} must be an integer ≥ 0 (0: ONNX Runtime's default)`);
   return v;
 }
 
 function oneOf<T extends string>(key: string, v: unknown, allowed: readonly T[]): T {
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new RangeError(`session option ${key} must be one of ${allowed.join(', ')}`);
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v))
+    throw new RangeError(`session option ${key} must be one of ${allowed.join(', ')}`);
   return v as T;
 }
 
@@ -45,7 +47,8 @@ export function parseSessionTuning(text: string, base: SessionTuning = DEFAULT_S
   } catch (err) {
     throw new RangeError(`session options are not JSON: ${(err as Error).message}`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new RangeError('session options must be a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new RangeError('session options must be a JSON object');
   const { configEntries: baseEntries, ...baseFields } = base;
   const out: { -readonly [K in keyof SessionTuning]: SessionTuning[K] } = { ...baseFields };
   const entries: Record<string, string> = { ...baseEntries };
@@ -59,7 +62,9 @@ export function parseSessionTuning(text: string, base: SessionTuning = DEFAULT_S
       else if (typeof v === 'boolean') entries[key] = v ? '1' : '0';
       else throw new RangeError(`session config entry ${key} must be a string, number or boolean`);
     } else {
-      throw new RangeError(`unknown session option "${key}" (known: intraOpNumThreads, interOpNumThreads, executionMode, graphOptimizationLevel, or a config entry such as session.intra_op.allow_spinning)`);
+      throw new RangeError(
+        `unknown session option "${key}" (known: intraOpNumThreads, interOpNumThreads, executionMode, graphOptimizationLevel, or a config entry such as session.intra_op.allow_spinning)`,
+      );
     }
   }
   if (Object.keys(entries).length > 0) out.configEntries = entries;
