@@ -6,7 +6,8 @@ import { intOption } from '../cli/options.js';
 import type { CompileOptions } from '../model/graph/compile-options.js';
 
 export const MODEL_BENCH_USAGE = `node dist/bench/model-bench.js [--model DIR | --preset mini] [--prompt-tokens 512] [--decode-tokens 64]
-    [--repeats 3] [--executor-memory SPEC|SPEC…] [--quant none|int8|int4] [--kv-cache-dtype fp32|fp8] [--decode-batch N]`;
+    [--repeats 3] [--executor-memory SPEC|SPEC…] [--quant none|int8|int4] [--kv-cache-dtype fp32|fp8] [--decode-batch N]
+    [--session-options JSON|JSON…] [--profile DIR]`;
 
 const specs = {
   model: { type: 'string' },
@@ -16,6 +17,8 @@ const specs = {
   repeats: { type: 'string', default: '3' },
   'executor-memory': { type: 'string', default: '' },
   'decode-batch': { type: 'string', default: '1' },
+  'session-options': { type: 'string', default: '' },
+  profile: { type: 'string' },
   quant: compileFlagSpecs.quant,
   'kv-cache-dtype': compileFlagSpecs['kv-cache-dtype'],
 } as const;
@@ -30,6 +33,10 @@ export interface ModelBenchOptions {
   readonly executorMemory: string;
   /** Concurrent sequences of the batched decode measurement; 1 = batch-1 decode only. */
   readonly decodeBatch: number;
+  /** '|'-separated ONNX Runtime session-option variants as JSON ('' = defaults), crossed with executorMemory. */
+  readonly sessionOptions: string;
+  /** Where each executor writes its ONNX Runtime profile (undefined: no profiling). */
+  readonly profile: string | undefined;
   /** Undefined: the model folder's own compile options (a converted folder keeps its mode). */
   readonly compile: CompileOptions | undefined;
 }
@@ -45,6 +52,8 @@ export function parseModelBenchArgs(args: readonly string[]): ModelBenchOptions 
     repeats: intOption('--repeats', values.repeats, 1),
     executorMemory: values['executor-memory'],
     decodeBatch: intOption('--decode-batch', values['decode-batch'], 1),
+    sessionOptions: values['session-options'],
+    profile: values.profile,
     compile: compileGiven ? compileOptionsFrom({ ...(values.quant === undefined ? {} : { quant: values.quant }), ...(values['kv-cache-dtype'] === undefined ? {} : { 'kv-cache-dtype': values['kv-cache-dtype'] }) }) : undefined,
   };
 }

@@ -4,18 +4,21 @@
 // in interleaved rounds in this one process (a fresh executor per round), so their speeds are measured side by side.
 // --decode-batch N adds decode tokens/s with N concurrent sequences (each with a --prompt-tokens prompt).
 // Usage: see MODEL_BENCH_USAGE in model-bench-options.ts.
+// --session-options 'JSON|JSON…' (ONNX Runtime session options, model/executor/session-options.ts) makes variants
+// the same way, crossed with the memory variants; --profile DIR writes each executor's ONNX Runtime profile there.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateOffline } from '../engine/offline-generate.js';
 import { defaultCacheDir } from '../model/compile.js';
 import type { ModelConfig } from '../model/config.js';
-import { isMoeLayer } from '../model/config.js';
 import { describeExecutorMemory, parseExecutorMemory } from '../model/executor/memory-options.js';
+import { describeSessionTuning, parseSessionTuning } from '../model/executor/session-options.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import type { SynthPreset } from '../synth/synth.js';
 import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
+import { activeWeightParams } from './active-weights.js';
 import { blocksForBatch, runDecodeBatch } from './decode-batch.js';
 import { parseModelBenchArgs } from './model-bench-options.js';
 
@@ -44,19 +47,7 @@ class TimedExecutor implements Executor {
 
 /** Weight bytes (float32) one token touches: attention, dense/shared MLPs, k routed experts, lm_head row block. */
 function activeWeightBytes(c: ModelConfig): number {
-  const h = c.hiddenSize;
-  const qk = c.qkNopeHeadDim + c.qkRopeHeadDim;
-  const attn = (c.qLoraRank === null ? h * c.numAttentionHeads * qk : h * c.qLoraRank + c.qLoraRank * c.numAttentionHeads * qk)
-    + h * (c.kvLoraRank + c.qkRopeHeadDim) + c.numAttentionHeads * (c.qkNopeHeadDim + c.vHeadDim) * c.kvLoraRank + c.numAttentionHeads * c.vHeadDim * h;
-  let params = c.vocabSize * h; // lm_head
-  for (let l = 0; l < c.numHiddenLayers; l++) {
-    params += attn;
-    const m = c.moe;
-    params += isMoeLayer(c, l) && m !== null
-      ? h * m.nRoutedExperts + 3 * h * m.moeIntermediateSize * (m.numExpertsPerTok + m.nSharedExperts)
-      : 3 * h * c.intermediateSize;
-  }
-  return params * 4;
+  return activeWeightParams(c) * 4;
 }
 
 /** Decode tokens/s with `decodeBatch` sequences (mean step time) and the median step. */
@@ -74,15 +65,17 @@ async function main(): Promise<void> {
       await synthesizeCheckpoint({ outDir: modelDir, seed: 0, preset: options.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
     }
   }
-  const variants = options.executorMemory.split('|').map((spec) => parseExecutorMemory(spec));
+  const sessions = options.sessionOptions.split('|').map((spec) => parseSessionTuning(spec));
+  const variants = options.executorMemory.split('|').flatMap((spec) => sessions.map((session) => ({ ...parseExecutorMemory(spec), session })));
   const numBlocks = Math.max(Math.ceil((promptTokens + decodeTokens) / 64) + 1, decodeBatch > 1 ? blocksForBatch(decodeBatch, promptTokens, decodeTokens, 64) : 0);
   const timings = variants.map(() => ({ prefillMs: 0, prefillTokens: 0, decodeMs: [] as number[], batchDecodeMs: [] as number[], loadMs: 0 }));
   let config: ModelConfig | null = null;
   let bytesPerToken = 0;
   for (let r = 0; r < (variants.length > 1 ? repeats : 1); r++) {
-    for (const [v, memory] of variants.entries()) {
+    for (const [v, { session, ...memory }] of variants.entries()) {
       const t0 = performance.now();
-      const model = await loadModel(modelDir, { numBlocks, blockSize: 64, memory, ...(options.compile === undefined ? {} : { compile: options.compile }), onProgress: (m) => process.stderr.write(`${m}\n`) });
+      const profile = options.profile === undefined ? {} : { profileDir: options.profile };
+      const model = await loadModel(modelDir, { numBlocks, blockSize: 64, memory, session, ...profile, ...(options.compile === undefined ? {} : { compile: options.compile }), onProgress: (m) => process.stderr.write(`${m}\n`) });
       timings[v]!.loadMs += performance.now() - t0;
       config = model.config;
       bytesPerToken = cacheBytesPerToken(model.executor.cache);
@@ -103,12 +96,13 @@ async function main(): Promise<void> {
     }
   }
   const c = config!;
-  const runs = variants.map((memory, v) => {
+  const runs = variants.map(({ session, ...memory }, v) => {
     const t = timings[v]!;
     const sorted = [...t.decodeMs].sort((a, b) => a - b);
     const meanDecodeMs = sorted.reduce((a, b) => a + b, 0) / sorted.length;
     return {
       executorMemory: describeExecutorMemory(memory),
+      sessionOptions: describeSessionTuning(session),
       loadSeconds: +(t.loadMs / 1000 / (variants.length > 1 ? repeats : 1)).toFixed(2),
       prefillTokensPerSecond: +((t.prefillTokens / t.prefillMs) * 1000).toFixed(1),
       decodeTokensPerSecondBatch1: +(1000 / meanDecodeMs).toFixed(2),

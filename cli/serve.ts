@@ -14,6 +14,7 @@ import { stepShapeCaps } from '../engine/scheduler.js';
 import { defaultCacheDir } from '../model/compile.js';
 import { loadModelConfig, type ModelConfig } from '../model/config.js';
 import { describeExecutorMemory, parseExecutorMemory, type ExecutorMemoryOptions } from '../model/executor/memory-options.js';
+import { describeSessionTuning, parseSessionTuning, type SessionTuning } from '../model/executor/session-options.js';
 import { reserveStepMemory } from '../model/executor/reserve.js';
 import { stepWorkingSetBound } from '../model/executor/step-memory.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
@@ -34,6 +35,7 @@ import { UsageError, intOption, numberOption } from './options.js';
 export const SERVE_USAGE = `latentserve serve [--model DIR] [--host H] [--port P] [--served-model-name NAME] [--block-size 16]
     [--num-cache-blocks N | --cache-memory-mb M] [--max-num-seqs N] [--max-num-batched-tokens N]
     [--max-waiting N] [--max-padded-query-slots N] [--max-attention-block N] [--executor-memory memPattern=0,cpuArena=1,shapeBuckets=1]
+    [--session-options JSON] [--profile DIR]
     [--no-enable-prefix-caching] [--reserve-step-memory] [--device cpu|cuda] ${COMPILE_FLAGS_USAGE}
     [--api-key KEY]... [--protect-metrics] [--max-model-len N] [--max-prompt-tokens N] [--max-completion-tokens N]
     [--max-body-bytes N] [--max-n N] [--max-choices N] [--max-stop-strings N] [--max-stop-length N]
@@ -67,6 +69,8 @@ export async function runServe(argv: string[]): Promise<void> {
       'max-padded-query-slots': { type: 'string' },
       'max-attention-block': { type: 'string' },
       'executor-memory': { type: 'string', default: '' },
+      'session-options': { type: 'string', default: '' },
+      profile: { type: 'string' },
       'no-enable-prefix-caching': { type: 'boolean', default: false },
       'reserve-step-memory': { type: 'boolean', default: false },
       device: { type: 'string', default: 'cpu' },
@@ -115,6 +119,9 @@ export async function runServe(argv: string[]): Promise<void> {
     ...(values['max-attention-block'] === undefined ? {} : { maxAttentionBlock: intOption('--max-attention-block', values['max-attention-block'], 1) }),
   });
   const memory = executorMemoryOption(values['executor-memory']);
+  const session = sessionOptionsOption(values['session-options']);
+  const profileDir = values.profile ?? process.env['LATENTSERVE_PROFILE'] ?? '';
+  const profile = profileDir === '' ? {} : { profileDir };
   const optionalInt = (flag: string, text: string | undefined): number => (text === undefined ? Infinity : intOption(flag, text, 1));
   const limits: ServerLimits = {
     maxBodyBytes: intOption('--max-body-bytes', values['max-body-bytes'], 1),
@@ -162,7 +169,7 @@ export async function runServe(argv: string[]): Promise<void> {
   // The server logs through pino, so compile progress is plain log lines (every 10 % or 30 s), never a bar.
   const compileLog = new ProgressBar('compile', { isTTY: false, write: (text: string) => log(text.trimEnd()) });
   const model = await loadModel(modelDir, {
-    device: values.device, blockSize, ...cacheSize, memory, ...loadPlanFlags(values), onProgress: log, onCompileProgress: (p) => compileLog.compile(p), warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
+    device: values.device, blockSize, ...cacheSize, memory, session, ...profile, ...loadPlanFlags(values), onProgress: log, onCompileProgress: (p) => compileLog.compile(p), warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
   });
   const servedModelName = values['served-model-name'] ?? (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
   // Structured output: xgrammar in its own worker, its tokenizer info built once, now, while nothing waits on it.
@@ -222,7 +229,7 @@ export async function runServe(argv: string[]): Promise<void> {
   const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
   // Reserved, the step working set is in resident memory already; otherwise it is the bound it may grow to.
   const growBytes = cacheBytes + (reserved === null ? stepBytes : 0);
-  logger.info({ residentBytes, cacheBytes, stepWorkingSetBytes: stepBytes, stepMemoryReserved: reserved !== null, expectedSteadyBytes: residentBytes + growBytes, executorMemory: describeExecutorMemory(memory), ...caps },
+  logger.info({ residentBytes, cacheBytes, stepWorkingSetBytes: stepBytes, stepMemoryReserved: reserved !== null, expectedSteadyBytes: residentBytes + growBytes, executorMemory: describeExecutorMemory(memory), sessionOptions: describeSessionTuning(session), ...caps },
     `latentserve: expected steady-state memory ${reserved === null ? 'at most ' : ''}≈ ${mib(residentBytes + growBytes)} MiB: ${mib(residentBytes)} MiB resident now ` +
     `(${reserved === null ? 'weights and runtime' : 'weights, runtime and the reserved step working set'}) + ${mib(cacheBytes)} MiB latent cache as it fills` +
     `${reserved === null ? ` + ≤ ${mib(stepBytes)} MiB step working set` : ''} (${describeExecutorMemory(memory)}; attention block ≤ ${caps.maxAttentionBlock} per head)`);
@@ -301,6 +308,14 @@ function executorMemoryOption(text: string): ExecutorMemoryOptions {
     return parseExecutorMemory(text);
   } catch (err) {
     throw new UsageError(`--executor-memory: ${(err as Error).message}`);
+  }
+}
+
+function sessionOptionsOption(text: string): SessionTuning {
+  try {
+    return parseSessionTuning(text);
+  } catch (err) {
+    throw new UsageError(`--session-options: ${(err as Error).message}`);
   }
 }
 

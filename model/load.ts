@@ -1,4 +1,6 @@
 // Everything needed to run a checkpoint folder: its config, tokenizer and a started executor.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { latentRowWidth, loadModelConfig } from './config.js';
 import type { ModelConfig } from './config.js';
 import { compileModel, compiledState } from './compile.js';
@@ -8,6 +10,7 @@ import { FLOAT_COMPILE } from './graph/compile-options.js';
 import { MemoryPlanError, checkFits, describePlan, machineBudget, mostPreciseFitting } from './memory-plan.js';
 import { OnnxExecutor, type SpawnWorker } from './executor/onnx-executor.js';
 import type { ExecutorMemoryOptions } from './executor/memory-options.js';
+import type { SessionTuning } from './executor/session-options.js';
 import { cacheBytesPerToken, cacheGeometry } from './executor/types.js';
 import { ModelTokenizer } from './tokenizer.js';
 
@@ -31,6 +34,10 @@ export interface LoadOptions {
   readonly intraOpThreads?: number;
   /** ONNX Runtime memory knobs and shape buckets (default: DEFAULT_EXECUTOR_MEMORY). */
   readonly memory?: Partial<ExecutorMemoryOptions>;
+  /** ONNX Runtime session options (`--session-options`). */
+  readonly session?: SessionTuning;
+  /** Write ONNX Runtime profiles (one JSON per executor worker, when it closes) into this folder (`--profile`). */
+  readonly profileDir?: string;
   readonly onProgress?: (msg: string) => void;
   /** Compile progress (tensors, bytes), a few times a second while a compile runs. */
   readonly onCompileProgress?: (p: CompileProgress) => void;
@@ -76,9 +83,17 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
     ...(opts.intraOpThreads === undefined ? {} : { intraOpThreads: opts.intraOpThreads }),
     ...(opts.warn === undefined ? {} : { warn: opts.warn }),
     ...(opts.memory === undefined ? {} : { memory: opts.memory }),
+    ...(opts.session === undefined ? {} : { session: opts.session }),
+    ...(opts.profileDir === undefined ? {} : { profilePrefix: profilePrefix(opts.profileDir) }),
     ...(opts.spawnWorker === undefined ? {} : { spawn: opts.spawnWorker }),
   });
   return { config, onnxPath: compiled.onnxPath, tokenizer, executor };
+}
+
+/** ONNX Runtime appends `_DATE.json`; the pid keeps several servers writing into one folder apart. */
+function profilePrefix(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `latentserve-${process.pid}`);
 }
 
 function cacheBlocks(opts: LoadOptions, config: ModelConfig, kvCacheDtype: CompileOptions['kvCacheDtype']): number {

@@ -63,6 +63,8 @@ describe('latentserve complete', () => {
       (err: { code: number; stderr: string }) => err.code === 1 && err.stderr.includes('config.json'));
     await assert.rejects(run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v2-tiny'), '--executor-memory', 'arenaExtend=1'], { env }),
       (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--executor-memory: bad executor memory option "arenaExtend=1"'));
+    await assert.rejects(run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v2-tiny'), '--session-options', '{"intraOpThreads": 2}'], { env }),
+      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--session-options: unknown session option "intraOpThreads"'));
   });
 });
 

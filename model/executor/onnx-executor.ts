@@ -16,6 +16,7 @@ import type { ExecutorMemoryOptions } from './memory-options.js';
 import { DEFAULT_EXECUTOR_MEMORY } from './memory-options.js';
 import { stepDims } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
+import { DEFAULT_SESSION_TUNING, type SessionTuning } from './session-options.js';
 import { StepShapeStats, type LargestStep } from './step-shape-stats.js';
 import type { CacheGeometry, Executor, ForwardInputs, RunnerOutput } from './types.js';
 import { cacheGeometry } from './types.js';
@@ -33,6 +34,10 @@ export interface OnnxExecutorOptions {
   readonly intraOpThreads?: number;
   /** ONNX Runtime's memory knobs and shape buckets (default: DEFAULT_EXECUTOR_MEMORY). */
   readonly memory?: Partial<ExecutorMemoryOptions>;
+  /** ONNX Runtime session options (--session-options); default: DEFAULT_SESSION_TUNING. */
+  readonly session?: SessionTuning;
+  /** Prefix of the ONNX Runtime profile the worker writes when it closes (`DIR/latentserve-PID`); default: none. */
+  readonly profilePrefix?: string;
   /** Where one-line warnings go: the CUDA fallback, a worker crash and its restart (default: stderr). */
   readonly warn?: (line: string) => void;
   /** Starts a worker thread running worker.ts for `init` (default spawnExecutorWorker; fault tests wrap it). */
@@ -119,6 +124,8 @@ export class OnnxExecutor implements Executor {
       vocabSize: opts.vocabSize,
       intraOpThreads: opts.intraOpThreads ?? null,
       memory: { ...DEFAULT_EXECUTOR_MEMORY, ...opts.memory },
+      session: opts.session ?? DEFAULT_SESSION_TUNING,
+      profilePrefix: opts.profilePrefix ?? null,
     };
     const spawn = opts.spawn ?? spawnExecutorWorker;
     const { worker, ready } = await spawnWorker(spawn, init);

@@ -1,6 +1,7 @@
 // Messages between OnnxExecutor (caller's thread) and the executor worker.
 import type { RowResult, StepMaskRows } from '../../sampling/step-spec.js';
 import type { ExecutorMemoryOptions } from './memory-options.js';
+import type { SessionTuning } from './session-options.js';
 import type { ForwardInputs } from './types.js';
 
 export interface WorkerInit {
@@ -14,6 +15,9 @@ export interface WorkerInit {
   readonly vocabSize: number;
   readonly intraOpThreads: number | null;
   readonly memory: ExecutorMemoryOptions;
+  readonly session: SessionTuning;
+  /** ONNX Runtime writes its profile to `${profilePrefix}_DATE.json` when the worker closes; null: no profile. */
+  readonly profilePrefix: string | null;
 }
 
 export type WorkerRequest =

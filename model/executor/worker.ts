@@ -10,6 +10,7 @@ import { LatentPools } from './latent-pools.js';
 import { packStep } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
 import type { ForwardInputs } from './types.js';
+import { ortSessionFields } from './session-options.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort;
@@ -29,6 +30,7 @@ async function createSession(): Promise<{ session: ort.InferenceSession; device:
     enableMemPattern: init.memory.memPattern,
     enableCpuMemArena: init.memory.cpuArena,
     ...(init.intraOpThreads === null ? {} : { intraOpNumThreads: init.intraOpThreads }),
+    ...ortSessionFields(init.session, init.profilePrefix),
   };
   if (init.device === 'cuda') {
     try {
@@ -140,6 +142,7 @@ async function main(): Promise<void> {
     }
     queue = queue.then(async () => {
       if (msg.kind === 'close') {
+        if (init.profilePrefix !== null) session.endProfiling(); // writes the profile file
         await session.release();
         reply({ kind: 'closed', id: msg.id });
         port!.close();

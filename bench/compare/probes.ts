@@ -1,0 +1,85 @@
+// What both servers are asked over HTTP, through the same load generator (loadtest/): a serving level (random
+// prompts of exactly `promptTokens` tokens as each server counts them, `outputTokens` each, `streams` in flight),
+// and the time to first token of one prompt — cold, or repeated (sent once, then timed the second time).
+import { streamRequest } from '../../loadtest/client/stream-request.js';
+import { discoverModel } from '../../loadtest/client/tokenizer.js';
+import type { Target } from '../../loadtest/client/target.js';
+import { randomDataset } from '../../loadtest/dataset.js';
+import { DEFAULT_PERCENTILES } from '../../loadtest/metrics.js';
+import { ServerTokenizer } from '../../loadtest/client/tokenizer.js';
+import { runServeBench } from '../../loadtest/serve-bench.js';
+
+export interface LevelSample {
+  readonly outputTokensPerSecond: number;
+  readonly medianTtftMs: number;
+  readonly medianTpotMs: number;
+  readonly failed: number;
+}
+
+const quiet = {
+  log: (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  },
+  progress: { isTTY: false, write: (): boolean => true },
+};
+
+export async function servingLevel(
+  url: string,
+  label: string,
+  streams: number,
+  numPrompts: number,
+  promptTokens: number,
+  outputTokens: number,
+  seed: number,
+): Promise<LevelSample> {
+  const out = await runServeBench(
+    {
+      baseUrl: url,
+      model: null,
+      endpoint: 'completions',
+      apiKey: null,
+      label,
+      levels: [{ maxConcurrency: streams, numPrompts }],
+      requestRate: Infinity,
+      burstiness: 1,
+      inputLen: promptTokens,
+      outputLen: outputTokens,
+      dataset: 'random',
+      seed,
+      goodput: null,
+      percentiles: DEFAULT_PERCENTILES,
+      maxDurationS: 600,
+      allowRemote: false,
+    },
+    quiet,
+  );
+  const r = out.runs[0]!.result;
+  if (out.notes.length > 0) quiet.log(`bench:compare: ${label}: ${out.notes.join(' ')}`);
+  return {
+    outputTokensPerSecond: r.output_throughput,
+    medianTtftMs: r.median_ttft_ms,
+    medianTpotMs: r.median_tpot_ms,
+    failed: r.failed,
+  };
+}
+
+/** TTFT (ms) of a random prompt of exactly `promptTokens` tokens, asking for one token; `repeat`: the second send. */
+export async function promptTtftMs(url: string, promptTokens: number, seed: number, repeat: boolean): Promise<number> {
+  const partial = { baseUrl: url, endpoint: 'completions' as const, apiKey: null };
+  const target: Target = { ...partial, model: await discoverModel(partial) };
+  const tokenizer = await ServerTokenizer.probe(target);
+  if (tokenizer === null) throw new Error(`${url} has no /tokenize`);
+  const [prompt] = await randomDataset({
+    numPrompts: 1,
+    inputLen: promptTokens,
+    outputLen: 1,
+    seed,
+    counter: (t) => tokenizer.promptTokens(t),
+    stream: `ttft-${promptTokens}`,
+  });
+  const spec = { prompt: prompt!.prompt, maxTokens: 1, ignoreEos: true, includeUsage: false };
+  let outcome = await streamRequest(target, spec);
+  if (repeat && outcome.success) outcome = await streamRequest(target, spec);
+  if (!outcome.success) throw new Error(`TTFT request to ${url} failed: ${outcome.error}`);
+  return outcome.ttftMs;
+}
