@@ -23,9 +23,10 @@ import { WorkerFaults } from './helpers/worker-faults.js';
 
 const BLOCK_SIZE = 8;
 
-/** One sequence prefilled from scratch into `blocks`, every token's logits row returned. */
-function prefill(ids: readonly number[], blocks: readonly number[]): ForwardInputs {
+/** One sequence prefilled from scratch into consecutive blocks from `first` on, every token's logits row returned. */
+function prefill(ids: readonly number[], first: number): ForwardInputs {
   const n = ids.length;
+  const blocks = Array.from({ length: Math.ceil(n / BLOCK_SIZE) }, (_, i) => first + i); // the table covers every position
   return {
     tokenIds: Int32Array.from(ids),
     positions: Int32Array.from({ length: n }, (_, i) => i),
@@ -73,9 +74,9 @@ describe('sampling in the executor worker', () => {
   it('returns what sampling the same logits on this thread returns, waiting for masks that come after the model', async () => {
     const vocab = model.executor.vocabSize;
     const allowed = [[3, 200, 9], [ids[0]!, 60]];
-    const logits = stepLogits(await model.executor.step(prefill(ids, [0])));
+    const logits = stepLogits(await model.executor.step(prefill(ids, 0)));
     const want = await sampleStep(new RowSampler(vocab), logits, { rows: specs(), maskGraceMs: null }, Promise.resolve(maskRows(vocab, allowed)));
-    const got = await model.executor.step({ ...prefill(ids, [1]), sampling: { rows: specs(), masks: later(150, maskRows(vocab, allowed)), maskGraceMs: null } });
+    const got = await model.executor.step({ ...prefill(ids, 8), sampling: { rows: specs(), masks: later(150, maskRows(vocab, allowed)), maskGraceMs: null } });
     assert.equal(got.logits, null);
     assert.equal(got.samples!.late, null);
     assert.deepEqual(got.samples!.results, want.results);
@@ -85,9 +86,9 @@ describe('sampling in the executor worker', () => {
   it('masks later than the grace: free rows come back at once, the constrained ones on a later message', async () => {
     const vocab = model.executor.vocabSize;
     const allowed = [[5], [7, 8]];
-    const logits = stepLogits(await model.executor.step(prefill(ids, [2])));
+    const logits = stepLogits(await model.executor.step(prefill(ids, 16)));
     const want = await sampleStep(new RowSampler(vocab), logits, { rows: specs(), maskGraceMs: null }, Promise.resolve(maskRows(vocab, allowed)));
-    const got = await model.executor.step({ ...prefill(ids, [3]), sampling: { rows: specs(), masks: later(300, maskRows(vocab, allowed)), maskGraceMs: 1 } });
+    const got = await model.executor.step({ ...prefill(ids, 24), sampling: { rows: specs(), masks: later(300, maskRows(vocab, allowed)), maskGraceMs: 1 } });
     assert.deepEqual(got.samples!.results.map((r) => r.kind), ['score', 'score', 'token', 'held', 'held']);
     assert.deepEqual(got.samples!.results.slice(0, 3), want.results.slice(0, 3));
     const late = await got.samples!.late!;
