@@ -4,7 +4,17 @@
 // BF16) and DeepSeek-V3 (≈688 GB of FP8) on this machine. Each compile runs into a fresh folder; the checkpoint
 // is read once beforehand, so its pages are warm for every mode alike (reading from a cold disk is its own limit).
 //   node dist/bench/compile-bench.js [--preset mini|demo]
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, fsyncSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  fsyncSync,
+  writeSync,
+} from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,23 +34,48 @@ const V3_BYTES = 688e9;
 async function checkpoint(dtype: 'BF16' | 'FP8'): Promise<string> {
   const dir = join(defaultCacheDir(), 'synth', `${preset}-seed0${dtype === 'FP8' ? '-fp8' : ''}`);
   if (!existsSync(join(dir, 'model.safetensors'))) {
-    await synthesizeCheckpoint({ outDir: dir, seed: 0, preset, dtype, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
+    await synthesizeCheckpoint({
+      outDir: dir,
+      seed: 0,
+      preset,
+      dtype,
+      onProgress: (m) => process.stderr.write(`synth: ${m}\n`),
+    });
   }
   readFileSync(join(dir, 'model.safetensors')); // warm the page cache
   return dir;
 }
 
-interface Row { mode: string; checkpointGB: number; seconds: number; gbPerSecond: number; writtenGB: number }
+interface Row {
+  mode: string;
+  checkpointGB: number;
+  seconds: number;
+  gbPerSecond: number;
+  writtenGB: number;
+}
 
 function compileOnce(mode: string, dir: string, quant: 'none' | 'int8', quantThreads?: number): Row {
   const cacheDir = mkdtempSync(join(tmpdir(), 'compile-bench-'));
   try {
     let last: CompileProgress | null = null;
     const t0 = performance.now();
-    const compiled = compileModel(dir, { cacheDir, compile: { ...FLOAT_COMPILE, quant }, quantThreads, onCompileProgress: (p) => { last = p; } });
+    const compiled = compileModel(dir, {
+      cacheDir,
+      compile: { ...FLOAT_COMPILE, quant },
+      quantThreads,
+      onCompileProgress: (p) => {
+        last = p;
+      },
+    });
     const seconds = (performance.now() - t0) / 1000;
     const bytes = (last as CompileProgress | null)?.bytesTotal ?? 0;
-    return { mode, checkpointGB: bytes / 1e9, seconds, gbPerSecond: bytes / 1e9 / seconds, writtenGB: statSync(`${compiled.onnxPath}.data`).size / 1e9 };
+    return {
+      mode,
+      checkpointGB: bytes / 1e9,
+      seconds,
+      gbPerSecond: bytes / 1e9 / seconds,
+      writtenGB: statSync(`${compiled.onnxPath}.data`).size / 1e9,
+    };
   } finally {
     rmSync(cacheDir, { recursive: true, force: true });
   }
@@ -86,13 +121,26 @@ const quantizer = quantizerGBs(quantizeBlocks);
 const pool = new BlockQuantizePool();
 const pooled = quantizerGBs(pool.quantizeBlocks);
 pool.close();
-const report = { preset, diskWriteGBs: disk, int8QuantizerGBs: quantizer, int8QuantizerPoolGBs: pooled, quantThreads: pool.threads, rows };
+const report = {
+  preset,
+  diskWriteGBs: disk,
+  int8QuantizerGBs: quantizer,
+  int8QuantizerPoolGBs: pooled,
+  quantThreads: pool.threads,
+  rows,
+};
 process.stdout.write(`${JSON.stringify(report, null, 2)}\n\n`);
-process.stdout.write(`| mode (${preset}) | checkpoint GB | seconds | GB/s of checkpoint | GB written | V2-Lite (31.4 GB BF16) | V3 (≈688 GB FP8) |\n|---|---|---|---|---|---|---|\n`);
+process.stdout.write(
+  `| mode (${preset}) | checkpoint GB | seconds | GB/s of checkpoint | GB written | V2-Lite (31.4 GB BF16) | V3 (≈688 GB FP8) |\n|---|---|---|---|---|---|---|\n`,
+);
 for (const r of rows) {
   const fromFp8 = r.mode.includes('FP8');
   const v2 = fromFp8 ? '—' : formatSeconds(V2_LITE_BYTES / (r.gbPerSecond * 1e9));
   const v3 = fromFp8 ? formatSeconds(V3_BYTES / (r.gbPerSecond * 1e9)) : '—';
-  process.stdout.write(`| ${r.mode} | ${r.checkpointGB.toFixed(3)} | ${r.seconds.toFixed(1)} | ${r.gbPerSecond.toFixed(3)} | ${r.writtenGB.toFixed(3)} | ${v2} | ${v3} |\n`);
+  process.stdout.write(
+    `| ${r.mode} | ${r.checkpointGB.toFixed(3)} | ${r.seconds.toFixed(1)} | ${r.gbPerSecond.toFixed(3)} | ${r.writtenGB.toFixed(3)} | ${v2} | ${v3} |\n`,
+  );
 }
-process.stdout.write(`\nsequential disk write (fsynced): ${disk.toFixed(2)} GB/s; int8 quantizer alone: ${quantizer.toFixed(2)} GB/s of float32 input on 1 thread, ${pooled.toFixed(2)} GB/s on ${pool.threads}\n`);
+process.stdout.write(
+  `\nsequential disk write (fsynced): ${disk.toFixed(2)} GB/s; int8 quantizer alone: ${quantizer.toFixed(2)} GB/s of float32 input on 1 thread, ${pooled.toFixed(2)} GB/s on ${pool.threads}\n`,
+);

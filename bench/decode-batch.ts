@@ -20,16 +20,25 @@ export function blocksForBatch(batch: number, promptTokens: number, decodeTokens
 
 /** A deterministic prompt of `length` token ids below `vocab` (different per sequence). */
 export function batchPrompt(seq: number, length: number, vocab: number): number[] {
-  return Array.from({ length }, (_, i) => ((i + 31 * seq) * 7919 + 13) % Math.min(vocab, 1000) + 3);
+  return Array.from({ length }, (_, i) => (((i + 31 * seq) * 7919 + 13) % Math.min(vocab, 1000)) + 3);
 }
 
 /** Prefills `batch` prompts, then runs `decodeTokens` decode steps over all of them; times each step. */
-export async function runDecodeBatch(executor: Executor, batch: number, promptTokens: number, decodeTokens: number): Promise<BatchTimings> {
+export async function runDecodeBatch(
+  executor: Executor,
+  batch: number,
+  promptTokens: number,
+  decodeTokens: number,
+): Promise<BatchTimings> {
   const { blockSize, numBlocks } = executor.cache;
   const blocksPerSeq = Math.ceil((promptTokens + decodeTokens) / blockSize);
-  if (batch * blocksPerSeq > numBlocks) throw new Error(`decode batch needs ${batch * blocksPerSeq} cache blocks, the executor has ${numBlocks}`);
-  const blockTables = Array.from({ length: batch }, (_, s) => Array.from({ length: blocksPerSeq }, (_, b) => (s * blocksPerSeq + b) as BlockId));
-  const slot = (seq: number, position: number): number => blockTables[seq]![Math.floor(position / blockSize)]! * blockSize + (position % blockSize);
+  if (batch * blocksPerSeq > numBlocks)
+    throw new Error(`decode batch needs ${batch * blocksPerSeq} cache blocks, the executor has ${numBlocks}`);
+  const blockTables = Array.from({ length: batch }, (_, s) =>
+    Array.from({ length: blocksPerSeq }, (_, b) => (s * blocksPerSeq + b) as BlockId),
+  );
+  const slot = (seq: number, position: number): number =>
+    blockTables[seq]![Math.floor(position / blockSize)]! * blockSize + (position % blockSize);
   const vocab = executor.vocabSize;
   const last = new Array<number>(batch);
 
@@ -39,7 +48,13 @@ export async function runDecodeBatch(executor: Executor, batch: number, promptTo
     const inputs: ForwardInputs = {
       tokenIds: Int32Array.from(prompt),
       positions: Int32Array.from(prompt, (_, i) => i),
-      seqs: [{ queryLen: promptTokens, contextLen: 0, blockTable: blockTables[s]!.slice(0, Math.ceil(promptTokens / blockSize)) }],
+      seqs: [
+        {
+          queryLen: promptTokens,
+          contextLen: 0,
+          blockTable: blockTables[s]!.slice(0, Math.ceil(promptTokens / blockSize)),
+        },
+      ],
       slotMapping: Int32Array.from(prompt, (_, i) => slot(s, i)),
       logitsIndices: Int32Array.of(promptTokens - 1),
     };
@@ -53,7 +68,11 @@ export async function runDecodeBatch(executor: Executor, batch: number, promptTo
   for (let d = 0; d < decodeTokens; d++) {
     const position = promptTokens + d;
     const used = Math.floor(position / blockSize) + 1; // blocks holding positions [0, position]
-    const seqs: SequenceSlice[] = blockTables.map((blockTable) => ({ queryLen: 1, contextLen: position, blockTable: blockTable.slice(0, used) }));
+    const seqs: SequenceSlice[] = blockTables.map((blockTable) => ({
+      queryLen: 1,
+      contextLen: position,
+      blockTable: blockTable.slice(0, used),
+    }));
     const inputs: ForwardInputs = {
       tokenIds: Int32Array.from(last),
       positions: new Int32Array(batch).fill(position),

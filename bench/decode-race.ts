@@ -24,7 +24,8 @@ const { values } = parseArgs({
 if (values.model === undefined) throw new Error('--model DIR is required');
 const rounds = Number(values.rounds);
 const decodeTokens = Number(values['decode-tokens']);
-if (!(Number.isSafeInteger(rounds) && rounds > 0 && Number.isSafeInteger(decodeTokens) && decodeTokens > 0)) throw new Error('--rounds and --decode-tokens take positive integers');
+if (!(Number.isSafeInteger(rounds) && rounds > 0 && Number.isSafeInteger(decodeTokens) && decodeTokens > 0))
+  throw new Error('--rounds and --decode-tokens take positive integers');
 
 const modes = values.mode.map((m) => {
   const [quant = 'none', kvCacheDtype = 'fp32'] = m.split(',');
@@ -47,14 +48,16 @@ for (const model of models) await model.executor.close();
 
 const median = (xs: readonly number[]): number => percentile(xs, 50);
 const round2 = (x: number): number => +x.toFixed(2);
-process.stdout.write(`${JSON.stringify({
-  rounds,
-  decodeTokens,
-  modes: modes.map((mode, i) => ({
-    mode,
-    decodeTokensPerSecond: round2(median(rates[i]!)),
-    decodeRangeTokensPerSecond: [round2(Math.min(...rates[i]!)), round2(Math.max(...rates[i]!))],
-    // Median over rounds of this mode's rate divided by the baseline's rate in the same round.
-    vsBaseline: round2(median(rates[i]!.map((r, round) => r / rates[0]![round]!))),
-  })),
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    rounds,
+    decodeTokens,
+    modes: modes.map((mode, i) => ({
+      mode,
+      decodeTokensPerSecond: round2(median(rates[i]!)),
+      decodeRangeTokensPerSecond: [round2(Math.min(...rates[i]!)), round2(Math.max(...rates[i]!))],
+      // Median over rounds of this mode's rate divided by the baseline's rate in the same round.
+      vsBaseline: round2(median(rates[i]!.map((r, round) => r / rates[0]![round]!))),
+    })),
+  })}\n`,
+);

@@ -3,7 +3,16 @@ import { generateOffline, type GenerateParams } from '../engine/offline-generate
 import type { LoadedModel } from '../model/load.js';
 
 /** Greedy, no EOS, no logprobs: every run generates exactly the tokens asked for. */
-export const GREEDY: Omit<GenerateParams, 'maxTokens'> = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: 512 };
+export const GREEDY: Omit<GenerateParams, 'maxTokens'> = {
+  temperature: 0,
+  topP: 1,
+  seed: 0,
+  logprobs: null,
+  echo: false,
+  ignoreEos: true,
+  eosTokenIds: [],
+  maxBatchTokens: 512,
+};
 
 /** Tokens per second of decoding `decodeTokens` tokens after `prompt` (its prefill is one of the decodeTokens + 1 steps). */
 export async function decodeRate(model: LoadedModel, prompt: readonly number[], decodeTokens: number): Promise<number> {

@@ -30,19 +30,32 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
   },
 });
-if (values.model === undefined || values.dist.length === 0) throw new Error('--model DIR and at least one --dist DIR are required');
+if (values.model === undefined || values.dist.length === 0)
+  throw new Error('--model DIR and at least one --dist DIR are required');
 const batch = intOption('--decode-batch', values['decode-batch'], 1);
 const promptTokens = intOption('--prompt-tokens', values['prompt-tokens'], 1);
 const decodeTokens = intOption('--decode-tokens', values['decode-tokens'], 1);
 const rounds = intOption('--rounds', values.rounds, 1);
-const compile = compileOptionsFrom({ ...(values.quant === undefined ? {} : { quant: values.quant }), ...(values['kv-cache-dtype'] === undefined ? {} : { 'kv-cache-dtype': values['kv-cache-dtype'] }) });
+const compile = compileOptionsFrom({
+  ...(values.quant === undefined ? {} : { quant: values.quant }),
+  ...(values['kv-cache-dtype'] === undefined ? {} : { 'kv-cache-dtype': values['kv-cache-dtype'] }),
+});
 const blockSize = 64;
 const numBlocks = blocksForBatch(batch, promptTokens, decodeTokens, blockSize);
 
 const models: LoadedModel[] = [];
 for (const dist of values.dist) {
-  const { loadModel } = await import(resolve(dist, 'model/load.js')) as { loadModel: (dir: string, o: LoadOptions) => Promise<LoadedModel> };
-  models.push(await loadModel(values.model, { compile, numBlocks, blockSize, onProgress: (m) => process.stderr.write(`${dist}: ${m}\n`) }));
+  const { loadModel } = (await import(resolve(dist, 'model/load.js'))) as {
+    loadModel: (dir: string, o: LoadOptions) => Promise<LoadedModel>;
+  };
+  models.push(
+    await loadModel(values.model, {
+      compile,
+      numBlocks,
+      blockSize,
+      onProgress: (m) => process.stderr.write(`${dist}: ${m}\n`),
+    }),
+  );
 }
 for (const model of models) await runDecodeBatch(model.executor, batch, promptTokens, Math.min(decodeTokens, 4)); // warm-up
 
@@ -66,17 +79,23 @@ const summary = (xs: readonly number[], base: readonly number[]) => ({
   range: [r1(Math.min(...xs)), r1(Math.max(...xs))],
   vsFirst: +median(xs.map((x, r) => x / base[r]!)).toFixed(3), // median over rounds of the same-round ratio
 });
-process.stdout.write(`${JSON.stringify({
-  compile, batch, promptTokens, decodeTokens, rounds,
-  variants: models.map((model, i) => {
-    const ops = onnxOpCounts(model.onnxPath);
-    const top = [...ops].sort((a, b) => b[1] - a[1]).slice(0, 12);
-    return {
-      dist: values.dist[i],
-      nodes: [...ops.values()].reduce((a, b) => a + b, 0),
-      topOps: Object.fromEntries(top),
-      prefillTokensPerSecond: summary(prefill[i]!, prefill[0]!),
-      decodeTokensPerSecond: summary(decode[i]!, decode[0]!),
-    };
-  }),
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    compile,
+    batch,
+    promptTokens,
+    decodeTokens,
+    rounds,
+    variants: models.map((model, i) => {
+      const ops = onnxOpCounts(model.onnxPath);
+      const top = [...ops].sort((a, b) => b[1] - a[1]).slice(0, 12);
+      return {
+        dist: values.dist[i],
+        nodes: [...ops.values()].reduce((a, b) => a + b, 0),
+        topOps: Object.fromEntries(top),
+        prefillTokensPerSecond: summary(prefill[i]!, prefill[0]!),
+        decodeTokensPerSecond: summary(decode[i]!, decode[0]!),
+      };
+    }),
+  })}\n`,
+);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { DEFAULT_QUANT_BLOCK_SIZE } from '../model/graph/compile-options.js';
 import { parseModelBenchArgs } from './model-bench-options.js';
 
-test('model-bench defaults: batch-1 decode, the folder\'s own compile options', () => {
+test("model-bench defaults: batch-1 decode, the folder's own compile options", () => {
   const o = parseModelBenchArgs([]);
   assert.equal(o.decodeBatch, 1);
   assert.equal(o.promptTokens, 512);
@@ -11,7 +11,16 @@ test('model-bench defaults: batch-1 decode, the folder\'s own compile options', 
 });
 
 test('--quant, --kv-cache-dtype and --decode-batch are parsed and checked', () => {
-  const o = parseModelBenchArgs(['--quant', 'int8', '--kv-cache-dtype', 'fp8', '--decode-batch', '16', '--prompt-tokens', '64']);
+  const o = parseModelBenchArgs([
+    '--quant',
+    'int8',
+    '--kv-cache-dtype',
+    'fp8',
+    '--decode-batch',
+    '16',
+    '--prompt-tokens',
+    '64',
+  ]);
   assert.equal(o.decodeBatch, 16);
   assert.equal(o.promptTokens, 64);
   assert.deepEqual(o.compile, { quant: 'int8', quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE, kvCacheDtype: 'fp8' });

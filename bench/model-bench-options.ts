@@ -54,6 +54,11 @@ export function parseModelBenchArgs(args: readonly string[]): ModelBenchOptions 
     decodeBatch: intOption('--decode-batch', values['decode-batch'], 1),
     sessionOptions: values['session-options'],
     profile: values.profile,
-    compile: compileGiven ? compileOptionsFrom({ ...(values.quant === undefined ? {} : { quant: values.quant }), ...(values['kv-cache-dtype'] === undefined ? {} : { 'kv-cache-dtype': values['kv-cache-dtype'] }) }) : undefined,
+    compile: compileGiven
+      ? compileOptionsFrom({
+          ...(values.quant === undefined ? {} : { quant: values.quant }),
+          ...(values['kv-cache-dtype'] === undefined ? {} : { 'kv-cache-dtype': values['kv-cache-dtype'] }),
+        })
+      : undefined,
   };
 }

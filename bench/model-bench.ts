@@ -31,18 +31,29 @@ class TimedExecutor implements Executor {
   prefillTokens = 0;
   decodeMs: number[] = [];
   constructor(private readonly inner: Executor) {}
-  get vocabSize(): number { return this.inner.vocabSize; }
-  get cache(): Executor['cache'] { return this.inner.cache; }
-  get device(): Executor['device'] { return this.inner.device; }
+  get vocabSize(): number {
+    return this.inner.vocabSize;
+  }
+  get cache(): Executor['cache'] {
+    return this.inner.cache;
+  }
+  get device(): Executor['device'] {
+    return this.inner.device;
+  }
   async step(inputs: ForwardInputs): Promise<RunnerOutput> {
     const t0 = performance.now();
     const out = await this.inner.step(inputs);
     const ms = performance.now() - t0;
     if (inputs.tokenIds.length === 1) this.decodeMs.push(ms);
-    else { this.prefillMs += ms; this.prefillTokens += inputs.tokenIds.length; }
+    else {
+      this.prefillMs += ms;
+      this.prefillTokens += inputs.tokenIds.length;
+    }
     return out;
   }
-  close(): Promise<void> { return this.inner.close(); }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
 
 /** Weight bytes (float32) one token touches: attention, dense/shared MLPs, k routed experts, lm_head row block. */
@@ -54,7 +65,11 @@ function activeWeightBytes(c: ModelConfig): number {
 function batchReport(stepMs: readonly number[]): Record<string, number> {
   const sorted = [...stepMs].sort((a, b) => a - b);
   const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
-  return { decodeBatch, decodeTokensPerSecondBatchN: +((decodeBatch * 1000) / mean).toFixed(1), decodeBatchMedianStepMs: +sorted[Math.floor(sorted.length / 2)]!.toFixed(2) };
+  return {
+    decodeBatch,
+    decodeTokensPerSecondBatchN: +((decodeBatch * 1000) / mean).toFixed(1),
+    decodeBatchMedianStepMs: +sorted[Math.floor(sorted.length / 2)]!.toFixed(2),
+  };
 }
 
 async function main(): Promise<void> {
@@ -62,32 +77,68 @@ async function main(): Promise<void> {
   if (modelDir === undefined) {
     modelDir = synthCacheDir(defaultCacheDir(), options.preset, 0);
     if (!existsSync(join(modelDir, 'model.safetensors'))) {
-      await synthesizeCheckpoint({ outDir: modelDir, seed: 0, preset: options.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
+      await synthesizeCheckpoint({
+        outDir: modelDir,
+        seed: 0,
+        preset: options.preset as SynthPreset,
+        onProgress: (m) => process.stderr.write(`synth: ${m}\n`),
+      });
     }
   }
   const sessions = options.sessionOptions.split('|').map((spec) => parseSessionTuning(spec));
-  const variants = options.executorMemory.split('|').flatMap((spec) => sessions.map((session) => ({ ...parseExecutorMemory(spec), session })));
-  const numBlocks = Math.max(Math.ceil((promptTokens + decodeTokens) / 64) + 1, decodeBatch > 1 ? blocksForBatch(decodeBatch, promptTokens, decodeTokens, 64) : 0);
-  const timings = variants.map(() => ({ prefillMs: 0, prefillTokens: 0, decodeMs: [] as number[], batchDecodeMs: [] as number[], loadMs: 0 }));
+  const variants = options.executorMemory
+    .split('|')
+    .flatMap((spec) => sessions.map((session) => ({ ...parseExecutorMemory(spec), session })));
+  const numBlocks = Math.max(
+    Math.ceil((promptTokens + decodeTokens) / 64) + 1,
+    decodeBatch > 1 ? blocksForBatch(decodeBatch, promptTokens, decodeTokens, 64) : 0,
+  );
+  const timings = variants.map(() => ({
+    prefillMs: 0,
+    prefillTokens: 0,
+    decodeMs: [] as number[],
+    batchDecodeMs: [] as number[],
+    loadMs: 0,
+  }));
   let config: ModelConfig | null = null;
   let bytesPerToken = 0;
   for (let r = 0; r < (variants.length > 1 ? repeats : 1); r++) {
     for (const [v, { session, ...memory }] of variants.entries()) {
       const t0 = performance.now();
       const profile = options.profile === undefined ? {} : { profileDir: options.profile };
-      const model = await loadModel(modelDir, { numBlocks, blockSize: 64, memory, session, ...profile, ...(options.compile === undefined ? {} : { compile: options.compile }), onProgress: (m) => process.stderr.write(`${m}\n`) });
+      const model = await loadModel(modelDir, {
+        numBlocks,
+        blockSize: 64,
+        memory,
+        session,
+        ...profile,
+        ...(options.compile === undefined ? {} : { compile: options.compile }),
+        onProgress: (m) => process.stderr.write(`${m}\n`),
+      });
       timings[v]!.loadMs += performance.now() - t0;
       config = model.config;
       bytesPerToken = cacheBytesPerToken(model.executor.cache);
       const timed = new TimedExecutor(model.executor);
       const vocab = model.config.vocabSize;
-      const prompt = Array.from({ length: promptTokens }, (_, i) => (i * 7919 + 13) % Math.min(vocab, 1000) + 3);
-      const params = { temperature: 0, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: promptTokens };
+      const prompt = Array.from({ length: promptTokens }, (_, i) => ((i * 7919 + 13) % Math.min(vocab, 1000)) + 3);
+      const params = {
+        temperature: 0,
+        topP: 1,
+        seed: 0,
+        logprobs: null,
+        echo: false,
+        ignoreEos: true,
+        eosTokenIds: [],
+        maxBatchTokens: promptTokens,
+      };
       await generateOffline(model.executor, model.tokenizer, prompt.slice(0, 16), { ...params, maxTokens: 4 }); // warm-up
       // One variant: `repeats` generations on one executor (as before); several: one per round, rounds interleaved.
       for (let i = 0; i < (variants.length > 1 ? 1 : repeats); i++) {
         await generateOffline(timed, model.tokenizer, prompt, { ...params, maxTokens: decodeTokens + 1 });
-        if (decodeBatch > 1) timings[v]!.batchDecodeMs.push(...(await runDecodeBatch(model.executor, decodeBatch, promptTokens, decodeTokens)).decodeStepMs);
+        if (decodeBatch > 1)
+          timings[v]!.batchDecodeMs.push(
+            ...(await runDecodeBatch(model.executor, decodeBatch, promptTokens, decodeTokens)).decodeStepMs,
+          );
       }
       await model.executor.close();
       timings[v]!.prefillMs += timed.prefillMs;
@@ -116,11 +167,16 @@ async function main(): Promise<void> {
     model: modelDir,
     layers: c.numHiddenLayers,
     hidden: c.hiddenSize,
-    experts: c.moe === null ? 0 : `${c.moe.nRoutedExperts} routed top-${c.moe.numExpertsPerTok} + ${c.moe.nSharedExperts} shared`,
+    experts:
+      c.moe === null
+        ? 0
+        : `${c.moe.nRoutedExperts} routed top-${c.moe.numExpertsPerTok} + ${c.moe.nSharedExperts} shared`,
     activeWeightMiBPerToken: +(activeWeightBytes(c) / 2 ** 20).toFixed(1),
     cacheBytesPerToken: bytesPerToken,
     prefillPromptTokens: promptTokens,
-    ...(options.compile === undefined ? {} : { quant: options.compile.quant, kvCacheDtype: options.compile.kvCacheDtype }),
+    ...(options.compile === undefined
+      ? {}
+      : { quant: options.compile.quant, kvCacheDtype: options.compile.kvCacheDtype }),
     ...(runs.length === 1 ? runs[0]! : { runs }),
     peakRssMiB: +maxRssMiB.toFixed(0),
   };

@@ -43,12 +43,21 @@ const experts = moe.nRoutedExperts;
 function synthetic(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; a[i] = (s / 2 ** 32 - 0.5) * 0.05; }
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
+    a[i] = (s / 2 ** 32 - 0.5) * 0.05;
+  }
   return a;
 }
 const source: WeightSource = {
   has: () => true,
-  info: (name) => ({ shape: name.endsWith('gate.weight') ? [experts, hidden] : name.endsWith('down_proj.weight') ? [hidden, inter] : [inter, hidden] }),
+  info: (name) => ({
+    shape: name.endsWith('gate.weight')
+      ? [experts, hidden]
+      : name.endsWith('down_proj.weight')
+        ? [hidden, inter]
+        : [inter, hidden],
+  }),
   readFloat32: (name) => {
     const [rows, cols] = source.info(name).shape as [number, number];
     let seed = 0;
@@ -63,17 +72,45 @@ async function session(variant: Variant): Promise<ort.InferenceSession> {
   const path = join(dir, `${variant}.onnx`);
   const file = new WeightFile(`${path}.data`);
   try {
-    const ctx = new GraphContext(g, file, source, { quant: variant.endsWith('int8') ? 'int8' : 'none', quantBlockSize: 64, kvCacheDtype: 'fp32' });
+    const ctx = new GraphContext(g, file, source, {
+      quant: variant.endsWith('int8') ? 'int8' : 'none',
+      quantBlockSize: 64,
+      kvCacheDtype: 'fp32',
+    });
     const h = g.input('h', DataType.FLOAT, ['n', hidden]);
     let y: Value;
     if (variant === 'qmoe-int8') {
       // Timing only: constant expert codes and scales of the right shapes (the kernel's cost does not depend on them).
       const logits = ctx.floatLinear(h, 'x.gate.weight');
-      const codes = (name: string, dims: number[]) => g.external(name, DataType.UINT8, dims, file.append(new Uint8Array(dims.reduce((a, b) => a * b, 1)).fill(130)));
-      const scales = (name: string, dims: number[]) => g.external(name, DataType.FLOAT, dims, file.append(new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1e-3)));
-      y = g.op1('QMoE', [h, logits, codes('fc1', [experts, 2 * inter, hidden]), scales('s1', [experts, 2 * inter]), null, codes('fc2', [experts, hidden, inter]), scales('s2', [experts, hidden])], {
-        k: moe.numExpertsPerTok, activation_type: 'swiglu', swiglu_fusion: 1, normalize_routing_weights: 0, expert_weight_bits: 8,
-      }, MS_DOMAIN);
+      const codes = (name: string, dims: number[]) =>
+        g.external(name, DataType.UINT8, dims, file.append(new Uint8Array(dims.reduce((a, b) => a * b, 1)).fill(130)));
+      const scales = (name: string, dims: number[]) =>
+        g.external(
+          name,
+          DataType.FLOAT,
+          dims,
+          file.append(new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1e-3)),
+        );
+      y = g.op1(
+        'QMoE',
+        [
+          h,
+          logits,
+          codes('fc1', [experts, 2 * inter, hidden]),
+          scales('s1', [experts, 2 * inter]),
+          null,
+          codes('fc2', [experts, hidden, inter]),
+          scales('s2', [experts, hidden]),
+        ],
+        {
+          k: moe.numExpertsPerTok,
+          activation_type: 'swiglu',
+          swiglu_fusion: 1,
+          normalize_routing_weights: 0,
+          expert_weight_bits: 8,
+        },
+        MS_DOMAIN,
+      );
       g.output(h, DataType.FLOAT, ['n', hidden]); // as moe.ts does for MoE: ORT must not run the kernel in place on h
     } else {
       y = moeFeedForward(ctx, config, moe, 'x', h);
@@ -101,7 +138,18 @@ for (const rows of [1, 16, 64]) {
       ms[i]!.push((performance.now() - t0) / 5);
     }
   }
-  results.push({ rows, msPerLayer: Object.fromEntries(variants.map((v, i) => [v, { median: +percentile(ms[i]!, 50).toFixed(2), range: [+Math.min(...ms[i]!).toFixed(2), +Math.max(...ms[i]!).toFixed(2)] }])) });
+  results.push({
+    rows,
+    msPerLayer: Object.fromEntries(
+      variants.map((v, i) => [
+        v,
+        {
+          median: +percentile(ms[i]!, 50).toFixed(2),
+          range: [+Math.min(...ms[i]!).toFixed(2), +Math.max(...ms[i]!).toFixed(2)],
+        },
+      ]),
+    ),
+  });
 }
 for (const s of sessions) await s.release();
 rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,12 @@ test('onnxOpCounts counts the nodes of each op type in a built graph', () => {
   const g = new GraphBuilder();
   const x = g.input('x', DataType.FLOAT, ['n', 4]);
   const y = g.op1('Mul', [g.op1('Sigmoid', [x]), g.op1('Sigmoid', [x])]);
-  g.output(g.op1('SimplifiedLayerNormalization', [y, g.constFloat([1, 1, 1, 1])], { axis: -1, epsilon: { float: 1e-6 } }), DataType.FLOAT, ['n', 4], 'y');
+  g.output(
+    g.op1('SimplifiedLayerNormalization', [y, g.constFloat([1, 1, 1, 1])], { axis: -1, epsilon: { float: 1e-6 } }),
+    DataType.FLOAT,
+    ['n', 4],
+    'y',
+  );
   const dir = mkdtempSync(join(tmpdir(), 'op-counts-'));
   try {
     writeFileSync(join(dir, 'm.onnx'), g.build('t', { note: 'x' }));

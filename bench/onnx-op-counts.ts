@@ -33,16 +33,23 @@ function fields(msg: Uint8Array, wanted: number): Uint8Array[] {
     const key = varint();
     const field = Math.floor(key / 8);
     switch (key & 7) {
-      case 0: varint(); break;
-      case 1: pos += 8; break;
-      case 5: pos += 4; break;
+      case 0:
+        varint();
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
       case 2: {
         const len = varint();
         if (field === wanted) out.push(msg.subarray(pos, pos + len));
         pos += len;
         break;
       }
-      default: throw new Error(`unsupported protobuf wire type ${key & 7}`);
+      default:
+        throw new Error(`unsupported protobuf wire type ${key & 7}`);
     }
   }
   return out;

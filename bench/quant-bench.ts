@@ -15,7 +15,12 @@ import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
 
 const { values } = parseArgs({ options: { model: { type: 'string' }, rounds: { type: 'string', default: '7' } } });
 const here = dirname(fileURLToPath(import.meta.url));
-const node = (script: string, args: string[]): string => execFileSync(process.execPath, [script, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+const node = (script: string, args: string[]): string =>
+  execFileSync(process.execPath, [script, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 24,
+  });
 
 const modes = [
   { name: 'float32', quant: 'none', kv: 'fp32' },
@@ -28,22 +33,53 @@ const modes = [
 let model = values.model;
 if (model === undefined) {
   model = synthCacheDir(defaultCacheDir(), 'mini', 0);
-  if (!existsSync(join(model, 'model.safetensors'))) await synthesizeCheckpoint({ outDir: model, seed: 0, preset: 'mini', onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
+  if (!existsSync(join(model, 'model.safetensors')))
+    await synthesizeCheckpoint({
+      outDir: model,
+      seed: 0,
+      preset: 'mini',
+      onProgress: (m) => process.stderr.write(`synth: ${m}\n`),
+    });
 }
 
-interface Probe { modelRssMiB: number; weightRssMiB: number; cacheBytesPerToken: number }
-interface Quality { top1Agreement: number; meanKl: number; meanAbsDeltaLogprob: number }
-interface Race { modes: { decodeTokensPerSecond: number; decodeRangeTokensPerSecond: [number, number]; vsBaseline: number }[] }
+interface Probe {
+  modelRssMiB: number;
+  weightRssMiB: number;
+  cacheBytesPerToken: number;
+}
+interface Quality {
+  top1Agreement: number;
+  meanKl: number;
+  meanAbsDeltaLogprob: number;
+}
+interface Race {
+  modes: { decodeTokensPerSecond: number; decodeRangeTokensPerSecond: [number, number]; vsBaseline: number }[];
+}
 const rows: { name: string; probe: Probe; quality: Quality | null }[] = [];
 for (const m of modes) {
   process.stderr.write(`quant-bench: ${m.name}\n`);
   const flags = ['--quant', m.quant, '--kv-cache-dtype', m.kv];
-  const probe = JSON.parse(node(join(here, 'quant-probe.js'), ['--model', model, '--decode-tokens', '0', ...flags])) as Probe;
-  const quality = m.name === 'float32' ? null : JSON.parse(node(join(here, '..', 'cli.js'), ['eval', '--model', model, '--json', '--tokens', '64', ...flags])) as Quality;
+  const probe = JSON.parse(
+    node(join(here, 'quant-probe.js'), ['--model', model, '--decode-tokens', '0', ...flags]),
+  ) as Probe;
+  const quality =
+    m.name === 'float32'
+      ? null
+      : (JSON.parse(
+          node(join(here, '..', 'cli.js'), ['eval', '--model', model, '--json', '--tokens', '64', ...flags]),
+        ) as Quality);
   rows.push({ name: m.name, probe, quality });
 }
 process.stderr.write(`quant-bench: decode speed, ${values.rounds} rounds of every mode in turn\n`);
-const race = JSON.parse(node(join(here, 'decode-race.js'), ['--model', model, '--rounds', values.rounds, ...modes.flatMap((m) => ['--mode', `${m.quant},${m.kv}`])])) as Race;
+const race = JSON.parse(
+  node(join(here, 'decode-race.js'), [
+    '--model',
+    model,
+    '--rounds',
+    values.rounds,
+    ...modes.flatMap((m) => ['--mode', `${m.quant},${m.kv}`]),
+  ]),
+) as Race;
 const base = rows[0]!.probe;
 const GiB = 2 ** 30;
 const report = rows.map(({ name, probe, quality }, i) => ({
@@ -62,7 +98,11 @@ const report = rows.map(({ name, probe, quality }, i) => ({
   meanKlVsFloat32: quality === null ? 0 : +quality.meanKl.toExponential(2),
 }));
 process.stdout.write(`${JSON.stringify({ model, report }, null, 2)}\n\n`);
-process.stdout.write('| mode | weight RSS (MiB) | × fp32 | model RSS (MiB) | × fp32 | decode tok/s (batch 1, median of rounds) | × fp32 (median of per-round ratios) | KL vs fp32 | top-1 vs fp32 | cache B/token | 2k-token seqs per GiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n');
+process.stdout.write(
+  '| mode | weight RSS (MiB) | × fp32 | model RSS (MiB) | × fp32 | decode tok/s (batch 1, median of rounds) | × fp32 (median of per-round ratios) | KL vs fp32 | top-1 vs fp32 | cache B/token | 2k-token seqs per GiB |\n|---|---|---|---|---|---|---|---|---|---|---|\n',
+);
 for (const r of report) {
-  process.stdout.write(`| ${r.mode} | ${r.weightRssMiB} | ${r.weightRssVsFloat32} | ${r.modelRssMiB} | ${r.rssVsFloat32} | ${r.decodeTokensPerSecond} | ${r.decodeVsFloat32} | ${r.meanKlVsFloat32} | ${(r.top1VsFloat32 * 100).toFixed(1)} % | ${r.cacheBytesPerToken} | ${r.sequencesOf2kIn1GiB} |\n`);
+  process.stdout.write(
+    `| ${r.mode} | ${r.weightRssMiB} | ${r.weightRssVsFloat32} | ${r.modelRssMiB} | ${r.rssVsFloat32} | ${r.decodeTokensPerSecond} | ${r.decodeVsFloat32} | ${r.meanKlVsFloat32} | ${(r.top1VsFloat32 * 100).toFixed(1)} % | ${r.cacheBytesPerToken} | ${r.sequencesOf2kIn1GiB} |\n`,
+  );
 }

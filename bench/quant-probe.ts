@@ -18,7 +18,9 @@ import { decodeRate, GREEDY } from './decode-rate.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 
-const { values } = parseArgs({ options: { model: { type: 'string' }, 'decode-tokens': { type: 'string', default: '32' }, ...compileFlagSpecs } });
+const { values } = parseArgs({
+  options: { model: { type: 'string' }, 'decode-tokens': { type: 'string', default: '32' }, ...compileFlagSpecs },
+});
 if (values.model === undefined) throw new Error('--model DIR is required');
 const compile = compileOptionsFrom(values);
 
@@ -62,17 +64,22 @@ const weightRss = loadedAnon + mappedRssMiB('.onnx.data');
 const decodeTokens = Number(values['decode-tokens']);
 if (!(Number.isSafeInteger(decodeTokens) && decodeTokens >= 0)) throw new Error('--decode-tokens takes a whole number');
 const rates: number[] = [];
-for (let run = 0; decodeTokens > 0 && run < 5; run++) rates.push(await decodeRate(model, [0, 5 + run, 6, 7], decodeTokens));
+for (let run = 0; decodeTokens > 0 && run < 5; run++)
+  rates.push(await decodeRate(model, [0, 5 + run, 6, 7], decodeTokens));
 rates.sort((a, b) => a - b);
 await model.executor.close();
-process.stdout.write(`${JSON.stringify({
-  mode: compile,
-  modelRssMiB: +(loaded - baseline).toFixed(1),
-  weightRssMiB: +weightRss.toFixed(1),
-  runtimeRssMiB: +(loaded - baseline - weightRss).toFixed(1),
-  ...(rates.length === 0 ? {} : {
-    decodeTokensPerSecond: +rates[2]!.toFixed(2),
-    decodeRangeTokensPerSecond: [+rates[0]!.toFixed(2), +rates[4]!.toFixed(2)],
-  }),
-  cacheBytesPerToken: cacheBytesPerToken(model.executor.cache),
-})}\n`);
+process.stdout.write(
+  `${JSON.stringify({
+    mode: compile,
+    modelRssMiB: +(loaded - baseline).toFixed(1),
+    weightRssMiB: +weightRss.toFixed(1),
+    runtimeRssMiB: +(loaded - baseline - weightRss).toFixed(1),
+    ...(rates.length === 0
+      ? {}
+      : {
+          decodeTokensPerSecond: +rates[2]!.toFixed(2),
+          decodeRangeTokensPerSecond: [+rates[0]!.toFixed(2), +rates[4]!.toFixed(2)],
+        }),
+    cacheBytesPerToken: cacheBytesPerToken(model.executor.cache),
+  })}\n`,
+);

@@ -8,7 +8,13 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BlockQuantizePool } from '../quant/block-quantize-pool.js';
-import { allocateBlocks, quantizeBlocks, type BlockBits, type BlockQuantized, type BlockQuantizer } from '../quant/int-blocks.js';
+import {
+  allocateBlocks,
+  quantizeBlocks,
+  type BlockBits,
+  type BlockQuantized,
+  type BlockQuantizer,
+} from '../quant/int-blocks.js';
 import { quantizeRowsIntoReference } from '../quant/int-blocks-reference.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, threads: { type: 'string' } } });
@@ -22,7 +28,11 @@ const w = Float32Array.from({ length: rows * cols }, (_, i) => Math.sin(i) * 0.0
 
 // Each contender allocates its output, as the compiler's quantizeBlocks call does (fresh pages cost here too).
 const contenders: Record<string, BlockQuantizer> = {
-  oldLoop: (x, r, c, bits, bs) => { const out = allocateBlocks(r, c, bits, bs); quantizeRowsIntoReference(out, x); return out; },
+  oldLoop: (x, r, c, bits, bs) => {
+    const out = allocateBlocks(r, c, bits, bs);
+    quantizeRowsIntoReference(out, x);
+    return out;
+  },
   newLoop: quantizeBlocks,
   pool: pool.quantizeBlocks,
 };
@@ -34,7 +44,11 @@ function timeOnce(quantize: BlockQuantizer, bits: BlockBits): { gbPerSecond: num
 }
 
 const sameBytes = (a: BlockQuantized, b: BlockQuantized): boolean =>
-  Buffer.compare(a.data, b.data) === 0 && Buffer.compare(new Uint8Array(a.scales.buffer, 0, a.scales.byteLength), new Uint8Array(b.scales.buffer, 0, b.scales.byteLength)) === 0;
+  Buffer.compare(a.data, b.data) === 0 &&
+  Buffer.compare(
+    new Uint8Array(a.scales.buffer, 0, a.scales.byteLength),
+    new Uint8Array(b.scales.buffer, 0, b.scales.byteLength),
+  ) === 0;
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
@@ -43,7 +57,8 @@ for (const bits of [8, 4] as BlockBits[]) {
   const expected = timeOnce(contenders['oldLoop'] as BlockQuantizer, bits).out;
   let identical = true;
   const gbs: Record<string, number[]> = { oldLoop: [], newLoop: [], pool: [] };
-  for (let r = -1; r < rounds; r++) { // round -1 warms up (JIT, pool workers, staging pages) and is not counted
+  for (let r = -1; r < rounds; r++) {
+    // round -1 warms up (JIT, pool workers, staging pages) and is not counted
     for (const [name, quantize] of Object.entries(contenders)) {
       const { gbPerSecond, out } = timeOnce(quantize, bits);
       identical &&= sameBytes(expected, out);
@@ -53,8 +68,13 @@ for (const bits of [8, 4] as BlockBits[]) {
   const old = gbs['oldLoop'] ?? [];
   const speedups = (xs: number[]): number[] => xs.map((x, i) => Number((x / (old[i] ?? NaN)).toFixed(2)));
   report.push({
-    bits, identical, oldLoopGBs: median(old), newLoopGBs: median(gbs['newLoop'] ?? []), poolGBs: median(gbs['pool'] ?? []),
-    newLoopSpeedup: median(speedups(gbs['newLoop'] ?? [])), poolSpeedup: median(speedups(gbs['pool'] ?? [])),
+    bits,
+    identical,
+    oldLoopGBs: median(old),
+    newLoopGBs: median(gbs['newLoop'] ?? []),
+    poolGBs: median(gbs['pool'] ?? []),
+    newLoopSpeedup: median(speedups(gbs['newLoop'] ?? [])),
+    poolSpeedup: median(speedups(gbs['pool'] ?? [])),
     perRound: { newLoop: speedups(gbs['newLoop'] ?? []), pool: speedups(gbs['pool'] ?? []) },
   });
 }

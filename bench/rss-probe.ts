@@ -51,15 +51,27 @@ const numBlocks = Number(values['num-blocks']);
 const maxBatch = Number(values['max-batch']);
 const BLOCK_SIZE = 64;
 
-interface Sample { readonly step: number; readonly rssMiB: number; readonly shapes: number; readonly sizes: number }
-interface ChildReport { readonly variant: string; readonly samples: Sample[]; readonly meanStepMs: number }
+interface Sample {
+  readonly step: number;
+  readonly rssMiB: number;
+  readonly shapes: number;
+  readonly sizes: number;
+}
+interface ChildReport {
+  readonly variant: string;
+  readonly samples: Sample[];
+  readonly meanStepMs: number;
+}
 
 /** A serving-like step: B sequences, mostly decodes, sometimes one prefill chunk; every sequence samples. */
 function randomStep(rng: Rng, paddedSlots: number): ForwardInputs {
   const int = (lo: number, hi: number): number => lo + Math.floor(rng.nextUnit() * (hi - lo + 1));
   const batch = int(1, maxBatch);
   // The scheduler's cap on batch × longest chunk (engine/scheduler.ts), when the variant sets one.
-  const prefill = Math.min(rng.nextUnit() < 0.4 ? int(2, Math.min(300, 512 - batch + 1)) : 0, Math.floor(paddedSlots / batch));
+  const prefill = Math.min(
+    rng.nextUnit() < 0.4 ? int(2, Math.min(300, 512 - batch + 1)) : 0,
+    Math.floor(paddedSlots / batch),
+  );
   const seqs: SequenceSlice[] = [];
   const tokenIds: number[] = [];
   const positions: number[] = [];
@@ -68,7 +80,10 @@ function randomStep(rng: Rng, paddedSlots: number): ForwardInputs {
   for (let b = 0; b < batch; b++) {
     const queryLen = b === 0 && prefill > 0 ? prefill : 1;
     const contextLen = b === 0 && prefill > 0 ? int(0, 200) : int(1, 320);
-    const blockTable = Array.from({ length: Math.ceil((contextLen + queryLen) / BLOCK_SIZE) }, () => int(0, numBlocks - 1) as BlockId);
+    const blockTable = Array.from(
+      { length: Math.ceil((contextLen + queryLen) / BLOCK_SIZE) },
+      () => int(0, numBlocks - 1) as BlockId,
+    );
     for (let t = 0; t < queryLen; t++) {
       const pos = contextLen + t;
       tokenIds.push(int(3, 999));
@@ -78,14 +93,25 @@ function randomStep(rng: Rng, paddedSlots: number): ForwardInputs {
     logits.push(tokenIds.length - 1);
     seqs.push({ queryLen, contextLen, blockTable });
   }
-  return { tokenIds: Int32Array.from(tokenIds), positions: Int32Array.from(positions), seqs, slotMapping: Int32Array.from(slots), logitsIndices: Int32Array.from(logits) };
+  return {
+    tokenIds: Int32Array.from(tokenIds),
+    positions: Int32Array.from(positions),
+    seqs,
+    slotMapping: Int32Array.from(slots),
+    logitsIndices: Int32Array.from(logits),
+  };
 }
 
 async function modelDir(): Promise<string> {
   if (values.model !== undefined) return values.model;
   const dir = join(defaultCacheDir(), 'synth', `${values.preset}-seed0`);
   if (!existsSync(join(dir, 'model.safetensors'))) {
-    await synthesizeCheckpoint({ outDir: dir, seed: 0, preset: values.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
+    await synthesizeCheckpoint({
+      outDir: dir,
+      seed: 0,
+      preset: values.preset as SynthPreset,
+      onProgress: (m) => process.stderr.write(`synth: ${m}\n`),
+    });
   }
   return dir;
 }
@@ -105,7 +131,13 @@ async function runChild(variant: string): Promise<void> {
     const t0 = performance.now();
     await model.executor.step(inputs);
     stepMs += performance.now() - t0;
-    if (i % sampleEvery === 0) samples.push({ step: i, rssMiB: rssMiB(), shapes: model.executor.numShapesSeen, sizes: model.executor.numSizesSeen });
+    if (i % sampleEvery === 0)
+      samples.push({
+        step: i,
+        rssMiB: rssMiB(),
+        shapes: model.executor.numShapesSeen,
+        sizes: model.executor.numSizesSeen,
+      });
   }
   await model.executor.close();
   const report: ChildReport = { variant, samples, meanStepMs: +(stepMs / steps).toFixed(2) };
@@ -113,19 +145,37 @@ async function runChild(variant: string): Promise<void> {
 }
 
 function runVariant(variant: string): Promise<ChildReport> {
-  const envSpec = variant.split(' ').find((p) => p.startsWith('env:'))?.slice(4);
+  const envSpec = variant
+    .split(' ')
+    .find((p) => p.startsWith('env:'))
+    ?.slice(4);
   const env = { ...process.env };
   if (envSpec !== undefined) {
     const [name, value] = envSpec.split('=');
     env[name!] = value ?? '';
   }
-  const args = [fileURLToPath(import.meta.url), '--child', variant, '--steps', String(steps), '--sample-every', String(sampleEvery),
-    '--seed', values.seed, '--num-blocks', String(numBlocks), '--max-batch', String(maxBatch),
-    ...(values.model === undefined ? ['--preset', values.preset] : ['--model', values.model])];
+  const args = [
+    fileURLToPath(import.meta.url),
+    '--child',
+    variant,
+    '--steps',
+    String(steps),
+    '--sample-every',
+    String(sampleEvery),
+    '--seed',
+    values.seed,
+    '--num-blocks',
+    String(numBlocks),
+    '--max-batch',
+    String(maxBatch),
+    ...(values.model === undefined ? ['--preset', values.preset] : ['--model', values.model]),
+  ];
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
-    proc.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    proc.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     proc.once('exit', (code) => {
       if (code !== 0) reject(new Error(`variant ${variant} exited with ${code}`));
       else resolve(JSON.parse(out.trim().split('\n').at(-1)!) as ChildReport);
@@ -142,8 +192,10 @@ async function main(): Promise<void> {
     reports.push(r);
     const quarter = r.samples[Math.max(1, Math.round(r.samples.length / 4))]!;
     const last = r.samples.at(-1)!;
-    process.stdout.write(`${variant.padEnd(60)} RSS ${r.samples.map((s) => s.rssMiB.toFixed(0)).join(' ')} MiB | ` +
-      `step ${quarter.step}→${last.step}: +${(last.rssMiB - quarter.rssMiB).toFixed(0)} MiB | shapes ${last.shapes}, sizes ${last.sizes} | ${r.meanStepMs} ms/step\n`);
+    process.stdout.write(
+      `${variant.padEnd(60)} RSS ${r.samples.map((s) => s.rssMiB.toFixed(0)).join(' ')} MiB | ` +
+        `step ${quarter.step}→${last.step}: +${(last.rssMiB - quarter.rssMiB).toFixed(0)} MiB | shapes ${last.shapes}, sizes ${last.sizes} | ${r.meanStepMs} ms/step\n`,
+    );
   }
   process.stdout.write(`${JSON.stringify({ steps, sampleEvery, seed: Number(values.seed), numBlocks, reports })}\n`);
 }

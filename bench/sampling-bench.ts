@@ -42,25 +42,48 @@ const penaltyRows = Number(values['penalty-rows']);
 /** 32 chat-like streams: nucleus sampling; some with penalties (and logit_bias), some asking for logprobs. */
 function options(i: number): SamplingOptions {
   const base = { ...DEFAULT_SAMPLING, temperature: 0.7, topP: 0.95, seed: i };
-  return i < penaltyRows ? { ...base, repetitionPenalty: 1.1, frequencyPenalty: 0.2, logitBias: new Map([[100 + i, 2]]) } : base;
+  return i < penaltyRows
+    ? { ...base, repetitionPenalty: 1.1, frequencyPenalty: 0.2, logitBias: new Map([[100 + i, 2]]) }
+    : base;
 }
 
 function states(): Map<string, SamplingState> {
   const out = new Map<string, SamplingState>();
   for (let i = 0; i < streams; i++) {
     const promptIds = Array.from({ length: 512 }, (_, t) => (t * 7919 + i) % vocab);
-    const request = new Request({
-      id: `s${i}`, promptIds, maxTokens: 1 << 20, sampling: options(i), stop: [], stopTokenIds: [], ignoreEos: true,
-      logprobs: i >= streams - logprobRows ? 5 : null, promptLogprobs: null,
-    }, [], 0);
-    out.set(request.id, { request, draws: new Draws(new Rng(i)), penalties: new PenaltyTracker(promptIds), matcher: null });
+    const request = new Request(
+      {
+        id: `s${i}`,
+        promptIds,
+        maxTokens: 1 << 20,
+        sampling: options(i),
+        stop: [],
+        stopTokenIds: [],
+        ignoreEos: true,
+        logprobs: i >= streams - logprobRows ? 5 : null,
+        promptLogprobs: null,
+      },
+      [],
+      0,
+    );
+    out.set(request.id, {
+      request,
+      draws: new Draws(new Rng(i)),
+      penalties: new PenaltyTracker(promptIds),
+      matcher: null,
+    });
   }
   return out;
 }
 
 function plans(live: ReadonlyMap<string, SamplingState>): RowPlan[] {
   return [...live.values()].map((s, row) => ({
-    scheduled: { request: s.request, start: s.request.numTokens - 1, numNewTokens: 1, samples: true } satisfies ScheduledRequest,
+    scheduled: {
+      request: s.request,
+      start: s.request.numTokens - 1,
+      numNewTokens: 1,
+      samples: true,
+    } satisfies ScheduledRequest,
     promptRows: [],
     sampleRow: row,
   }));
@@ -88,7 +111,7 @@ class MainThreadSampler {
       this.processed.set(raw);
       applyLogitsProcessors(this.processed, s.request.sampling, s.penalties);
       let rng = this.rngs.get(id);
-      if (rng === undefined) this.rngs.set(id, rng = new Rng(Number(id.slice(1)) + 1000));
+      if (rng === undefined) this.rngs.set(id, (rng = new Rng(Number(id.slice(1)) + 1000)));
       const token = sampleToken(this.processed, s.request.sampling, rng, this.samplingScratch);
       s.penalties.add(token);
       if (s.request.logprobs !== null) logprobEntry(raw, token, s.request.logprobs, this.scratch);
@@ -129,27 +152,43 @@ async function runMode(mode: 'before' | 'after', worker: Worker): Promise<{ main
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const fmt = (xs: number[]): string => `median ${median(xs).toFixed(2)} (range ${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
+const fmt = (xs: number[]): string =>
+  `median ${median(xs).toFixed(2)} (range ${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`;
 
 async function main(): Promise<void> {
-  const worker = new Worker(new URL('./sampling-bench-worker.js', import.meta.url), { workerData: { rows: streams, vocab } satisfies BenchWorkerInit });
+  const worker = new Worker(new URL('./sampling-bench-worker.js', import.meta.url), {
+    workerData: { rows: streams, vocab } satisfies BenchWorkerInit,
+  });
   await runMode('before', worker); // warm-up: JIT, buffers
   await runMode('after', worker);
-  const results = { before: { main: [] as number[], wall: [] as number[] }, after: { main: [] as number[], wall: [] as number[] } };
-  console.log(`bench:sampling: ${streams} streams, vocab ${vocab}, ${steps} steps a round, ${rounds} rounds (order alternates); ${penaltyRows} rows with penalties + logit_bias, ${logprobRows} with logprobs 5`);
+  const results = {
+    before: { main: [] as number[], wall: [] as number[] },
+    after: { main: [] as number[], wall: [] as number[] },
+  };
+  console.log(
+    `bench:sampling: ${streams} streams, vocab ${vocab}, ${steps} steps a round, ${rounds} rounds (order alternates); ${penaltyRows} rows with penalties + logit_bias, ${logprobRows} with logprobs 5`,
+  );
   for (let r = 0; r < rounds; r++) {
     const order: ('before' | 'after')[] = r % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
     for (const mode of order) {
       const { mainMs, wallMs } = await runMode(mode, worker);
       results[mode].main.push(mainMs);
       results[mode].wall.push(wallMs);
-      console.log(`  round ${r + 1} ${mode.padEnd(6)} main thread ${mainMs.toFixed(2)} ms/step, wall ${wallMs.toFixed(2)} ms/step`);
+      console.log(
+        `  round ${r + 1} ${mode.padEnd(6)} main thread ${mainMs.toFixed(2)} ms/step, wall ${wallMs.toFixed(2)} ms/step`,
+      );
     }
   }
-  console.log(`before (logits walked on the main thread): main thread ms/step ${fmt(results.before.main)}; wall ms/step ${fmt(results.before.wall)}`);
-  console.log(`after  (sampled in the worker):            main thread ms/step ${fmt(results.after.main)}; wall ms/step ${fmt(results.after.wall)}`);
+  console.log(
+    `before (logits walked on the main thread): main thread ms/step ${fmt(results.before.main)}; wall ms/step ${fmt(results.before.wall)}`,
+  );
+  console.log(
+    `after  (sampled in the worker):            main thread ms/step ${fmt(results.after.main)}; wall ms/step ${fmt(results.after.wall)}`,
+  );
   const ratios = results.before.main.map((b, i) => b / results.after.main[i]!);
-  console.log(`main-thread time before ÷ after, per round: ${ratios.map((x) => x.toFixed(1)).join(', ')} (median ${median(ratios).toFixed(1)}×)`);
+  console.log(
+    `main-thread time before ÷ after, per round: ${ratios.map((x) => x.toFixed(1)).join(', ')} (median ${median(ratios).toFixed(1)}×)`,
+  );
   await worker.terminate();
 }
 

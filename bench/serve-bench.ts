@@ -29,17 +29,27 @@ const maxTokens = Number(values['max-tokens']);
 const promptTokens = Number(values['prompt-tokens']);
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
 
-
 async function startServer(extra: string[]): Promise<{ url: string; proc: ChildProcess }> {
   const port = await freePort();
-  const args = [BIN, 'serve', '--port', String(port), '--max-num-seqs', '16', ...(values.model === undefined ? [] : ['--model', values.model]), ...extra];
+  const args = [
+    BIN,
+    'serve',
+    '--port',
+    String(port),
+    '--max-num-seqs',
+    '16',
+    ...(values.model === undefined ? [] : ['--model', values.model]),
+    ...extra,
+  ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 1200; i++) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
     try {
       if ((await fetch(`${url}/health`)).ok) return { url, proc };
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error('server did not become healthy');
@@ -51,7 +61,11 @@ async function stopServer(proc: ChildProcess): Promise<void> {
   await exited;
 }
 
-interface StreamResult { ttftMs: number; tokens: number; totalMs: number }
+interface StreamResult {
+  ttftMs: number;
+  tokens: number;
+  totalMs: number;
+}
 
 /** One streamed completion over token ids: time to the first content chunk, and tokens from the usage chunk. */
 async function stream(url: string, prompt: number[], tokens: number): Promise<StreamResult> {
@@ -59,7 +73,14 @@ async function stream(url: string, prompt: number[], tokens: number): Promise<St
   const res = await fetch(`${url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ prompt, max_tokens: tokens, temperature: 0, ignore_eos: true, stream: true, stream_options: { include_usage: true } }),
+    body: JSON.stringify({
+      prompt,
+      max_tokens: tokens,
+      temperature: 0,
+      ignore_eos: true,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
   });
   if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status}: ${await res.text()}`);
   let ttftMs = -1;
@@ -84,23 +105,35 @@ async function stream(url: string, prompt: number[], tokens: number): Promise<St
 /** The repeated short prompt of --compare: shorter than one 64-token block. */
 const SHORT_PROMPT_TOKENS = 48;
 
-const randomPrompt = (len: number, salt: number): number[] => Array.from({ length: len }, (_, i) => 3 + ((i * 7919 + salt * 104729) % 4000));
+const randomPrompt = (len: number, salt: number): number[] =>
+  Array.from({ length: len }, (_, i) => 3 + ((i * 7919 + salt * 104729) % 4000));
 
 async function throughput(url: string, concurrency: number): Promise<{ tokensPerSecond: number; wallSeconds: number }> {
   const t0 = performance.now();
-  const results = await Promise.all(Array.from({ length: concurrency }, (_, i) => stream(url, randomPrompt(16, 1000 + i), maxTokens)));
+  const results = await Promise.all(
+    Array.from({ length: concurrency }, (_, i) => stream(url, randomPrompt(16, 1000 + i), maxTokens)),
+  );
   const wallSeconds = (performance.now() - t0) / 1000;
-  return { tokensPerSecond: +(results.reduce((a, r) => a + r.tokens, 0) / wallSeconds).toFixed(1), wallSeconds: +wallSeconds.toFixed(2) };
+  return {
+    tokensPerSecond: +(results.reduce((a, r) => a + r.tokens, 0) / wallSeconds).toFixed(1),
+    wallSeconds: +wallSeconds.toFixed(2),
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function healthDuringLoad(url: string): Promise<{ samples: number; p50Ms: number; p99Ms: number; maxMs: number }> {
+async function healthDuringLoad(
+  url: string,
+): Promise<{ samples: number; p50Ms: number; p99Ms: number; maxMs: number }> {
   const latencies: number[] = [];
   let done = false;
-  const load = Promise.all(Array.from({ length: 16 }, (_, i) => stream(url, randomPrompt(16, 2000 + i), maxTokens))).finally(() => { done = true; });
+  const load = Promise.all(
+    Array.from({ length: 16 }, (_, i) => stream(url, randomPrompt(16, 2000 + i), maxTokens)),
+  ).finally(() => {
+    done = true;
+  });
   while (!done) {
     const t0 = performance.now();
     await (await fetch(`${url}/health`)).arrayBuffer();
@@ -109,7 +142,12 @@ async function healthDuringLoad(url: string): Promise<{ samples: number; p50Ms: 
   }
   await load;
   latencies.sort((a, b) => a - b);
-  return { samples: latencies.length, p50Ms: +percentile(latencies, 50).toFixed(2), p99Ms: +percentile(latencies, 99).toFixed(2), maxMs: +latencies.at(-1)!.toFixed(2) };
+  return {
+    samples: latencies.length,
+    p50Ms: +percentile(latencies, 50).toFixed(2),
+    p99Ms: +percentile(latencies, 99).toFixed(2),
+    maxMs: +latencies.at(-1)!.toFixed(2),
+  };
 }
 
 async function repeatedPromptTtft(url: string): Promise<{ firstMs: number; repeatMs: number }> {
@@ -122,13 +160,22 @@ async function repeatedPromptTtft(url: string): Promise<{ firstMs: number; repea
 /** --compare: each variant's throughput and cold long-prompt TTFT, rounds interleaved; medians over rounds. */
 async function compare(specs: string[], rounds: number): Promise<void> {
   const levels = [1, 4, 16, 32];
-  const results = specs.map(() => ({ tokensPerSecond: levels.map(() => [] as number[]), ttftMs: [] as number[], repeatShortTtftMs: [] as number[] }));
+  const results = specs.map(() => ({
+    tokensPerSecond: levels.map(() => [] as number[]),
+    ttftMs: [] as number[],
+    repeatShortTtftMs: [] as number[],
+  }));
   for (let r = 0; r < rounds; r++) {
     for (const [v, spec] of specs.entries()) {
-      const { url, proc } = await startServer(['--max-num-seqs', '32', ...spec.split(/\s+/).filter((f) => f.length > 0)]);
+      const { url, proc } = await startServer([
+        '--max-num-seqs',
+        '32',
+        ...spec.split(/\s+/).filter((f) => f.length > 0),
+      ]);
       try {
         await stream(url, randomPrompt(8, 1), 4); // warm-up
-        for (const [i, c] of levels.entries()) results[v]!.tokensPerSecond[i]!.push((await throughput(url, c)).tokensPerSecond);
+        for (const [i, c] of levels.entries())
+          results[v]!.tokensPerSecond[i]!.push((await throughput(url, c)).tokensPerSecond);
         results[v]!.ttftMs.push((await stream(url, randomPrompt(promptTokens, 100 + r), 1)).ttftMs);
         const short = randomPrompt(SHORT_PROMPT_TOKENS, 200 + r);
         await stream(url, short, 1);
@@ -158,7 +205,12 @@ async function main(): Promise<void> {
     const one = await throughput(url, 1);
     const four = await throughput(url, 4);
     const sixteen = await throughput(url, 16);
-    report['outputTokensPerSecond'] = { c1: one, c4: four, c16: sixteen, ratio16to1: +(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2) };
+    report['outputTokensPerSecond'] = {
+      c1: one,
+      c4: four,
+      c16: sixteen,
+      ratio16to1: +(sixteen.tokensPerSecond / one.tokensPerSecond).toFixed(2),
+    };
     report['healthWhile16Decode'] = await healthDuringLoad(url);
     report['ttftRepeatedPromptPrefixCaching'] = await repeatedPromptTtft(url);
   } finally {

@@ -67,7 +67,8 @@ function random(): number {
 const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
 
-const WORDS = 'the a of latent cache block token stream model expert router attention query key value layer norm rope'.split(' ');
+const WORDS =
+  'the a of latent cache block token stream model expert router attention query key value layer norm rope'.split(' ');
 const words = (n: number): string => Array.from({ length: n }, () => pick(WORDS)).join(' ');
 /** Prompt sizes in words, fitted to the model's context window by calibrate(). */
 const shape = { prefixWords: 150, suffixWords: 40, plainWords: 200 };
@@ -79,7 +80,9 @@ async function calibrate(url: string): Promise<{ maxModelLen: number; tokensPerW
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${KEY}` };
   const models = (await (await fetch(`${url}/v1/models`, { headers })).json()) as { data: { max_model_len: number }[] };
   const maxModelLen = models.data[0]!.max_model_len;
-  const sample = await (await fetch(`${url}/tokenize`, { method: 'POST', headers, body: JSON.stringify({ prompt: words(400) }) })).json() as { count: number };
+  const sample = (await (
+    await fetch(`${url}/tokenize`, { method: 'POST', headers, body: JSON.stringify({ prompt: words(400) }) })
+  ).json()) as { count: number };
   const tokensPerWord = sample.count / 400;
   const budgetTokens = Math.min(promptTokens, (maxModelLen - maxTokens - 48) / 1.5);
   const budgetWords = Math.max(10, Math.floor(budgetTokens / tokensPerWord));
@@ -90,7 +93,6 @@ async function calibrate(url: string): Promise<{ maxModelLen: number; tokensPerW
   return { maxModelLen, tokensPerWord: +tokensPerWord.toFixed(2) };
 }
 
-
 interface Server {
   readonly url: string;
   readonly proc: ChildProcessByStdio<null, Readable, null>;
@@ -99,9 +101,22 @@ interface Server {
 
 async function startServer(): Promise<Server> {
   const port = await freePort();
-  const args = [BIN, 'serve', '--port', String(port), '--max-num-seqs', String(concurrency), '--max-waiting', String(4 * concurrency),
-    '--api-key', KEY, '--cache-memory-mb', values['cache-memory-mb'], ...(values.model === undefined ? [] : ['--model', values.model]),
-    ...positionals];
+  const args = [
+    BIN,
+    'serve',
+    '--port',
+    String(port),
+    '--max-num-seqs',
+    String(concurrency),
+    '--max-waiting',
+    String(4 * concurrency),
+    '--api-key',
+    KEY,
+    '--cache-memory-mb',
+    values['cache-memory-mb'],
+    ...(values.model === undefined ? [] : ['--model', values.model]),
+    ...positionals,
+  ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const faults: string[] = [];
   let buffered = '';
@@ -123,7 +138,9 @@ async function startServer(): Promise<Server> {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
     try {
       if ((await fetch(`${url}/health`)).ok) return { url, proc, faults };
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error('server did not become healthy');
@@ -133,7 +150,10 @@ async function metrics(url: string): Promise<Record<string, number>> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const out: Record<string, number> = {};
   for (const line of text.split('\n')) {
-    const m = /^(latentserve_process_resident_memory_bytes|latentserve_executor_step_shapes|latentserve_executor_step_sizes|latentserve_executor_largest_step\{term="\w+"\}|latentserve_cache_blocks_used|latentserve_cache_blocks_touched|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(line);
+    const m =
+      /^(latentserve_process_resident_memory_bytes|latentserve_executor_step_shapes|latentserve_executor_step_sizes|latentserve_executor_largest_step\{term="\w+"\}|latentserve_cache_blocks_used|latentserve_cache_blocks_touched|latentserve_num_requests_running|latentserve_num_requests_waiting|nodejs_heap_size_used_bytes) (\S+)$/.exec(
+        line,
+      );
     if (m) out[m[1]!] = Number(m[2]);
   }
   return out;
@@ -142,16 +162,24 @@ async function metrics(url: string): Promise<Record<string, number>> {
 /** POST over node:http: unlike fetch it has no 300 s limit on waiting for the response headers. */
 function post(url: string, path: string, body: string, signal: AbortSignal): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${url}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}`, 'content-length': Buffer.byteLength(body) },
-      signal,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
+    const req = httpRequest(
+      `${url}${path}`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${KEY}`,
+          'content-length': Buffer.byteLength(body),
+        },
+        signal,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (d: Buffer) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -168,7 +196,8 @@ function recordError(what: string): void {
 async function oneRequest(url: string): Promise<void> {
   const chat = random() < 0.55;
   const stream = random() < 0.7;
-  const prompt = random() < 0.5 ? `${pick(PREFIXES)} ${words(int(1, shape.suffixWords))}` : words(int(5, shape.plainWords));
+  const prompt =
+    random() < 0.5 ? `${pick(PREFIXES)} ${words(int(1, shape.suffixWords))}` : words(int(5, shape.plainWords));
   const body = {
     ...(chat ? { messages: [{ role: 'user', content: prompt }] } : { prompt }),
     max_tokens: int(4, maxTokens),
@@ -182,18 +211,31 @@ async function oneRequest(url: string): Promise<void> {
   const timer = disconnectAfterMs === null ? null : setTimeout(() => controller.abort(), disconnectAfterMs);
   tally.requests++;
   try {
-    const res = await post(url, chat ? '/v1/chat/completions' : '/v1/completions', JSON.stringify(body), controller.signal);
+    const res = await post(
+      url,
+      chat ? '/v1/chat/completions' : '/v1/completions',
+      JSON.stringify(body),
+      controller.signal,
+    );
     const text = res.text;
     if (res.status !== 200) return recordError(`HTTP ${res.status}: ${text.slice(0, 200)}`);
     if (stream) {
-      const events = text.split('\n\n').filter((e) => e.startsWith('data: ')).map((e) => e.slice(6));
+      const events = text
+        .split('\n\n')
+        .filter((e) => e.startsWith('data: '))
+        .map((e) => e.slice(6));
       if (events.at(-1) !== '[DONE]') return recordError('stream without [DONE]');
-      const parsed = events.slice(0, -1).map((e) => JSON.parse(e) as { error?: unknown; usage?: { completion_tokens: number } | null });
+      const parsed = events
+        .slice(0, -1)
+        .map((e) => JSON.parse(e) as { error?: unknown; usage?: { completion_tokens: number } | null });
       const error = parsed.find((e) => e.error !== undefined);
       if (error) return recordError(`stream error event: ${JSON.stringify(error.error)}`);
       tally.tokens += parsed.at(-1)?.usage?.completion_tokens ?? 0;
     } else {
-      const json = JSON.parse(text) as { choices: { finish_reason: string | null }[]; usage: { completion_tokens: number } };
+      const json = JSON.parse(text) as {
+        choices: { finish_reason: string | null }[];
+        usage: { completion_tokens: number };
+      };
       if (json.choices.some((c) => c.finish_reason === null)) return recordError('choice without finish_reason');
       tally.tokens += json.usage.completion_tokens;
     }
@@ -209,7 +251,10 @@ async function oneRequest(url: string): Promise<void> {
 async function waitIdle(url: string, timeoutMs: number): Promise<Record<string, number>> {
   const deadline = Date.now() + timeoutMs;
   let m = await metrics(url);
-  while (Date.now() < deadline && ((m['latentserve_num_requests_running'] ?? 1) > 0 || (m['latentserve_num_requests_waiting'] ?? 1) > 0)) {
+  while (
+    Date.now() < deadline &&
+    ((m['latentserve_num_requests_running'] ?? 1) > 0 || (m['latentserve_num_requests_waiting'] ?? 1) > 0)
+  ) {
     await new Promise((r) => setTimeout(r, 200));
     m = await metrics(url);
   }
@@ -220,7 +265,13 @@ async function main(): Promise<void> {
   const server = await startServer();
   const calibration = await calibrate(server.url);
   const t0 = performance.now();
-  const samples: (MemorySample & { shapes: number; heapMb: number; blocksUsed: number; running: number; waiting: number })[] = [];
+  const samples: (MemorySample & {
+    shapes: number;
+    heapMb: number;
+    blocksUsed: number;
+    running: number;
+    waiting: number;
+  })[] = [];
   const sample = async (): Promise<void> => {
     const m = await metrics(server.url);
     samples.push({
@@ -241,11 +292,15 @@ async function main(): Promise<void> {
     });
   };
   await sample();
-  const sampler = setInterval(() => { void sample().catch(() => {}); }, sampleMs);
+  const sampler = setInterval(() => {
+    void sample().catch(() => {});
+  }, sampleMs);
   const stopAt = performance.now() + durationMs;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < stopAt) await oneRequest(server.url);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < stopAt) await oneRequest(server.url);
+    }),
+  );
   clearInterval(sampler);
   const loadSeconds = (performance.now() - t0) / 1000;
   const idle = await waitIdle(server.url, 30_000);
@@ -253,7 +308,11 @@ async function main(): Promise<void> {
 
   // Full load ends when the clients stop starting requests; the requests still in flight then drain in ever smaller
   // batches, whose new sizes are the idle tail's, not the load's.
-  const memory = memoryVerdict(samples, { minWarmupS: warmupMs / 1000, loadEndS: durationMs / 1000, maxGrowthPct: Number(values['max-rss-growth-pct']) });
+  const memory = memoryVerdict(samples, {
+    minWarmupS: warmupMs / 1000,
+    loadEndS: durationMs / 1000,
+    maxGrowthPct: Number(values['max-rss-growth-pct']),
+  });
   const exited = new Promise<number | null>((resolve) => server.proc.once('exit', (code) => resolve(code)));
   server.proc.kill('SIGTERM');
   const exitCode = await exited;
@@ -295,12 +354,23 @@ async function main(): Promise<void> {
   if (values.out !== undefined) {
     mkdirSync(values.out, { recursive: true });
     writeFileSync(join(values.out, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeFileSync(join(values.out, 'rss.svg'), rssChart(samples, memory, loadSeconds, `${report.model}, ${concurrency} clients, ${report.minutes} min`));
+    writeFileSync(
+      join(values.out, 'rss.svg'),
+      rssChart(samples, memory, loadSeconds, `${report.model}, ${concurrency} clients, ${report.minutes} min`),
+    );
   }
-  const ok = report.errors === 0 && report.serverFaultLogLines === 0 && report.blocksInUseAtEnd === 0 && report.runningAtEnd === 0 && exitCode === 0 && memory.ok;
-  process.stdout.write(`soak: ${ok ? 'PASS' : 'FAIL'} — ${report.requests} requests, ${report.disconnects} disconnects, ${report.errors} errors, ` +
-    `${report.blocksInUseAtEnd} blocks in use at the end, ${memory.reason}` +
-    `${memory.warmupEndS === null ? '' : ` (warm-up ended at ${memory.warmupEndS} s, at the load's largest step with ${memory.cacheTouched} cache blocks touched; ${memory.sizesAtWarmupEnd} of its ${memory.sizesAtEnd} step sizes seen by then)`}\n`);
+  const ok =
+    report.errors === 0 &&
+    report.serverFaultLogLines === 0 &&
+    report.blocksInUseAtEnd === 0 &&
+    report.runningAtEnd === 0 &&
+    exitCode === 0 &&
+    memory.ok;
+  process.stdout.write(
+    `soak: ${ok ? 'PASS' : 'FAIL'} — ${report.requests} requests, ${report.disconnects} disconnects, ${report.errors} errors, ` +
+      `${report.blocksInUseAtEnd} blocks in use at the end, ${memory.reason}` +
+      `${memory.warmupEndS === null ? '' : ` (warm-up ended at ${memory.warmupEndS} s, at the load's largest step with ${memory.cacheTouched} cache blocks touched; ${memory.sizesAtWarmupEnd} of its ${memory.sizesAtEnd} step sizes seen by then)`}\n`,
+  );
   process.exitCode = ok ? 0 : 1;
 }
 

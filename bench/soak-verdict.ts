@@ -72,20 +72,38 @@ export function memoryVerdict(samples: readonly MemorySample[], opts: MemoryVerd
   const underLoad = [...samples].reverse().find((s) => s.atS <= opts.loadEndS) ?? end;
   const deadlineS = WARMUP_DEADLINE * opts.loadEndS;
   const warm = samples.find((s) => s.atS >= opts.minWarmupS && s.atS <= deadlineS && reached(s, underLoad)) ?? null;
-  const base = { rssEndMb: end.rssMb, largestStep: underLoad.largest, cacheTouched: underLoad.cacheTouched, sizesAtEnd: underLoad.sizes };
+  const base = {
+    rssEndMb: end.rssMb,
+    largestStep: underLoad.largest,
+    cacheTouched: underLoad.cacheTouched,
+    sizesAtEnd: underLoad.sizes,
+  };
   if (warm === null) {
     const last = [...samples].reverse().find((s) => s.atS <= deadlineS);
-    const short = TERMS.filter((t) => (last?.largest[t] ?? 0) < underLoad.largest[t]).map((t) => `${t} ${last?.largest[t] ?? 0} of ${underLoad.largest[t]}`);
-    if ((last?.cacheTouched ?? 0) < underLoad.cacheTouched) short.push(`cache blocks touched ${last?.cacheTouched ?? 0} of ${underLoad.cacheTouched}`);
+    const short = TERMS.filter((t) => (last?.largest[t] ?? 0) < underLoad.largest[t]).map(
+      (t) => `${t} ${last?.largest[t] ?? 0} of ${underLoad.largest[t]}`,
+    );
+    if ((last?.cacheTouched ?? 0) < underLoad.cacheTouched)
+      short.push(`cache blocks touched ${last?.cacheTouched ?? 0} of ${underLoad.cacheTouched}`);
     return {
-      ...base, ok: false, warmupEndS: null, rssAfterWarmupMb: null, growthPct: null, sizesAtWarmupEnd: null,
+      ...base,
+      ok: false,
+      warmupEndS: null,
+      rssAfterWarmupMb: null,
+      growthPct: null,
+      sizesAtWarmupEnd: null,
       reason: `warm-up never ended: the largest step or the cache still grew in the last quarter of the load (${short.join(', ')} by ${Math.round(deadlineS)} s; floor ${opts.minWarmupS} s)`,
     };
   }
   const growthPct = +((100 * (end.rssMb - warm.rssMb)) / warm.rssMb).toFixed(1);
   const ok = growthPct <= opts.maxGrowthPct;
   return {
-    ...base, ok, warmupEndS: warm.atS, rssAfterWarmupMb: warm.rssMb, growthPct, sizesAtWarmupEnd: warm.sizes,
+    ...base,
+    ok,
+    warmupEndS: warm.atS,
+    rssAfterWarmupMb: warm.rssMb,
+    growthPct,
+    sizesAtWarmupEnd: warm.sizes,
     reason: `RSS ${warm.rssMb} → ${end.rssMb} MiB after warm-up (${growthPct >= 0 ? '+' : ''}${growthPct} %, limit ${opts.maxGrowthPct} %)`,
   };
 }

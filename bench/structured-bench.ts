@@ -34,25 +34,49 @@ let modelDir = values.model;
 if (modelDir === undefined) {
   modelDir = synthCacheDir(defaultCacheDir(), values.preset, 0);
   if (!existsSync(join(modelDir, 'model.safetensors'))) {
-    await synthesizeCheckpoint({ outDir: modelDir, seed: 0, preset: values.preset as SynthPreset, onProgress: (m) => process.stderr.write(`synth: ${m}\n`) });
+    await synthesizeCheckpoint({
+      outDir: modelDir,
+      seed: 0,
+      preset: values.preset as SynthPreset,
+      onProgress: (m) => process.stderr.write(`synth: ${m}\n`),
+    });
   }
 }
 const model = await loadModel(modelDir, { numBlocks: 256, blockSize: 64 });
 const vocab = model.tokenizer.grammarVocab();
 const grammars = new GrammarService({
-  encodedVocab: vocab.tokens, vocabType: vocab.vocabType, vocabSize: model.config.vocabSize,
-  stopTokenIds: model.tokenizer.eosTokenIds, cacheSize: 8, compileTimeoutMs: 60_000,
+  encodedVocab: vocab.tokens,
+  vocabType: vocab.vocabType,
+  vocabSize: model.config.vocabSize,
+  stopTokenIds: model.tokenizer.eosTokenIds,
+  cacheSize: 8,
+  compileTimeoutMs: 60_000,
 });
 await grammars.start();
-const engine = new LatentEngine(model.executor, model.tokenizer, {
-  maxNumSeqs: 64, maxNumBatchedTokens: 512, maxWaiting: 256, maxModelLen: 4096, enablePrefixCaching: false,
-}, {}, undefined, grammars);
+const engine = new LatentEngine(
+  model.executor,
+  model.tokenizer,
+  {
+    maxNumSeqs: 64,
+    maxNumBatchedTokens: 512,
+    maxWaiting: 256,
+    maxModelLen: 4096,
+    enablePrefixCaching: false,
+  },
+  {},
+  undefined,
+  grammars,
+);
 
 // A schema no output can complete within the token budget (64 items need well over 48 tokens), so free and
 // constrained requests decode exactly the same number of tokens and their rates compare step for step.
 const schema: GrammarSpec = {
   kind: 'json_schema',
-  schema: { type: 'array', items: { type: 'object', properties: { id: { type: 'integer' }, ok: { type: 'boolean' } }, required: ['id', 'ok'] }, minItems: 64 },
+  schema: {
+    type: 'array',
+    items: { type: 'object', properties: { id: { type: 'integer' }, ok: { type: 'boolean' } }, required: ['id', 'ok'] },
+    minItems: 64,
+  },
 };
 await grammars.compile(schema);
 
@@ -60,17 +84,28 @@ let nextId = 0;
 /** Output tokens per second of `streams` concurrent requests, each decoding up to maxTokens. */
 async function run(streams: number, grammar: GrammarSpec | null): Promise<{ rate: number; tokens: number }> {
   const t0 = performance.now();
-  const counts = await Promise.all(Array.from({ length: streams }, async (_, i) => {
-    const request: EngineRequest = {
-      id: `bench-${nextId++}`, promptIds: [0, 5 + i, 6, 7], maxTokens, sampling: { ...DEFAULT_SAMPLING, seed: i },
-      stop: [], stopTokenIds: [], ignoreEos: true, logprobs: null, promptLogprobs: null, grammar,
-    };
-    let tokens = 0;
-    for await (const event of engine.submit(request)) if (event.type === 'delta') tokens += event.tokenIds.length;
-    return tokens;
-  }));
+  const counts = await Promise.all(
+    Array.from({ length: streams }, async (_, i) => {
+      const request: EngineRequest = {
+        id: `bench-${nextId++}`,
+        promptIds: [0, 5 + i, 6, 7],
+        maxTokens,
+        sampling: { ...DEFAULT_SAMPLING, seed: i },
+        stop: [],
+        stopTokenIds: [],
+        ignoreEos: true,
+        logprobs: null,
+        promptLogprobs: null,
+        grammar,
+      };
+      let tokens = 0;
+      for await (const event of engine.submit(request)) if (event.type === 'delta') tokens += event.tokenIds.length;
+      return tokens;
+    }),
+  );
   const tokens = counts.reduce((a, b) => a + b, 0);
-  if (tokens !== streams * maxTokens) throw new Error(`expected ${streams * maxTokens} tokens, got ${tokens}: a request ended early`);
+  if (tokens !== streams * maxTokens)
+    throw new Error(`expected ${streams * maxTokens} tokens, got ${tokens}: a request ended early`);
   return { rate: tokens / ((performance.now() - t0) / 1000), tokens };
 }
 
@@ -109,4 +144,6 @@ for (const streams of streamCounts) {
 await engine.shutdown();
 await grammars.shutdown();
 await model.executor.close();
-process.stdout.write(`${JSON.stringify({ model: modelDir, vocabSize: model.config.vocabSize, rounds, maxTokens, results })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ model: modelDir, vocabSize: model.config.vocabSize, rounds, maxTokens, results })}\n`,
+);

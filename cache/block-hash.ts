@@ -17,7 +17,8 @@ export class BlockHasher {
 
   /** Hash of the full block tokenIds[start, start + blockSize) chained onto `parent` (null for the first block). */
   hash(parent: BlockHash | null, tokenIds: readonly number[], start: number): BlockHash {
-    if (start + this.blockSize > tokenIds.length) throw new Error(`block at ${start} is not full (${tokenIds.length} tokens)`);
+    if (start + this.blockSize > tokenIds.length)
+      throw new Error(`block at ${start} is not full (${tokenIds.length} tokens)`);
     for (let i = 0; i < this.blockSize; i++) this.scratch[i] = tokenIds[start + i]!;
     const h = createHash('sha256');
     if (parent !== null) h.update(parent, 'base64');

@@ -85,49 +85,52 @@ test('property: numFree + used == numBlocks under any allocate/release sequence;
     fc.record({ kind: fc.constant('allocate' as const), n: fc.integer({ min: 0, max: 12 }) }),
     fc.record({ kind: fc.constant('release' as const), pick: fc.nat() }),
   );
-  fc.assert(fc.property(fc.integer({ min: 1, max: 32 }), fc.array(opArb, { maxLength: 60 }), (numBlocks, ops) => {
-    const pool = new BlockPool(numBlocks);
-    const held: BlockId[][] = [];
-    const heldIds = new Set<number>();
-    const everHanded = new Set<number>();
-    for (const op of ops) {
-      if (op.kind === 'allocate') {
-        const freeBefore = pool.numFree;
-        const got = pool.allocate(op.n);
-        if (op.n > freeBefore) {
-          assert.equal(got, null);
-          assert.equal(pool.numFree, freeBefore);
-        } else {
-          assert.ok(got !== null);
-          assert.equal(got.length, op.n);
-          for (const id of got) {
-            assert.ok(id >= 0 && id < numBlocks);
-            assert.ok(!heldIds.has(id), `block ${id} handed out twice`);
-            assert.equal(pool.refCount(id), 1);
-            heldIds.add(id);
-            everHanded.add(id);
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 32 }), fc.array(opArb, { maxLength: 60 }), (numBlocks, ops) => {
+      const pool = new BlockPool(numBlocks);
+      const held: BlockId[][] = [];
+      const heldIds = new Set<number>();
+      const everHanded = new Set<number>();
+      for (const op of ops) {
+        if (op.kind === 'allocate') {
+          const freeBefore = pool.numFree;
+          const got = pool.allocate(op.n);
+          if (op.n > freeBefore) {
+            assert.equal(got, null);
+            assert.equal(pool.numFree, freeBefore);
+          } else {
+            assert.ok(got !== null);
+            assert.equal(got.length, op.n);
+            for (const id of got) {
+              assert.ok(id >= 0 && id < numBlocks);
+              assert.ok(!heldIds.has(id), `block ${id} handed out twice`);
+              assert.equal(pool.refCount(id), 1);
+              heldIds.add(id);
+              everHanded.add(id);
+            }
+            assert.equal(pool.numFree, freeBefore - op.n);
+            held.push(got);
           }
-          assert.equal(pool.numFree, freeBefore - op.n);
-          held.push(got);
+        } else if (held.length > 0) {
+          const [group] = held.splice(op.pick % held.length, 1);
+          pool.release(group!);
+          for (const id of group!) {
+            heldIds.delete(id);
+            assert.equal(pool.refCount(id), 0);
+          }
         }
-      } else if (held.length > 0) {
-        const [group] = held.splice(op.pick % held.length, 1);
-        pool.release(group!);
-        for (const id of group!) {
-          heldIds.delete(id);
-          assert.equal(pool.refCount(id), 0);
-        }
+        assert.equal(pool.numFree + usedCount(pool), numBlocks);
+        assert.equal(usedCount(pool), heldIds.size);
+        // The blocks touched are ids [0, numTouched): every id ever handed out, and no other.
+        assert.equal(pool.numTouched, everHanded.size);
+        for (const id of everHanded) assert.ok(id < pool.numTouched);
       }
-      assert.equal(pool.numFree + usedCount(pool), numBlocks);
-      assert.equal(usedCount(pool), heldIds.size);
-      // The blocks touched are ids [0, numTouched): every id ever handed out, and no other.
-      assert.equal(pool.numTouched, everHanded.size);
-      for (const id of everHanded) assert.ok(id < pool.numTouched);
-    }
-    for (const group of held) pool.release(group);
-    assert.equal(pool.numFree, numBlocks);
-    assert.equal(usedCount(pool), 0);
-  }), { numRuns: 300 });
+      for (const group of held) pool.release(group);
+      assert.equal(pool.numFree, numBlocks);
+      assert.equal(usedCount(pool), 0);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('blocksFor rounds up', () => {

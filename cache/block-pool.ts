@@ -103,7 +103,8 @@ export class BlockPool {
    * already holds that hash: the existing entry wins and this block stays uncached.
    */
   cacheBlock(id: BlockId, hash: BlockHash): boolean {
-    if (!(this.refCount(id) > 0) || this.hashes[id] !== undefined) throw new Error(`block ${id} cached while not in use or already cached`);
+    if (!(this.refCount(id) > 0) || this.hashes[id] !== undefined)
+      throw new Error(`block ${id} cached while not in use or already cached`);
     if (this.byHash.has(hash)) return false;
     this.byHash.set(hash, id);
     this.hashes[id] = hash;

@@ -16,11 +16,15 @@ type Op =
   | { readonly kind: 'probe'; readonly tokens: number[] };
 
 // A two-letter alphabet and short blocks make prefixes collide often.
-const tokensArb = (maxLength: number): fc.Arbitrary<number[]> => fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 1, maxLength });
+const tokensArb = (maxLength: number): fc.Arbitrary<number[]> =>
+  fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 1, maxLength });
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('admit' as const), tokens: tokensArb(12) }), weight: 3 },
   { arbitrary: fc.record({ kind: fc.constant('append' as const), pick: fc.nat(), tokens: tokensArb(3) }), weight: 2 },
-  { arbitrary: fc.record({ kind: fc.constant('compute' as const), pick: fc.nat(), n: fc.integer({ min: 1, max: 8 }) }), weight: 4 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('compute' as const), pick: fc.nat(), n: fc.integer({ min: 1, max: 8 }) }),
+    weight: 4,
+  },
   { arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('probe' as const), tokens: tokensArb(12) }), weight: 1 },
 );
@@ -34,115 +38,135 @@ interface Live {
 
 test('property: invariants hold under random find/allocate/append/compute/cache/free; hits read back the right tokens', () => {
   const seen = { hitBlocks: 0, evictableHits: 0, evictions: 0, rejected: 0 };
-  fc.assert(fc.property(
-    fc.integer({ min: 1, max: 16 }), fc.integer({ min: 1, max: 3 }), fc.boolean(), fc.array(opArb, { maxLength: 80, size: 'max' }),
-    (numBlocks, blockSize, enablePrefixCaching, ops) => {
-      const kv = new KvCacheManager({ numBlocks, blockSize, enablePrefixCaching });
-      const memory = new Array<string | undefined>(numBlocks * blockSize).fill(undefined);
-      const row = (tokens: readonly number[], pos: number): string => tokens.slice(0, pos + 1).join(',');
-      const live = new Map<string, Live>();
-      let nextId = 0;
-      const pick = (n: number): [string, Live] | undefined => [...live][n % Math.max(1, live.size)];
-      const refCounts = (): number[] => Array.from({ length: numBlocks }, (_, id) => kv.refCount(id as BlockId));
-      const state = (): string => JSON.stringify([refCounts(), kv.numFreeBlocks(), kv.numCachedBlocks(), [...live.keys()].map((id) => kv.blockTable(id))]);
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 16 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.boolean(),
+      fc.array(opArb, { maxLength: 80, size: 'max' }),
+      (numBlocks, blockSize, enablePrefixCaching, ops) => {
+        const kv = new KvCacheManager({ numBlocks, blockSize, enablePrefixCaching });
+        const memory = new Array<string | undefined>(numBlocks * blockSize).fill(undefined);
+        const row = (tokens: readonly number[], pos: number): string => tokens.slice(0, pos + 1).join(',');
+        const live = new Map<string, Live>();
+        let nextId = 0;
+        const pick = (n: number): [string, Live] | undefined => [...live][n % Math.max(1, live.size)];
+        const refCounts = (): number[] => Array.from({ length: numBlocks }, (_, id) => kv.refCount(id as BlockId));
+        const state = (): string =>
+          JSON.stringify([
+            refCounts(),
+            kv.numFreeBlocks(),
+            kv.numCachedBlocks(),
+            [...live.keys()].map((id) => kv.blockTable(id)),
+          ]);
 
-      const checkHit = (hit: CachedPrefix, tokens: readonly number[]): void => {
-        assert.equal(hit.numTokens, hit.blocks.length * blockSize);
-        assert.ok(hit.numTokens < tokens.length, 'a hit never covers the whole prompt');
-        if (!enablePrefixCaching) assert.equal(hit.blocks.length, 0);
-        for (let pos = 0; pos < hit.numTokens; pos++) {
-          assert.equal(memory[slotOf(hit.blocks, pos, blockSize)], row(tokens, pos), `hit row ${pos} holds another row`);
-        }
-      };
+        const checkHit = (hit: CachedPrefix, tokens: readonly number[]): void => {
+          assert.equal(hit.numTokens, hit.blocks.length * blockSize);
+          assert.ok(hit.numTokens < tokens.length, 'a hit never covers the whole prompt');
+          if (!enablePrefixCaching) assert.equal(hit.blocks.length, 0);
+          for (let pos = 0; pos < hit.numTokens; pos++) {
+            assert.equal(
+              memory[slotOf(hit.blocks, pos, blockSize)],
+              row(tokens, pos),
+              `hit row ${pos} holds another row`,
+            );
+          }
+        };
 
-      const checkInvariants = (): void => {
-        assert.equal(kv.numUsedBlocks() + kv.numFreeBlocks(), numBlocks);
-        const expected = new Array<number>(numBlocks).fill(0);
-        for (const [id, r] of live) {
-          const table = kv.blockTable(id);
-          assert.deepEqual(table.slice(0, r.table.length), r.table, 'block tables are append-only');
-          assert.equal(table.length, blocksFor(r.tokens.length, blockSize));
-          assert.equal(new Set(table).size, table.length);
-          for (const b of table) expected[b]!++;
-          r.table = [...table];
-        }
-        assert.deepEqual(refCounts(), expected, 'refCount = number of live tables holding the block');
-        assert.equal(kv.numUsedBlocks(), expected.filter((n) => n > 0).length);
-        assert.ok(kv.numCachedBlocks() <= (enablePrefixCaching ? numBlocks : 0));
-      };
+        const checkInvariants = (): void => {
+          assert.equal(kv.numUsedBlocks() + kv.numFreeBlocks(), numBlocks);
+          const expected = new Array<number>(numBlocks).fill(0);
+          for (const [id, r] of live) {
+            const table = kv.blockTable(id);
+            assert.deepEqual(table.slice(0, r.table.length), r.table, 'block tables are append-only');
+            assert.equal(table.length, blocksFor(r.tokens.length, blockSize));
+            assert.equal(new Set(table).size, table.length);
+            for (const b of table) expected[b]!++;
+            r.table = [...table];
+          }
+          assert.deepEqual(refCounts(), expected, 'refCount = number of live tables holding the block');
+          assert.equal(kv.numUsedBlocks(), expected.filter((n) => n > 0).length);
+          assert.ok(kv.numCachedBlocks() <= (enablePrefixCaching ? numBlocks : 0));
+        };
 
-      for (const op of ops) {
-        if (op.kind === 'admit') {
-          const id = `r${nextId++}`;
-          const hit = kv.findCachedPrefix(op.tokens);
-          checkHit(hit, op.tokens);
-          const before = state();
-          const adoptedEvictable = hit.blocks.filter((b) => kv.refCount(b) === 0).length;
-          const needed = blocksFor(op.tokens.length, blockSize) - hit.blocks.length;
-          const freeBefore = kv.numFreeBlocks();
-          const cachedBefore = kv.numCachedBlocks();
-          const ok = kv.allocateSlots(id, op.tokens.length, hit);
-          if (kv.numCachedBlocks() < cachedBefore) seen.evictions++;
-          assert.equal(ok, needed <= freeBefore - adoptedEvictable, 'refused only when too few blocks are allocatable');
-          if (!ok) {
-            seen.rejected++;
-            assert.equal(state(), before, 'a refused allocation changes nothing');
+        for (const op of ops) {
+          if (op.kind === 'admit') {
+            const id = `r${nextId++}`;
+            const hit = kv.findCachedPrefix(op.tokens);
+            checkHit(hit, op.tokens);
+            const before = state();
+            const adoptedEvictable = hit.blocks.filter((b) => kv.refCount(b) === 0).length;
+            const needed = blocksFor(op.tokens.length, blockSize) - hit.blocks.length;
+            const freeBefore = kv.numFreeBlocks();
+            const cachedBefore = kv.numCachedBlocks();
+            const ok = kv.allocateSlots(id, op.tokens.length, hit);
+            if (kv.numCachedBlocks() < cachedBefore) seen.evictions++;
+            assert.equal(
+              ok,
+              needed <= freeBefore - adoptedEvictable,
+              'refused only when too few blocks are allocatable',
+            );
+            if (!ok) {
+              seen.rejected++;
+              assert.equal(state(), before, 'a refused allocation changes nothing');
+              assert.deepEqual(kv.blockTable(id), []);
+            } else {
+              seen.hitBlocks += hit.blocks.length;
+              if (adoptedEvictable > 0) seen.evictableHits++;
+              assert.deepEqual(kv.blockTable(id).slice(0, hit.blocks.length), hit.blocks);
+              live.set(id, { tokens: [...op.tokens], numComputed: hit.numTokens, table: [] });
+            }
+          } else if (op.kind === 'append') {
+            const [id, r] = pick(op.pick) ?? [];
+            if (id === undefined || r === undefined) continue;
+            const before = state();
+            const needed = blocksFor(r.tokens.length + op.tokens.length, blockSize) - r.table.length;
+            const freeBefore = kv.numFreeBlocks();
+            const cachedBefore = kv.numCachedBlocks();
+            const ok = kv.allocateSlots(id, r.tokens.length + op.tokens.length);
+            if (kv.numCachedBlocks() < cachedBefore) seen.evictions++;
+            assert.equal(ok, needed <= freeBefore);
+            if (ok) r.tokens.push(...op.tokens);
+            else assert.equal(state(), before, 'a refused allocation changes nothing');
+          } else if (op.kind === 'compute') {
+            const [id, r] = pick(op.pick) ?? [];
+            if (id === undefined || r === undefined) continue;
+            const end = Math.min(r.tokens.length, r.numComputed + op.n);
+            for (let pos = r.numComputed; pos < end; pos++) {
+              const block: BlockId = kv.blockTable(id)[Math.floor(pos / blockSize)]!;
+              // Only a block nobody else holds is written: adopted (cached) blocks are read-only.
+              assert.equal(kv.refCount(block), 1, `write into shared block ${block}`);
+              memory[slotOf(kv.blockTable(id), pos, blockSize)] = row(r.tokens, pos);
+            }
+            r.numComputed = end;
+            const cachedBefore = kv.numCachedBlocks();
+            kv.cacheFullBlocks(id, r.tokens, r.numComputed);
+            const cachedAfter = kv.numCachedBlocks();
+            kv.cacheFullBlocks(id, r.tokens, r.numComputed); // idempotent
+            assert.equal(kv.numCachedBlocks(), cachedAfter);
+            assert.ok(cachedAfter >= cachedBefore);
+          } else if (op.kind === 'free') {
+            const [id] = pick(op.pick) ?? [];
+            if (id === undefined) continue;
+            kv.free(id);
+            live.delete(id);
             assert.deepEqual(kv.blockTable(id), []);
           } else {
-            seen.hitBlocks += hit.blocks.length;
-            if (adoptedEvictable > 0) seen.evictableHits++;
-            assert.deepEqual(kv.blockTable(id).slice(0, hit.blocks.length), hit.blocks);
-            live.set(id, { tokens: [...op.tokens], numComputed: hit.numTokens, table: [] });
+            checkHit(kv.findCachedPrefix(op.tokens), op.tokens);
           }
-        } else if (op.kind === 'append') {
-          const [id, r] = pick(op.pick) ?? [];
-          if (id === undefined || r === undefined) continue;
-          const before = state();
-          const needed = blocksFor(r.tokens.length + op.tokens.length, blockSize) - r.table.length;
-          const freeBefore = kv.numFreeBlocks();
-          const cachedBefore = kv.numCachedBlocks();
-          const ok = kv.allocateSlots(id, r.tokens.length + op.tokens.length);
-          if (kv.numCachedBlocks() < cachedBefore) seen.evictions++;
-          assert.equal(ok, needed <= freeBefore);
-          if (ok) r.tokens.push(...op.tokens);
-          else assert.equal(state(), before, 'a refused allocation changes nothing');
-        } else if (op.kind === 'compute') {
-          const [id, r] = pick(op.pick) ?? [];
-          if (id === undefined || r === undefined) continue;
-          const end = Math.min(r.tokens.length, r.numComputed + op.n);
-          for (let pos = r.numComputed; pos < end; pos++) {
-            const block: BlockId = kv.blockTable(id)[Math.floor(pos / blockSize)]!;
-            // Only a block nobody else holds is written: adopted (cached) blocks are read-only.
-            assert.equal(kv.refCount(block), 1, `write into shared block ${block}`);
-            memory[slotOf(kv.blockTable(id), pos, blockSize)] = row(r.tokens, pos);
-          }
-          r.numComputed = end;
-          const cachedBefore = kv.numCachedBlocks();
-          kv.cacheFullBlocks(id, r.tokens, r.numComputed);
-          const cachedAfter = kv.numCachedBlocks();
-          kv.cacheFullBlocks(id, r.tokens, r.numComputed); // idempotent
-          assert.equal(kv.numCachedBlocks(), cachedAfter);
-          assert.ok(cachedAfter >= cachedBefore);
-        } else if (op.kind === 'free') {
-          const [id] = pick(op.pick) ?? [];
-          if (id === undefined) continue;
-          kv.free(id);
-          live.delete(id);
-          assert.deepEqual(kv.blockTable(id), []);
-        } else {
-          checkHit(kv.findCachedPrefix(op.tokens), op.tokens);
+          checkInvariants();
         }
-        checkInvariants();
-      }
 
-      for (const id of live.keys()) kv.free(id);
-      live.clear();
-      checkInvariants();
-      assert.equal(kv.numUsedBlocks(), 0);
-      assert.equal(kv.numFreeBlocks(), numBlocks);
-      if (!enablePrefixCaching) assert.equal(kv.numCachedBlocks(), 0);
-    },
-  ), { numRuns: 1000 });
+        for (const id of live.keys()) kv.free(id);
+        live.clear();
+        checkInvariants();
+        assert.equal(kv.numUsedBlocks(), 0);
+        assert.equal(kv.numFreeBlocks(), numBlocks);
+        if (!enablePrefixCaching) assert.equal(kv.numCachedBlocks(), 0);
+      },
+    ),
+    { numRuns: 1000 },
+  );
   // The sequences must actually exercise hits and exhaustion, or the checks above prove little.
   assert.ok(seen.hitBlocks > 0, 'no prefix hit in any run');
   assert.ok(seen.evictableHits > 0, 'no hit on a freed (evictable) block in any run');

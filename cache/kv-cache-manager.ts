@@ -44,8 +44,10 @@ export class KvCacheManager {
   private readonly requests = new Map<string, RequestBlocks>();
 
   constructor(opts: KvCacheManagerOptions) {
-    if (!Number.isInteger(opts.blockSize) || opts.blockSize < 1) throw new Error(`blockSize must be a positive integer, got ${opts.blockSize}`);
-    if (!Number.isInteger(opts.numBlocks) || opts.numBlocks < 0) throw new Error(`numBlocks must be a non-negative integer, got ${opts.numBlocks}`);
+    if (!Number.isInteger(opts.blockSize) || opts.blockSize < 1)
+      throw new Error(`blockSize must be a positive integer, got ${opts.blockSize}`);
+    if (!Number.isInteger(opts.numBlocks) || opts.numBlocks < 0)
+      throw new Error(`numBlocks must be a non-negative integer, got ${opts.numBlocks}`);
     this.numBlocks = opts.numBlocks;
     this.blockSize = opts.blockSize;
     this.enablePrefixCaching = opts.enablePrefixCaching;

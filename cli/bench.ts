@@ -30,7 +30,8 @@ function parse<T>(fn: () => T): T {
 }
 
 function endpointOption(text: string): Endpoint {
-  if (text !== 'chat' && text !== 'completions') throw new UsageError(`--endpoint must be chat or completions, got "${text}"`);
+  if (text !== 'chat' && text !== 'completions')
+    throw new UsageError(`--endpoint must be chat or completions, got "${text}"`);
   return text;
 }
 
@@ -44,13 +45,17 @@ function baseUrlOption(text: string | undefined, allowRemote: boolean): string {
   }
 }
 
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
 
 export async function runBench(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'serve') return benchServe(rest);
   if (sub === 'http') return benchHttp(rest);
-  throw new UsageError(sub === undefined ? 'bench needs a subcommand: serve or http' : `unknown bench subcommand "${sub}"`);
+  throw new UsageError(
+    sub === undefined ? 'bench needs a subcommand: serve or http' : `unknown bench subcommand "${sub}"`,
+  );
 }
 
 async function benchServe(argv: string[]): Promise<void> {
@@ -81,33 +86,47 @@ async function benchServe(argv: string[]): Promise<void> {
   const baseUrl = baseUrlOption(values['base-url'], values['allow-remote']);
   const numPrompts = intOption('--num-prompts', values['num-prompts'], 1);
   const percentiles = parse(() => parsePercentiles(values.percentiles));
-  const output = await runServeBench({
-    baseUrl,
-    model: values.model ?? null,
-    endpoint: endpointOption(values.endpoint),
-    apiKey: values['api-key'] ?? process.env['OPENAI_API_KEY'] ?? null,
-    label: values.label ?? null,
-    levels: parse(() => parseConcurrencyList(values.concurrency)).map((maxConcurrency) => ({ maxConcurrency, numPrompts })),
-    requestRate: parse(() => parseRequestRate(values['request-rate'])),
-    burstiness: numberOption('--burstiness', values.burstiness, Number.MIN_VALUE),
-    inputLen: intOption('--input-len', values['input-len'], 1),
-    outputLen: intOption('--output-len', values['output-len'], 1),
-    dataset: values.dataset,
-    seed: intOption('--seed', values.seed, 0),
-    goodput: values.goodput === undefined ? null : parse(() => parseGoodput(values.goodput!)),
-    percentiles,
-    maxDurationS: values['max-duration'] === 'none' ? null : numberOption('--max-duration', values['max-duration'], Number.MIN_VALUE),
-    allowRemote: values['allow-remote'],
-  }, { log, progress: process.stderr });
+  const output = await runServeBench(
+    {
+      baseUrl,
+      model: values.model ?? null,
+      endpoint: endpointOption(values.endpoint),
+      apiKey: values['api-key'] ?? process.env['OPENAI_API_KEY'] ?? null,
+      label: values.label ?? null,
+      levels: parse(() => parseConcurrencyList(values.concurrency)).map((maxConcurrency) => ({
+        maxConcurrency,
+        numPrompts,
+      })),
+      requestRate: parse(() => parseRequestRate(values['request-rate'])),
+      burstiness: numberOption('--burstiness', values.burstiness, Number.MIN_VALUE),
+      inputLen: intOption('--input-len', values['input-len'], 1),
+      outputLen: intOption('--output-len', values['output-len'], 1),
+      dataset: values.dataset,
+      seed: intOption('--seed', values.seed, 0),
+      goodput: values.goodput === undefined ? null : parse(() => parseGoodput(values.goodput!)),
+      percentiles,
+      maxDurationS:
+        values['max-duration'] === 'none'
+          ? null
+          : numberOption('--max-duration', values['max-duration'], Number.MIN_VALUE),
+      allowRemote: values['allow-remote'],
+    },
+    { log, progress: process.stderr },
+  );
   for (const run of output.runs) process.stdout.write(`${textSummary(run.result, percentiles)}\n`);
-  const written = writeReport(values.out, {
-    tool: 'latentserve bench serve',
-    date: new Date().toISOString(),
-    settings: output.settings,
-    runs: output.runs.map((r) => r.result),
-    http: [],
-    notes: output.notes,
-  }, output.runs, values['save-detailed']);
+  const written = writeReport(
+    values.out,
+    {
+      tool: 'latentserve bench serve',
+      date: new Date().toISOString(),
+      settings: output.settings,
+      runs: output.runs.map((r) => r.result),
+      http: [],
+      notes: output.notes,
+    },
+    output.runs,
+    values['save-detailed'],
+  );
   for (const note of output.notes) log(`bench: ${note}`);
   log(`bench: wrote ${written.files.join(', ')}`);
 }
@@ -127,7 +146,11 @@ async function benchHttp(argv: string[]): Promise<void> {
     },
   });
   const baseUrl = baseUrlOption(values['base-url'], values['allow-remote']);
-  const partial = { baseUrl, endpoint: endpointOption(values.endpoint), apiKey: values['api-key'] ?? process.env['OPENAI_API_KEY'] ?? null };
+  const partial = {
+    baseUrl,
+    endpoint: endpointOption(values.endpoint),
+    apiKey: values['api-key'] ?? process.env['OPENAI_API_KEY'] ?? null,
+  };
   const connections = intOption('--connections', values.connections, 1);
   const durationS = numberOption('--duration', values.duration, 1);
   const target = { ...partial, model: values.model ?? (await discoverModel(partial)) };
@@ -137,7 +160,10 @@ async function benchHttp(argv: string[]): Promise<void> {
   if (values.out !== undefined) {
     const file = join(values.out, 'http-results.json');
     mkdirSync(values.out, { recursive: true });
-    writeFileSync(file, `${JSON.stringify({ tool: 'latentserve bench http', date: new Date().toISOString(), base_url: baseUrl, http: results }, null, 2)}\n`);
+    writeFileSync(
+      file,
+      `${JSON.stringify({ tool: 'latentserve bench http', date: new Date().toISOString(), base_url: baseUrl, http: results }, null, 2)}\n`,
+    );
     log(`bench: wrote ${file}`);
   }
 }

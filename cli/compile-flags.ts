@@ -14,11 +14,17 @@ export const compileFlagSpecs = {
   'skip-memory-check': { type: 'boolean' },
 } as const;
 
-type CompileFlagValues = { quant?: string; 'quant-block-size'?: string; 'kv-cache-dtype'?: string; 'skip-memory-check'?: boolean };
+type CompileFlagValues = {
+  quant?: string;
+  'quant-block-size'?: string;
+  'kv-cache-dtype'?: string;
+  'skip-memory-check'?: boolean;
+};
 
 /** The requested compile options, or undefined when no compile flag was given (a converted folder keeps its own). */
 export function requestedCompileOptions(values: CompileFlagValues): CompileOptions | undefined {
-  const given = values.quant !== undefined || values['quant-block-size'] !== undefined || values['kv-cache-dtype'] !== undefined;
+  const given =
+    values.quant !== undefined || values['quant-block-size'] !== undefined || values['kv-cache-dtype'] !== undefined;
   return given ? compileOptionsFrom({ ...values, ...(values.quant === 'auto' ? { quant: 'none' } : {}) }) : undefined;
 }
 
@@ -30,11 +36,14 @@ export function loadPlanFlags(values: CompileFlagValues): { autoQuant: boolean; 
 /** Compile options from flags, defaults filled in (float32 weights and cache; block size DEFAULT_QUANT_BLOCK_SIZE). */
 export function compileOptionsFrom(values: CompileFlagValues): CompileOptions {
   const quant = values.quant ?? 'none';
-  if (quant === 'auto') throw new UsageError('--quant auto chooses a mode when loading (serve, complete); name the mode here');
-  if (quant !== 'none' && quant !== 'int8' && quant !== 'int4') throw new UsageError(`--quant must be none, int8 or int4, got "${quant}"`);
+  if (quant === 'auto')
+    throw new UsageError('--quant auto chooses a mode when loading (serve, complete); name the mode here');
+  if (quant !== 'none' && quant !== 'int8' && quant !== 'int4')
+    throw new UsageError(`--quant must be none, int8 or int4, got "${quant}"`);
   const kv = values['kv-cache-dtype'] ?? 'fp32';
   if (kv !== 'fp32' && kv !== 'fp8') throw new UsageError(`--kv-cache-dtype must be fp32 or fp8, got "${kv}"`);
   const block = intOption('--quant-block-size', values['quant-block-size'] ?? String(DEFAULT_QUANT_BLOCK_SIZE), 16);
-  if ((block & (block - 1)) !== 0 || block > 256) throw new UsageError('--quant-block-size must be a power of two from 16 to 256');
+  if ((block & (block - 1)) !== 0 || block > 256)
+    throw new UsageError('--quant-block-size must be a power of two from 16 to 256');
   return { quant, quantBlockSize: block, kvCacheDtype: kv };
 }

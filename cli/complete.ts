@@ -43,7 +43,8 @@ export async function runComplete(argv: string[]): Promise<void> {
     },
   });
   if (values.model === undefined) throw new UsageError('--model DIR is required');
-  if ((values.prompt === undefined) === (values['prompt-ids'] === undefined)) throw new UsageError('give exactly one of --prompt and --prompt-ids');
+  if ((values.prompt === undefined) === (values['prompt-ids'] === undefined))
+    throw new UsageError('give exactly one of --prompt and --prompt-ids');
   if (values.device !== 'cpu' && values.device !== 'cuda') throw new UsageError('--device must be cpu or cuda');
   const maxTokens = intOption('--max-tokens', values['max-tokens'], 1);
   const temperature = numberOption('--temperature', values.temperature, 0);
@@ -57,22 +58,45 @@ export async function runComplete(argv: string[]): Promise<void> {
   const bar = new ProgressBar('compile');
   // One sequence at a time: a 1 GiB cache (as serve's default) rather than loadModel's four full-length sequences,
   // which for DeepSeek-V2-Lite's 163,840-token window would be 41 GB.
-  const model = await loadModel(values.model, { device: values.device, cacheMemoryBytes: COMPLETE_CACHE_BYTES, ...loadPlanFlags(values), ...(compile === undefined ? {} : { compile }), onProgress: (m) => bar.update(m), onCompileProgress: (p) => bar.compile(p) });
+  const model = await loadModel(values.model, {
+    device: values.device,
+    cacheMemoryBytes: COMPLETE_CACHE_BYTES,
+    ...loadPlanFlags(values),
+    ...(compile === undefined ? {} : { compile }),
+    onProgress: (m) => bar.update(m),
+    onCompileProgress: (p) => bar.compile(p),
+  });
   bar.finish();
   try {
-    const promptIds = values['prompt-ids'] !== undefined
-      ? parseIds(values['prompt-ids'], model.config.vocabSize)
-      : model.tokenizer.encode(values.prompt!, { addSpecialTokens: true });
+    const promptIds =
+      values['prompt-ids'] !== undefined
+        ? parseIds(values['prompt-ids'], model.config.vocabSize)
+        : model.tokenizer.encode(values.prompt!, { addSpecialTokens: true });
     if (promptIds.length + maxTokens > model.config.maxPositionEmbeddings) {
-      throw new UsageError(`prompt (${promptIds.length} tokens) + --max-tokens ${maxTokens} exceeds the context window of ${model.config.maxPositionEmbeddings}`);
+      throw new UsageError(
+        `prompt (${promptIds.length} tokens) + --max-tokens ${maxTokens} exceeds the context window of ${model.config.maxPositionEmbeddings}`,
+      );
     }
     const result = await generateOffline(model.executor, model.tokenizer, promptIds, {
-      maxTokens, temperature, topP, seed, logprobs, echo: values.echo, ignoreEos: values['ignore-eos'],
-      eosTokenIds: model.config.eosTokenIds.length > 0 ? model.config.eosTokenIds : model.tokenizer.eosTokenIds, maxBatchTokens,
+      maxTokens,
+      temperature,
+      topP,
+      seed,
+      logprobs,
+      echo: values.echo,
+      ignoreEos: values['ignore-eos'],
+      eosTokenIds: model.config.eosTokenIds.length > 0 ? model.config.eosTokenIds : model.tokenizer.eosTokenIds,
+      maxBatchTokens,
     });
     const text = model.tokenizer.decode(values.echo ? [...promptIds, ...result.tokens] : result.tokens);
     if (values.json) {
-      const out: CompleteJson = { tokens: result.tokens, text, finish_reason: result.finishReason, logprobs: result.logprobs, prompt_logprobs: result.promptLogprobs };
+      const out: CompleteJson = {
+        tokens: result.tokens,
+        text,
+        finish_reason: result.finishReason,
+        logprobs: result.logprobs,
+        prompt_logprobs: result.promptLogprobs,
+      };
       process.stdout.write(`${JSON.stringify(out)}\n`);
     } else {
       process.stdout.write(`${text}\n`);
@@ -83,10 +107,15 @@ export async function runComplete(argv: string[]): Promise<void> {
 }
 
 function parseIds(text: string, vocabSize: number): number[] {
-  const ids = text.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const ids = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (ids.length === 0) throw new UsageError('--prompt-ids is empty');
   for (const id of ids) {
-    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new UsageError(`--prompt-ids: ${id} is not a token id in [0, ${vocabSize})`);
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize)
+      throw new UsageError(`--prompt-ids: ${id} is not a token id in [0, ${vocabSize})`);
   }
   return ids;
 }

@@ -18,12 +18,20 @@ export const EVAL_USAGE = `latentserve eval --model DIR ${COMPILE_FLAGS_USAGE} [
 export async function runEval(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { model: { type: 'string' }, text: { type: 'string' }, tokens: { type: 'string', default: '64' }, json: { type: 'boolean', default: false }, ...compileFlagSpecs },
+    options: {
+      model: { type: 'string' },
+      text: { type: 'string' },
+      tokens: { type: 'string', default: '64' },
+      json: { type: 'boolean', default: false },
+      ...compileFlagSpecs,
+    },
   });
   if (values.model === undefined) throw new UsageError('--model DIR is required');
   const options = compileOptionsFrom(values);
   const numTokens = intOption('--tokens', values.tokens, 2);
-  const log = (m: string): void => { process.stderr.write(`${m}\n`); };
+  const log = (m: string): void => {
+    process.stderr.write(`${m}\n`);
+  };
   const numBlocks = (len: number): number => Math.ceil(len / 64) + 1;
 
   const reference = await loadModel(values.model, { onProgress: log, numBlocks: 64 });
@@ -48,7 +56,10 @@ export async function runEval(argv: string[]): Promise<void> {
       sequences: sequences.length,
       ...metrics,
       weightBytes: { float32: weightBytes(reference), candidate: weightBytes(candidate) },
-      cacheBytesPerToken: { float32: cacheBytesPerToken(reference.executor.cache), candidate: cacheBytesPerToken(candidate.executor.cache) },
+      cacheBytesPerToken: {
+        float32: cacheBytesPerToken(reference.executor.cache),
+        candidate: cacheBytesPerToken(candidate.executor.cache),
+      },
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : formatReport(report, metrics));
@@ -59,7 +70,12 @@ export async function runEval(argv: string[]): Promise<void> {
 }
 
 /** The fixture's reference sequences, the tokenized --text, or a sample of the float32 model from BOS. */
-async function evalSequences(model: LoadedModel, dir: string, textFile: string | undefined, numTokens: number): Promise<number[][]> {
+async function evalSequences(
+  model: LoadedModel,
+  dir: string,
+  textFile: string | undefined,
+  numTokens: number,
+): Promise<number[][]> {
   if (textFile !== undefined) {
     const ids = model.tokenizer.encode(readFileSync(textFile, 'utf8'), { addSpecialTokens: true });
     if (ids.length < 2) throw new UsageError(`--text ${textFile}: fewer than 2 tokens`);
@@ -72,7 +88,15 @@ async function evalSequences(model: LoadedModel, dir: string, textFile: string |
   }
   const bos = model.config.bosTokenId ?? 0;
   const sample = await generateOffline(model.executor, model.tokenizer, [bos], {
-    maxTokens: numTokens - 1, temperature: 1, topP: 1, seed: 0, logprobs: null, echo: false, ignoreEos: true, eosTokenIds: [], maxBatchTokens: 512,
+    maxTokens: numTokens - 1,
+    temperature: 1,
+    topP: 1,
+    seed: 0,
+    logprobs: null,
+    echo: false,
+    ignoreEos: true,
+    eosTokenIds: [],
+    maxBatchTokens: 512,
   });
   return [[bos, ...sample.tokens]];
 }
@@ -82,7 +106,16 @@ function weightBytes(model: LoadedModel): number {
   return existsSync(data) ? statSync(data).size : 0;
 }
 
-function formatReport(r: { model: string; mode: unknown; cacheBytesPerToken: { float32: number; candidate: number }; weightBytes: { float32: number; candidate: number }; peakRssMiB: number }, m: QualityMetrics): string {
+function formatReport(
+  r: {
+    model: string;
+    mode: unknown;
+    cacheBytesPerToken: { float32: number; candidate: number };
+    weightBytes: { float32: number; candidate: number };
+    peakRssMiB: number;
+  },
+  m: QualityMetrics,
+): string {
   const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
   return [
     `model            ${r.model}`,

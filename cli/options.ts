@@ -8,7 +8,9 @@ export class UsageError extends Error {
 export function numberOption(flag: string, text: string, min = -Infinity, max = Infinity): number {
   const v = Number(text);
   if (text.trim() === '' || !Number.isFinite(v) || v < min || v > max) {
-    throw new UsageError(`${flag} must be a number${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` and ≤ ${max}` : ''}, got "${text}"`);
+    throw new UsageError(
+      `${flag} must be a number${min > -Infinity ? ` ≥ ${min}` : ''}${max < Infinity ? ` and ≤ ${max}` : ''}, got "${text}"`,
+    );
   }
   return v;
 }

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { ProgressBar } from './progress.js';
 
 const progress = (fraction: number, elapsedMs: number) => ({
-  tensorsDone: Math.round(fraction * 100), tensorsTotal: 100, bytesDone: fraction * 4e9, bytesTotal: 4e9, elapsedMs,
+  tensorsDone: Math.round(fraction * 100),
+  tensorsTotal: 100,
+  bytesDone: fraction * 4e9,
+  bytesTotal: 4e9,
+  elapsedMs,
 });
 
 test('off a terminal: one line per tenth (or per 30 s), layer messages folded in, other messages passed through', () => {

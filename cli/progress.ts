@@ -19,7 +19,10 @@ export class ProgressBar {
   private lastLineMs = -Infinity;
   private lastLineTenth = -1;
 
-  constructor(private readonly label: string, private readonly out: ProgressOut = process.stderr) {}
+  constructor(
+    private readonly label: string,
+    private readonly out: ProgressOut = process.stderr,
+  ) {}
 
   /** Feeds a message: "layer i/n" is dropped (the byte-based bar shows more), anything else is printed as a line. */
   update(message: string): void {

@@ -13,7 +13,11 @@ import { GrammarService } from '../grammar/grammar-service.js';
 import { stepShapeCaps } from '../engine/scheduler.js';
 import { defaultCacheDir } from '../model/compile.js';
 import { loadModelConfig, type ModelConfig } from '../model/config.js';
-import { describeExecutorMemory, parseExecutorMemory, type ExecutorMemoryOptions } from '../model/executor/memory-options.js';
+import {
+  describeExecutorMemory,
+  parseExecutorMemory,
+  type ExecutorMemoryOptions,
+} from '../model/executor/memory-options.js';
 import { describeSessionTuning, parseSessionTuning, type SessionTuning } from '../model/executor/session-options.js';
 import { reserveStepMemory } from '../model/executor/reserve.js';
 import { stepWorkingSetBound } from '../model/executor/step-memory.js';
@@ -107,22 +111,29 @@ export async function runServe(argv: string[]): Promise<void> {
   if (values['num-cache-blocks'] !== undefined && values['cache-memory-mb'] !== undefined) {
     throw new UsageError('give at most one of --num-cache-blocks and --cache-memory-mb');
   }
-  if (!LOG_LEVELS.includes(values['log-level'])) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(values['log-level']))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
   const port = intOption('--port', values.port, 0);
   const blockSize = intOption('--block-size', values['block-size'], 1);
   const maxNumSeqs = intOption('--max-num-seqs', values['max-num-seqs'], 1);
   const maxNumBatchedTokens = intOption('--max-num-batched-tokens', values['max-num-batched-tokens'], 1);
   const maxWaiting = intOption('--max-waiting', values['max-waiting'], 0);
   const caps = stepShapeCaps({
-    maxNumSeqs, maxNumBatchedTokens,
-    ...(values['max-padded-query-slots'] === undefined ? {} : { maxPaddedQuerySlots: intOption('--max-padded-query-slots', values['max-padded-query-slots'], 1) }),
-    ...(values['max-attention-block'] === undefined ? {} : { maxAttentionBlock: intOption('--max-attention-block', values['max-attention-block'], 1) }),
+    maxNumSeqs,
+    maxNumBatchedTokens,
+    ...(values['max-padded-query-slots'] === undefined
+      ? {}
+      : { maxPaddedQuerySlots: intOption('--max-padded-query-slots', values['max-padded-query-slots'], 1) }),
+    ...(values['max-attention-block'] === undefined
+      ? {}
+      : { maxAttentionBlock: intOption('--max-attention-block', values['max-attention-block'], 1) }),
   });
   const memory = executorMemoryOption(values['executor-memory']);
   const session = sessionOptionsOption(values['session-options']);
   const profileDir = values.profile ?? process.env['LATENTSERVE_PROFILE'] ?? '';
   const profile = profileDir === '' ? {} : { profileDir };
-  const optionalInt = (flag: string, text: string | undefined): number => (text === undefined ? Infinity : intOption(flag, text, 1));
+  const optionalInt = (flag: string, text: string | undefined): number =>
+    text === undefined ? Infinity : intOption(flag, text, 1);
   const limits: ServerLimits = {
     maxBodyBytes: intOption('--max-body-bytes', values['max-body-bytes'], 1),
     maxPromptTokens: optionalInt('--max-prompt-tokens', values['max-prompt-tokens']),
@@ -160,44 +171,101 @@ export async function runServe(argv: string[]): Promise<void> {
   const config = loadModelConfig(modelDir);
   const cacheMb = values['cache-memory-mb'];
   // Without a size, the cache holds max-num-seqs full-length sequences, up to 1 GiB (sized at the compiled dtype).
-  const cacheSize = values['num-cache-blocks'] !== undefined
-    ? { numBlocks: intOption('--num-cache-blocks', values['num-cache-blocks'], 1) }
-    : cacheMb !== undefined
-      ? { cacheMemoryBytes: numberOption('--cache-memory-mb', cacheMb, 1) * 2 ** 20 }
-      : { cacheMemoryBytes: DEFAULT_CACHE_BYTES, maxCacheTokens: config.maxPositionEmbeddings * maxNumSeqs };
+  const cacheSize =
+    values['num-cache-blocks'] !== undefined
+      ? { numBlocks: intOption('--num-cache-blocks', values['num-cache-blocks'], 1) }
+      : cacheMb !== undefined
+        ? { cacheMemoryBytes: numberOption('--cache-memory-mb', cacheMb, 1) * 2 ** 20 }
+        : { cacheMemoryBytes: DEFAULT_CACHE_BYTES, maxCacheTokens: config.maxPositionEmbeddings * maxNumSeqs };
 
   // The server logs through pino, so compile progress is plain log lines (every 10 % or 30 s), never a bar.
   const compileLog = new ProgressBar('compile', { isTTY: false, write: (text: string) => log(text.trimEnd()) });
   const model = await loadModel(modelDir, {
-    device: values.device, blockSize, ...cacheSize, memory, session, ...profile, ...loadPlanFlags(values), onProgress: log, onCompileProgress: (p) => compileLog.compile(p), warn: (line) => logger.warn(line), ...(compile === undefined ? {} : { compile }),
+    device: values.device,
+    blockSize,
+    ...cacheSize,
+    memory,
+    session,
+    ...profile,
+    ...loadPlanFlags(values),
+    onProgress: log,
+    onCompileProgress: (p) => compileLog.compile(p),
+    warn: (line) => logger.warn(line),
+    ...(compile === undefined ? {} : { compile }),
   });
-  const servedModelName = values['served-model-name'] ?? (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
+  const servedModelName =
+    values['served-model-name'] ??
+    (values.model === undefined ? 'latentserve-demo' : modelDir.replace(/\/+$/, '').split('/').pop()!);
   // Structured output: xgrammar in its own worker, its tokenizer info built once, now, while nothing waits on it.
   const vocab = model.tokenizer.grammarVocab();
   const grammars = new GrammarService({
-    encodedVocab: vocab.tokens, vocabType: vocab.vocabType, vocabSize: config.vocabSize, stopTokenIds: model.tokenizer.eosTokenIds,
-    cacheSize: grammarCacheSize, compileTimeoutMs: grammarCompileTimeoutMs, warn: (line) => logger.warn(line),
+    encodedVocab: vocab.tokens,
+    vocabType: vocab.vocabType,
+    vocabSize: config.vocabSize,
+    stopTokenIds: model.tokenizer.eosTokenIds,
+    cacheSize: grammarCacheSize,
+    compileTimeoutMs: grammarCompileTimeoutMs,
+    warn: (line) => logger.warn(line),
   });
   await grammars.start();
   const maxModelLen = Math.min(maxModelLenFlag, config.maxPositionEmbeddings);
   // Asked for, the largest steps the scheduler can form run before the first request, so the arena's high-water
   // mark is set now (off by default: README "Memory under load" has what it costs and what it does not buy).
-  const reserved = !values['reserve-step-memory'] ? null : await reserveStepMemory(model.executor, {
-    maxNumSeqs, maxNumBatchedTokens, ...caps, maxModelLen, numBlocks: model.executor.cache.numBlocks, blockSize,
-  });
-  if (reserved !== null) log(`latentserve: step working set reserved (${Object.entries(reserved).map(([k, ms]) => `${k} step ${ms} ms`).join(', ')})`);
+  const reserved = !values['reserve-step-memory']
+    ? null
+    : await reserveStepMemory(model.executor, {
+        maxNumSeqs,
+        maxNumBatchedTokens,
+        ...caps,
+        maxModelLen,
+        numBlocks: model.executor.cache.numBlocks,
+        blockSize,
+      });
+  if (reserved !== null)
+    log(
+      `latentserve: step working set reserved (${Object.entries(reserved)
+        .map(([k, ms]) => `${k} step ${ms} ms`)
+        .join(', ')})`,
+    );
   let engine: LatentEngine | null = null;
-  const metrics = new ServerMetrics(() => engine!.stats(), () => model.executor);
-  engine = new LatentEngine(model.executor, model.tokenizer, {
-    maxNumSeqs, maxNumBatchedTokens, maxWaiting, ...caps,
-    maxModelLen,
-    enablePrefixCaching: !values['no-enable-prefix-caching'],
-  }, metrics, logger.child({ component: 'engine' }), grammars);
+  const metrics = new ServerMetrics(
+    () => engine!.stats(),
+    () => model.executor,
+  );
+  engine = new LatentEngine(
+    model.executor,
+    model.tokenizer,
+    {
+      maxNumSeqs,
+      maxNumBatchedTokens,
+      maxWaiting,
+      ...caps,
+      maxModelLen,
+      enablePrefixCaching: !values['no-enable-prefix-caching'],
+    },
+    metrics,
+    logger.child({ component: 'engine' }),
+    grammars,
+  );
   const lifecycle = new ServerLifecycle();
   const encoder = new TokenizerThread(model.tokenizer);
   const app = createApp({
-    engine, tokenizer: model.tokenizer, encoder, servedModelName, vocabSize: config.vocabSize, maxModelLen: engine.maxModelLen, metrics,
-    limits, apiKeys, protectMetrics: values['protect-metrics'], logger, logPrompts: values['log-prompts'], lifecycle, grammars, cors, responsesStoreSize,
+    engine,
+    tokenizer: model.tokenizer,
+    encoder,
+    servedModelName,
+    vocabSize: config.vocabSize,
+    maxModelLen: engine.maxModelLen,
+    metrics,
+    limits,
+    apiKeys,
+    protectMetrics: values['protect-metrics'],
+    logger,
+    logPrompts: values['log-prompts'],
+    lifecycle,
+    grammars,
+    cors,
+    responsesStoreSize,
   });
   const closeAll = async (): Promise<void> => {
     await engine!.shutdown();
@@ -215,30 +283,65 @@ export async function runServe(argv: string[]): Promise<void> {
   const { numBlocks } = model.executor.cache;
   const cacheTokens = numBlocks * blockSize;
   const servedBytesPerToken = cacheBytesPerToken(model.executor.cache);
-  logger.info({
-    url: server.url, model: servedModelName, modelDir, device: model.executor.device, maxModelLen: engine.maxModelLen,
-    auth: apiKeys.length > 0 ? `${apiKeys.length} key(s)` : 'off',
-  }, `latentserve: serving ${servedModelName} (${modelDir}) on ${server.url} [${model.executor.device}]`);
-  logger.info({ cacheTokens, numBlocks, blockSize, bytesPerToken: servedBytesPerToken },
-    `latentserve: latent cache ${cacheTokens} tokens in ${numBlocks} blocks of ${blockSize}, ${servedBytesPerToken} bytes per token (${((cacheTokens * servedBytesPerToken) / 2 ** 20).toFixed(1)} MiB)`);
+  logger.info(
+    {
+      url: server.url,
+      model: servedModelName,
+      modelDir,
+      device: model.executor.device,
+      maxModelLen: engine.maxModelLen,
+      auth: apiKeys.length > 0 ? `${apiKeys.length} key(s)` : 'off',
+    },
+    `latentserve: serving ${servedModelName} (${modelDir}) on ${server.url} [${model.executor.device}]`,
+  );
+  logger.info(
+    { cacheTokens, numBlocks, blockSize, bytesPerToken: servedBytesPerToken },
+    `latentserve: latent cache ${cacheTokens} tokens in ${numBlocks} blocks of ${blockSize}, ${servedBytesPerToken} bytes per token (${((cacheTokens * servedBytesPerToken) / 2 ** 20).toFixed(1)} MiB)`,
+  );
   const cacheBytes = cacheTokens * servedBytesPerToken;
-  const stepBytes = stepWorkingSetBound({
-    maxNumSeqs, maxNumBatchedTokens, maxAttentionBlock: caps.maxAttentionBlock, maxModelLen: engine.maxModelLen, blockSize, shapeBuckets: memory.shapeBuckets,
-  }, stepModelDims(config));
+  const stepBytes = stepWorkingSetBound(
+    {
+      maxNumSeqs,
+      maxNumBatchedTokens,
+      maxAttentionBlock: caps.maxAttentionBlock,
+      maxModelLen: engine.maxModelLen,
+      blockSize,
+      shapeBuckets: memory.shapeBuckets,
+    },
+    stepModelDims(config),
+  );
   const residentBytes = process.memoryUsage.rss();
   const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(0);
   // Reserved, the step working set is in resident memory already; otherwise it is the bound it may grow to.
   const growBytes = cacheBytes + (reserved === null ? stepBytes : 0);
-  logger.info({ residentBytes, cacheBytes, stepWorkingSetBytes: stepBytes, stepMemoryReserved: reserved !== null, expectedSteadyBytes: residentBytes + growBytes, executorMemory: describeExecutorMemory(memory), sessionOptions: describeSessionTuning(session), ...caps },
+  logger.info(
+    {
+      residentBytes,
+      cacheBytes,
+      stepWorkingSetBytes: stepBytes,
+      stepMemoryReserved: reserved !== null,
+      expectedSteadyBytes: residentBytes + growBytes,
+      executorMemory: describeExecutorMemory(memory),
+      sessionOptions: describeSessionTuning(session),
+      ...caps,
+    },
     `latentserve: expected steady-state memory ${reserved === null ? 'at most ' : ''}≈ ${mib(residentBytes + growBytes)} MiB: ${mib(residentBytes)} MiB resident now ` +
-    `(${reserved === null ? 'weights and runtime' : 'weights, runtime and the reserved step working set'}) + ${mib(cacheBytes)} MiB latent cache as it fills` +
-    `${reserved === null ? ` + ≤ ${mib(stepBytes)} MiB step working set` : ''} (${describeExecutorMemory(memory)}; attention block ≤ ${caps.maxAttentionBlock} per head)`);
-  if (apiKeys.length === 0 && !isLoopback(values.host)) logger.warn(`no API key set (--api-key or LATENTSERVE_API_KEY) while listening on ${values.host}`);
+      `(${reserved === null ? 'weights and runtime' : 'weights, runtime and the reserved step working set'}) + ${mib(cacheBytes)} MiB latent cache as it fills` +
+      `${reserved === null ? ` + ≤ ${mib(stepBytes)} MiB step working set` : ''} (${describeExecutorMemory(memory)}; attention block ≤ ${caps.maxAttentionBlock} per head)`,
+  );
+  if (apiKeys.length === 0 && !isLoopback(values.host))
+    logger.warn(`no API key set (--api-key or LATENTSERVE_API_KEY) while listening on ${values.host}`);
 
-  await drainOnSignal(logger, lifecycle, drainTimeoutMs, async () => {
-    await server.close();
-    await closeAll();
-  }, server);
+  await drainOnSignal(
+    logger,
+    lifecycle,
+    drainTimeoutMs,
+    async () => {
+      await server.close();
+      await closeAll();
+    },
+    server,
+  );
 }
 
 /** Runs `bind`; a taken port becomes the one line the user needs (and exit 1), not EADDRINUSE's stack. */
@@ -268,10 +371,18 @@ function corsOptions(origins: readonly string[], methods: readonly string[], hea
 }
 
 /** Waits for SIGTERM/SIGINT, drains, stops. Resolves once everything is closed. */
-function drainOnSignal(logger: Logger, lifecycle: ServerLifecycle, drainTimeoutMs: number, close: () => Promise<void>, server: Listening): Promise<void> {
+function drainOnSignal(
+  logger: Logger,
+  lifecycle: ServerLifecycle,
+  drainTimeoutMs: number,
+  close: () => Promise<void>,
+  server: Listening,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let skipWait: () => void = () => {};
-    const skipped = new Promise<false>((r) => { skipWait = () => r(false); });
+    const skipped = new Promise<false>((r) => {
+      skipWait = () => r(false);
+    });
     const onSignal = (signal: NodeJS.Signals): void => {
       if (lifecycle.isDraining) {
         logger.warn({ signal }, 'second signal: ending the remaining requests now');
@@ -279,8 +390,10 @@ function drainOnSignal(logger: Logger, lifecycle: ServerLifecycle, drainTimeoutM
         return;
       }
       lifecycle.startDrain();
-      logger.info({ signal, inFlight: lifecycle.numInFlight, drainTimeoutS: drainTimeoutMs / 1000, url: server.url },
-        'draining: refusing new requests, letting running ones finish');
+      logger.info(
+        { signal, inFlight: lifecycle.numInFlight, drainTimeoutS: drainTimeoutMs / 1000, url: server.url },
+        'draining: refusing new requests, letting running ones finish',
+      );
       void (async () => {
         const drained = await Promise.race([lifecycle.idle(drainTimeoutMs), skipped]);
         if (!drained) {
@@ -321,7 +434,10 @@ function sessionOptionsOption(text: string): SessionTuning {
 
 /** The widths that size a step's intermediates (model/executor/step-memory.ts). */
 function stepModelDims(config: ModelConfig): { numAttentionHeads: number; rowWidth: number; widestActivation: number } {
-  const moe = config.moe === null ? 0 : 2 * config.moe.moeIntermediateSize * (config.moe.numExpertsPerTok + config.moe.nSharedExperts);
+  const moe =
+    config.moe === null
+      ? 0
+      : 2 * config.moe.moeIntermediateSize * (config.moe.numExpertsPerTok + config.moe.nSharedExperts);
   return {
     numAttentionHeads: config.numAttentionHeads,
     rowWidth: config.kvLoraRank + config.qkRopeHeadDim,

@@ -37,7 +37,9 @@ export async function runSynth(argv: string[]): Promise<void> {
   await synthesizeCheckpoint({
     outDir: values.out,
     seed: intOption('--seed', values.seed, 0),
-    ...(values.preset === undefined && config !== undefined ? {} : { preset: (values.preset ?? 'tiny') as SynthPreset }),
+    ...(values.preset === undefined && config !== undefined
+      ? {}
+      : { preset: (values.preset ?? 'tiny') as SynthPreset }),
     ...(config === undefined ? {} : { config }),
     ...(dtype === undefined ? {} : { dtype: dtype as SynthDtype }),
     onProgress: (m) => process.stderr.write(`synth: ${m}\n`),

@@ -38,12 +38,19 @@ test('streamed chunks concatenate to decode(all ids), never splitting a characte
   const ids = tok.encode('日');
   assert.ok(ids.length > 1);
   const detok = new IncrementalDetokenizer(tok);
-  assert.deepEqual(ids.map((id) => detok.push(id)), [...Array<string>(ids.length - 1).fill(''), '日']);
+  assert.deepEqual(
+    ids.map((id) => detok.push(id)),
+    [...Array<string>(ids.length - 1).fill(''), '日'],
+  );
 });
 
 test('with the prompt tail as context, output is the continuation of the prompt text', async () => {
   const tok = await tokenizer;
-  for (const [prompt, completion] of [['Hello', ' world and café'], ['日本', '語 🙂 ok'], ['a b c d e f g h', ' i j']]) {
+  for (const [prompt, completion] of [
+    ['Hello', ' world and café'],
+    ['日本', '語 🙂 ok'],
+    ['a b c d e f g h', ' i j'],
+  ]) {
     const promptIds = tok.encode(prompt!);
     const all = tok.encode(prompt! + completion!);
     assert.deepEqual(all.slice(0, promptIds.length), promptIds, 'prompt tokenizes as a prefix');
@@ -78,11 +85,16 @@ test('an incomplete character at the end comes out as U+FFFD on flush, as decode
 test('property: any id sequence streams to exactly decode(ids)', async () => {
   const tok = await tokenizer;
   const pieces = [...new Set(TEXTS.flatMap((t) => tok.encode(t)))];
-  const ids = fc.array(fc.oneof(fc.constantFrom(...pieces), fc.integer({ min: 0, max: tok.vocabSize - 1 })), { maxLength: 40 });
-  fc.assert(fc.property(ids, fc.boolean(), (seq, skipSpecialTokens) => {
-    const out = stream(new IncrementalDetokenizer(tok, { skipSpecialTokens }), seq).join('');
-    assert.equal(out, tok.decode(seq, { skipSpecialTokens }));
-  }), { numRuns: 500 });
+  const ids = fc.array(fc.oneof(fc.constantFrom(...pieces), fc.integer({ min: 0, max: tok.vocabSize - 1 })), {
+    maxLength: 40,
+  });
+  fc.assert(
+    fc.property(ids, fc.boolean(), (seq, skipSpecialTokens) => {
+      const out = stream(new IncrementalDetokenizer(tok, { skipSpecialTokens }), seq).join('');
+      assert.equal(out, tok.decode(seq, { skipSpecialTokens }));
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('each push decodes a bounded window, however long the output', async () => {

@@ -12,7 +12,10 @@ import { DEFAULT_SAMPLING, type EngineRequest, type TokenEvent } from './types.j
 const VOCAB = 64;
 const EOS = 1;
 const WORDS = Math.ceil(VOCAB / 32);
-const tokenizer: TokenizerLike = { eosTokenIds: [EOS], decode: (ids) => ids.map((t) => String.fromCharCode(97 + (t % 26))).join('') };
+const tokenizer: TokenizerLike = {
+  eosTokenIds: [EOS],
+  decode: (ids) => ids.map((t) => String.fromCharCode(97 + (t % 26))).join(''),
+};
 const SPEC: GrammarSpec = { kind: 'regex', pattern: 'scripted' };
 
 /** Allows `allowed(matcher, accepted so far)`; `hold` keeps step answers back until `release()`. */
@@ -56,13 +59,28 @@ class ScriptedGrammar implements GrammarBackend {
 
 function setup(grammar: GrammarBackend) {
   const executor = new FakeExecutor({ vocabSize: VOCAB, numBlocks: 64, blockSize: 4, reserved: 2 });
-  const engine = new LatentEngine(executor, tokenizer, { maxNumSeqs: 8, maxNumBatchedTokens: 32, maxWaiting: 8, maxModelLen: 256, enablePrefixCaching: true }, {}, undefined, grammar);
+  const engine = new LatentEngine(
+    executor,
+    tokenizer,
+    { maxNumSeqs: 8, maxNumBatchedTokens: 32, maxWaiting: 8, maxModelLen: 256, enablePrefixCaching: true },
+    {},
+    undefined,
+    grammar,
+  );
   return { engine, executor };
 }
 
 const request = (id: string, over: Partial<EngineRequest> = {}): EngineRequest => ({
-  id, promptIds: [5, 6, 7], maxTokens: 6, sampling: { ...DEFAULT_SAMPLING, temperature: 1, seed: 3 }, stop: [], stopTokenIds: [],
-  ignoreEos: true, logprobs: 3, promptLogprobs: null, ...over,
+  id,
+  promptIds: [5, 6, 7],
+  maxTokens: 6,
+  sampling: { ...DEFAULT_SAMPLING, temperature: 1, seed: 3 },
+  stop: [],
+  stopTokenIds: [],
+  ignoreEos: true,
+  logprobs: 3,
+  promptLogprobs: null,
+  ...over,
 });
 
 async function collect(events: AsyncIterable<TokenEvent>, onToken?: () => void) {
@@ -84,7 +102,11 @@ describe('LatentEngine with a grammar', () => {
     const out = await collect(engine.submit(request('c', { grammar: SPEC })));
     assert.equal(out.tokens.length, 6);
     out.tokens.forEach((t, i) => assert.ok(i % 2 === 0 ? [10, 11, 12].includes(t) : t === 20, `token ${i} = ${t}`));
-    assert.deepEqual(grammar.accepted.get(0 as MatcherId), out.tokens.slice(0, -1), 'each token is accepted before the next mask');
+    assert.deepEqual(
+      grammar.accepted.get(0 as MatcherId),
+      out.tokens.slice(0, -1),
+      'each token is accepted before the next mask',
+    );
     assert.deepEqual(grammar.closed, [0], 'the matcher is released when the request ends');
     assert.equal(engine.stats().cacheBlocksUsed, 0);
   });
@@ -110,15 +132,21 @@ describe('LatentEngine with a grammar', () => {
     assert.equal(out.finish.reason, 'stop');
   });
 
-  it('while the grammar worker is busy compiling, free requests keep getting tokens; the constrained one resumes after', { timeout: 10_000 }, async () => {
+  it('while the grammar worker is busy compiling, free requests keep getting tokens; the constrained one resumes after', {
+    timeout: 10_000,
+  }, async () => {
     const grammar = new ScriptedGrammar(() => [50]);
     const { engine } = setup(grammar);
     grammar.compiling = true;
     grammar.hold = true;
     let freeTokensWhileHeld = 0;
     let constrainedTokens = 0;
-    const constrained = collect(engine.submit(request('c', { grammar: SPEC, maxTokens: 4 })), () => { constrainedTokens++; });
-    const free = await collect(engine.submit(request('f', { maxTokens: 12 })), () => { if (grammar.hold) freeTokensWhileHeld++; });
+    const constrained = collect(engine.submit(request('c', { grammar: SPEC, maxTokens: 4 })), () => {
+      constrainedTokens++;
+    });
+    const free = await collect(engine.submit(request('f', { maxTokens: 12 })), () => {
+      if (grammar.hold) freeTokensWhileHeld++;
+    });
     assert.equal(free.tokens.length, 12);
     assert.equal(freeTokensWhileHeld, 12, 'the free request finished while the masks were held');
     assert.equal(constrainedTokens, 0, 'the constrained request waited for its mask');
@@ -131,7 +159,13 @@ describe('LatentEngine with a grammar', () => {
 
   it('an engine without a grammar backend refuses constrained requests', () => {
     const executor = new FakeExecutor({ vocabSize: VOCAB, numBlocks: 8, blockSize: 4, reserved: 2 });
-    const engine = new LatentEngine(executor, tokenizer, { maxNumSeqs: 2, maxNumBatchedTokens: 8, maxWaiting: 2, maxModelLen: 32, enablePrefixCaching: false });
+    const engine = new LatentEngine(executor, tokenizer, {
+      maxNumSeqs: 2,
+      maxNumBatchedTokens: 8,
+      maxWaiting: 2,
+      maxModelLen: 32,
+      enablePrefixCaching: false,
+    });
     assert.throws(() => engine.submit(request('x', { grammar: SPEC })), /structured output is unavailable/);
   });
 });

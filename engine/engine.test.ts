@@ -17,13 +17,28 @@ const RESERVED = 2; // ids 0 (BOS) and 1 (EOS) are never predicted unless eosAft
 /** Token t > 1 decodes to one lowercase letter; 0 and 1 are specials (skipped). */
 const tokenizer: TokenizerLike = {
   eosTokenIds: [EOS],
-  decode: (ids, opts) => ids.filter((t) => !(opts?.skipSpecialTokens && t < RESERVED)).map((t) => (t < RESERVED ? `<${t}>` : String.fromCharCode(97 + (t % 26)))).join(''),
+  decode: (ids, opts) =>
+    ids
+      .filter((t) => !(opts?.skipSpecialTokens && t < RESERVED))
+      .map((t) => (t < RESERVED ? `<${t}>` : String.fromCharCode(97 + (t % 26))))
+      .join(''),
 };
 
 const greedy: SamplingOptions = { ...DEFAULT_SAMPLING, temperature: 0 };
 
 function request(id: string, promptIds: number[], over: Partial<EngineRequest> = {}): EngineRequest {
-  return { id, promptIds, maxTokens: 8, sampling: greedy, stop: [], stopTokenIds: [], ignoreEos: false, logprobs: null, promptLogprobs: null, ...over };
+  return {
+    id,
+    promptIds,
+    maxTokens: 8,
+    sampling: greedy,
+    stop: [],
+    stopTokenIds: [],
+    ignoreEos: false,
+    logprobs: null,
+    promptLogprobs: null,
+    ...over,
+  };
 }
 
 /** What the fake model generates greedily after `prompt`. */
@@ -33,11 +48,25 @@ function reference(prompt: readonly number[], n: number): number[] {
   return seq.slice(prompt.length);
 }
 
-function setup(exec: Partial<FakeExecutorOptions> = {}, config: Partial<EngineConfig> = {}, observer: EngineObserver = {}) {
+function setup(
+  exec: Partial<FakeExecutorOptions> = {},
+  config: Partial<EngineConfig> = {},
+  observer: EngineObserver = {},
+) {
   const executor = new FakeExecutor({ vocabSize: VOCAB, numBlocks: 64, blockSize: 4, reserved: RESERVED, ...exec });
-  const engine = new LatentEngine(executor, tokenizer, {
-    maxNumSeqs: 16, maxNumBatchedTokens: 32, maxWaiting: 64, maxModelLen: 256, enablePrefixCaching: true, ...config,
-  }, observer);
+  const engine = new LatentEngine(
+    executor,
+    tokenizer,
+    {
+      maxNumSeqs: 16,
+      maxNumBatchedTokens: 32,
+      maxWaiting: 64,
+      maxModelLen: 256,
+      enablePrefixCaching: true,
+      ...config,
+    },
+    observer,
+  );
   return { executor, engine };
 }
 
@@ -46,12 +75,16 @@ async function collect(events: AsyncIterable<TokenEvent>) {
   let text = '';
   let finish: Extract<TokenEvent, { type: 'finish' }> | null = null;
   for await (const e of events) {
-    if (e.type === 'delta') { tokens.push(...e.tokenIds); text += e.text; } else finish = e;
+    if (e.type === 'delta') {
+      tokens.push(...e.tokenIds);
+      text += e.text;
+    } else finish = e;
   }
   return { tokens, text, finish: finish! };
 }
 
-const prompt = (seed: number, len: number): number[] => Array.from({ length: len }, (_, i) => RESERVED + ((seed * 13 + i * 7) % (VOCAB - RESERVED)));
+const prompt = (seed: number, len: number): number[] =>
+  Array.from({ length: len }, (_, i) => RESERVED + ((seed * 13 + i * 7) % (VOCAB - RESERVED)));
 
 describe('LatentEngine', () => {
   it('generates what the model predicts, greedily', async () => {
@@ -69,19 +102,40 @@ describe('LatentEngine', () => {
   it('16 concurrent requests give exactly what each gives alone, sharing steps', async () => {
     const { engine, executor } = setup();
     const prompts = Array.from({ length: 16 }, (_, i) => prompt(i + 3, 3 + ((i * 5) % 17)));
-    const outs = await Promise.all(prompts.map((p, i) => collect(engine.submit(request(`r${i}`, p, { maxTokens: 6 + (i % 4) })))));
+    const outs = await Promise.all(
+      prompts.map((p, i) => collect(engine.submit(request(`r${i}`, p, { maxTokens: 6 + (i % 4) })))),
+    );
     outs.forEach((o, i) => assert.deepEqual(o.tokens, reference(prompts[i]!, 6 + (i % 4)), `request ${i}`));
-    assert.ok(executor.steps.some((s) => s.seqs.length >= 8), 'decodes of many requests share steps');
-    assert.ok(executor.steps.every((s) => s.tokenIds.length <= 32), 'the token budget holds');
-    assert.ok(executor.steps.some((s) => s.seqs.some((q) => q.queryLen > 1) && s.seqs.some((q) => q.queryLen === 1)), 'prefill chunks join decodes');
+    assert.ok(
+      executor.steps.some((s) => s.seqs.length >= 8),
+      'decodes of many requests share steps',
+    );
+    assert.ok(
+      executor.steps.every((s) => s.tokenIds.length <= 32),
+      'the token budget holds',
+    );
+    assert.ok(
+      executor.steps.some((s) => s.seqs.some((q) => q.queryLen > 1) && s.seqs.some((q) => q.queryLen === 1)),
+      'prefill chunks join decodes',
+    );
     assert.equal(engine.stats().cacheBlocksUsed, 0);
   });
 
   it('preempts by recompute when blocks run out, and still gets every token right', async () => {
     let preemptions = 0;
-    const { engine } = setup({ numBlocks: 10 }, {}, { onPreemption: () => { preemptions++; } });
+    const { engine } = setup(
+      { numBlocks: 10 },
+      {},
+      {
+        onPreemption: () => {
+          preemptions++;
+        },
+      },
+    );
     const prompts = Array.from({ length: 6 }, (_, i) => prompt(i + 40, 5));
-    const outs = await Promise.all(prompts.map((p, i) => collect(engine.submit(request(`p${i}`, p, { maxTokens: 12 })))));
+    const outs = await Promise.all(
+      prompts.map((p, i) => collect(engine.submit(request(`p${i}`, p, { maxTokens: 12 })))),
+    );
     outs.forEach((o, i) => assert.deepEqual(o.tokens, reference(prompts[i]!, 12), `request ${i}`));
     assert.ok(preemptions > 0, 'the pool (40 slots) cannot hold 6 × 17 tokens at once');
     assert.equal(engine.stats().cacheBlocksUsed, 0);
@@ -147,7 +201,9 @@ describe('LatentEngine', () => {
     assert.equal(ignored.tokens.length, 10);
     assert.ok(!ignored.text.includes('<'), 'special tokens are skipped by default');
     // skip_special_tokens: false renders them (the fake tokenizer spells EOS `<1>`).
-    const shown = await collect(engine.submit(request('show', p, { maxTokens: 10, ignoreEos: true, skipSpecialTokens: false })));
+    const shown = await collect(
+      engine.submit(request('show', p, { maxTokens: 10, ignoreEos: true, skipSpecialTokens: false })),
+    );
     assert.deepEqual(shown.tokens, ignored.tokens);
     assert.equal(shown.text, ignored.text + '<1>'.repeat(7));
   });
@@ -166,7 +222,8 @@ describe('LatentEngine', () => {
   it('same seed ⇒ same sampled output; another seed ⇒ another', async () => {
     const { engine } = setup();
     const sampling = (seed: number): SamplingOptions => ({ ...DEFAULT_SAMPLING, temperature: 5, seed });
-    const run = async (id: string, seed: number) => (await collect(engine.submit(request(id, prompt(3, 5), { maxTokens: 16, sampling: sampling(seed) })))).tokens;
+    const run = async (id: string, seed: number) =>
+      (await collect(engine.submit(request(id, prompt(3, 5), { maxTokens: 16, sampling: sampling(seed) })))).tokens;
     const [a, b, c] = await Promise.all([run('s1', 42), run('s2', 42), run('s3', 43)]);
     assert.deepEqual(a, b);
     assert.notDeepEqual(a, c);
@@ -179,7 +236,10 @@ describe('LatentEngine', () => {
     const entries = out.finish.promptLogprobs!;
     assert.equal(entries.length, 13);
     assert.equal(entries[0], null);
-    entries.slice(1).forEach((e, j) => { assert.equal(e!.id, p[j + 1]); assert.equal(e!.top.length, 2); });
+    entries.slice(1).forEach((e, j) => {
+      assert.equal(e!.id, p[j + 1]);
+      assert.equal(e!.top.length, 2);
+    });
   });
 
   it('refuses what it cannot take: context overflow, full queue', () => {
@@ -192,7 +252,14 @@ describe('LatentEngine', () => {
 
   it('a failing step ends only its requests; the engine keeps serving', async () => {
     let fail = true;
-    const { engine } = setup({ beforeStep: () => { if (fail) { fail = false; throw new Error('device lost'); } } });
+    const { engine } = setup({
+      beforeStep: () => {
+        if (fail) {
+          fail = false;
+          throw new Error('device lost');
+        }
+      },
+    });
     await assert.rejects(collect(engine.submit(request('doomed', prompt(1, 5)))), /device lost/);
     const ok = await collect(engine.submit(request('fine', prompt(1, 5))));
     assert.deepEqual(ok.tokens, reference(prompt(1, 5), 8));

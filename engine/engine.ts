@@ -30,7 +30,15 @@ import { Request } from './request.js';
 import type { SchedulerOutput } from './scheduler.js';
 import { Scheduler } from './scheduler.js';
 import { buildStepInputs } from './step-inputs.js';
-import { Draws, StepSampler, refusedMaskRows, stepMaskRows, type SampledToken, type SamplingState, type StepRows } from './step-sampler.js';
+import {
+  Draws,
+  StepSampler,
+  refusedMaskRows,
+  stepMaskRows,
+  type SampledToken,
+  type SamplingState,
+  type StepRows,
+} from './step-sampler.js';
 import type { Engine, EngineObserver, EngineRequest, EngineStats, TokenEvent } from './types.js';
 
 export interface EngineConfig {
@@ -173,7 +181,11 @@ export class LatentEngine implements Engine {
         // A bug, not a model fault: nothing says the bookkeeping is still consistent, so start it over.
         this.log.error({ err }, 'engine step loop failed; failing every live request');
         this.stepping = false;
-        const error = new ExecutorError(`engine step loop failed: ${err instanceof Error ? err.message : String(err)}`, 'engine_error', { cause: err });
+        const error = new ExecutorError(
+          `engine step loop failed: ${err instanceof Error ? err.message : String(err)}`,
+          'engine_error',
+          { cause: err },
+        );
         for (const id of [...this.live.keys()]) this.fail(id, error);
         this.resetCache();
       }
@@ -189,7 +201,11 @@ export class LatentEngine implements Engine {
 
   private newScheduler(): Scheduler {
     const { maxNumSeqs, maxNumBatchedTokens, maxPaddedQuerySlots, maxAttentionBlock } = this.config;
-    return new Scheduler({ maxNumSeqs, maxNumBatchedTokens, maxPaddedQuerySlots, maxAttentionBlock }, this.kv, this.observer);
+    return new Scheduler(
+      { maxNumSeqs, maxNumBatchedTokens, maxPaddedQuerySlots, maxAttentionBlock },
+      this.kv,
+      this.observer,
+    );
   }
 
   /**
@@ -210,11 +226,21 @@ export class LatentEngine implements Engine {
 
   private onStepFailure(output: SchedulerOutput, err: unknown): void {
     const ids = output.scheduled.map((s) => s.request.id);
-    const error = err instanceof ExecutorError ? err : new ExecutorError(`model step failed: ${err instanceof Error ? err.message : String(err)}`, 'executor_error', { cause: err });
+    const error =
+      err instanceof ExecutorError
+        ? err
+        : new ExecutorError(
+            `model step failed: ${err instanceof Error ? err.message : String(err)}`,
+            'executor_error',
+            { cause: err },
+          );
     const crashed = error instanceof ExecutorCrashed;
     // A crash before the step was sent ran nothing of it: its requests are recomputed with everyone else.
     const failed = crashed && !error.inStep ? [] : ids;
-    this.log.error({ err: error, requestIds: failed, cacheLost: crashed }, crashed ? 'executor crashed; latent cache rebuilt' : 'model step failed');
+    this.log.error(
+      { err: error, requestIds: failed, cacheLost: crashed },
+      crashed ? 'executor crashed; latent cache rebuilt' : 'model step failed',
+    );
     for (const id of failed) this.fail(id, error);
     if (crashed) this.resetCache();
   }
@@ -224,7 +250,12 @@ export class LatentEngine implements Engine {
     const stats = this.stats();
     for (const [id, live] of this.live) {
       if (live.request.status === 'waiting') {
-        this.fail(id, new Unavailable(`request needs more cache than is free (${stats.cacheBlocksTotal - stats.cacheBlocksUsed} of ${stats.cacheBlocksTotal} blocks)`));
+        this.fail(
+          id,
+          new Unavailable(
+            `request needs more cache than is free (${stats.cacheBlocksTotal - stats.cacheBlocksUsed} of ${stats.cacheBlocksTotal} blocks)`,
+          ),
+        );
         return;
       }
     }
@@ -234,19 +265,22 @@ export class LatentEngine implements Engine {
     const { inputs, plans } = buildStepInputs(output, this.kv);
     const fills: MatcherId[] = [];
     for (const plan of plans) {
-      const matcher = plan.sampleRow === null ? null : this.live.get(plan.scheduled.request.id)?.matcher ?? null;
+      const matcher = plan.sampleRow === null ? null : (this.live.get(plan.scheduled.request.id)?.matcher ?? null);
       if (matcher !== null) fills.push(matcher);
     }
     // Filled in the grammar worker while the model computes, and sent on to the executor when ready.
     const masking = this.grammar.request(fills);
     let maskError: unknown = null;
-    const masks = masking === null ? null : masking.masks.then(
-      (m) => stepMaskRows(m, fills),
-      (err: unknown) => {
-        maskError = err;
-        return refusedMaskRows(fills.length, 'grammar masks failed');
-      },
-    );
+    const masks =
+      masking === null
+        ? null
+        : masking.masks.then(
+            (m) => stepMaskRows(m, fills),
+            (err: unknown) => {
+              maskError = err;
+              return refusedMaskRows(fills.length, 'grammar masks failed');
+            },
+          );
     const rows = this.sampler.plan(plans, this.live, fills);
     // Masks normally arrive before the logits. Behind another request's compile they can take seconds: then the
     // constrained rows wait for them on their own (held by the executor) and everyone else's tokens go out now.
@@ -256,7 +290,10 @@ export class LatentEngine implements Engine {
     try {
       // The step is dispatched before anything else runs; the previous step's events are consumed (SSE writes)
       // while it computes. The extra macrotask turn lets HTTP work run even when an executor answers at once.
-      [result] = await Promise.all([this.executor.step({ ...inputs, sampling }), new Promise<void>((resolve) => setImmediate(resolve))]);
+      [result] = await Promise.all([
+        this.executor.step({ ...inputs, sampling }),
+        new Promise<void>((resolve) => setImmediate(resolve)),
+      ]);
     } catch (err) {
       this.sampler.giveBack(rows, this.live);
       this.onStepFailure(output, err);
@@ -273,57 +310,86 @@ export class LatentEngine implements Engine {
     const now = performance.now();
     for (const [id, s] of sampled) this.emitToken(id, s, now);
     for (const request of finished) this.complete(request, now);
-    if (held.length > 0) this.sampleWhenMasked(rows, held, result.samples.late!, () => (maskError === null ? null : { fills, err: maskError }));
+    if (held.length > 0)
+      this.sampleWhenMasked(rows, held, result.samples.late!, () =>
+        maskError === null ? null : { fills, err: maskError },
+      );
   }
 
   /**
    * Takes the held rows' tokens once the executor has sampled them with their late masks, appends and emits them,
    * and lets those requests run again. If the executor dies holding them, their requests fail with that error.
    */
-  private sampleWhenMasked(rows: StepRows, held: readonly string[], late: Promise<ReadonlyMap<number, RowResult>>, maskFailure: () => { fills: readonly MatcherId[]; err: unknown } | null): void {
-    const done = late.then(
-      (results) => {
-        const failure = maskFailure();
-        if (failure !== null) this.failConstrained(failure.fills, failure.err);
-        const now = performance.now();
-        for (const [index, r] of results) {
-          const id = rows.owners[index]!;
-          const live = this.live.get(id);
-          if (live === undefined) continue;
-          const sample = this.sampler.collectLate(live, r);
-          if (sample instanceof ExecutorError) {
-            this.failSampling(id, sample);
-            continue;
+  private sampleWhenMasked(
+    rows: StepRows,
+    held: readonly string[],
+    late: Promise<ReadonlyMap<number, RowResult>>,
+    maskFailure: () => { fills: readonly MatcherId[]; err: unknown } | null,
+  ): void {
+    const done = late
+      .then(
+        (results) => {
+          const failure = maskFailure();
+          if (failure !== null) this.failConstrained(failure.fills, failure.err);
+          const now = performance.now();
+          for (const [index, r] of results) {
+            const id = rows.owners[index]!;
+            const live = this.live.get(id);
+            if (live === undefined) continue;
+            const sample = this.sampler.collectLate(live, r);
+            if (sample instanceof ExecutorError) {
+              this.failSampling(id, sample);
+              continue;
+            }
+            const finished = this.scheduler.appendDeferred(live.request, sample.token);
+            this.emitToken(id, sample, now);
+            if (finished) this.complete(live.request, now);
           }
-          const finished = this.scheduler.appendDeferred(live.request, sample.token);
-          this.emitToken(id, sample, now);
-          if (finished) this.complete(live.request, now);
+        },
+        (err: unknown) => {
+          const error =
+            err instanceof ExecutorError
+              ? err
+              : new ExecutorError(
+                  `held rows lost: ${err instanceof Error ? err.message : String(err)}`,
+                  'executor_error',
+                  { cause: err },
+                );
+          this.log.error(
+            { err: error, requestIds: held },
+            'executor failed holding rows for late grammar masks; their requests failed',
+          );
+          for (const id of held) this.fail(id, error);
+        },
+      )
+      .finally(() => {
+        for (const id of held) {
+          const live = this.live.get(id);
+          if (live !== undefined) live.request.awaitingSample = false;
         }
-      },
-      (err: unknown) => {
-        const error = err instanceof ExecutorError ? err : new ExecutorError(`held rows lost: ${err instanceof Error ? err.message : String(err)}`, 'executor_error', { cause: err });
-        this.log.error({ err: error, requestIds: held }, 'executor failed holding rows for late grammar masks; their requests failed');
-        for (const id of held) this.fail(id, error);
-      },
-    ).finally(() => {
-      for (const id of held) {
-        const live = this.live.get(id);
-        if (live !== undefined) live.request.awaitingSample = false;
-      }
-      this.deferredSamples.delete(done);
-      this.loop ??= this.run();
-    });
+        this.deferredSamples.delete(done);
+        this.loop ??= this.run();
+      });
     this.deferredSamples.add(done);
   }
 
   private failConstrained(fills: readonly MatcherId[], err: unknown): void {
-    const error = new ExecutorError(`grammar masks failed: ${err instanceof Error ? err.message : String(err)}`, 'grammar_error', { cause: err });
+    const error = new ExecutorError(
+      `grammar masks failed: ${err instanceof Error ? err.message : String(err)}`,
+      'grammar_error',
+      { cause: err },
+    );
     this.log.error({ err: error }, 'grammar backend failed; constrained requests of this step failed');
     for (const [id, live] of this.live) if (live.matcher !== null && fills.includes(live.matcher)) this.fail(id, error);
   }
 
   private failSampling(id: string, error: ExecutorError): void {
-    this.log.error({ err: error, requestId: id }, error.code === 'grammar_error' ? 'grammar refused a token; request failed' : 'model produced non-finite logits; request failed');
+    this.log.error(
+      { err: error, requestId: id },
+      error.code === 'grammar_error'
+        ? 'grammar refused a token; request failed'
+        : 'model produced non-finite logits; request failed',
+    );
     this.fail(id, error);
   }
 
@@ -354,7 +420,11 @@ export class LatentEngine implements Engine {
     this.release(request.id, live);
     const tail = live.output.finish();
     if (tail.length > 0) live.stream.push({ type: 'delta', text: tail, tokenIds: [], logprobs: null });
-    const usage = { promptTokens: request.numPromptTokens, completionTokens: request.numOutputTokens, cachedTokens: request.numCachedTokens };
+    const usage = {
+      promptTokens: request.numPromptTokens,
+      completionTokens: request.numOutputTokens,
+      cachedTokens: request.numCachedTokens,
+    };
     live.stream.push({
       type: 'finish',
       reason: request.finishReason ?? 'length',

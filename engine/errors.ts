@@ -4,7 +4,11 @@
 
 export class InvalidRequest extends Error {
   override readonly name = 'InvalidRequest';
-  constructor(message: string, readonly param: string | null = null, readonly code: string | null = null) {
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
     super(message);
   }
 }

@@ -23,31 +23,43 @@ export interface QualityMetrics {
  * Logits of every position of `tokens` (row i: after tokens[0..i]), computed in chunks of at most `chunk`
  * tokens over blocks 0, 1, 2, … of the executor's cache.
  */
-export async function teacherForcedLogits(executor: Executor, tokens: readonly number[], chunk = 512): Promise<Float32Array[]> {
+export async function teacherForcedLogits(
+  executor: Executor,
+  tokens: readonly number[],
+  chunk = 512,
+): Promise<Float32Array[]> {
   const { blockSize, numBlocks } = executor.cache;
   const blocksNeeded = Math.ceil(tokens.length / blockSize);
-  if (blocksNeeded > numBlocks) throw new Error(`${tokens.length} tokens need ${blocksNeeded} cache blocks; the executor has ${numBlocks}`);
+  if (blocksNeeded > numBlocks)
+    throw new Error(`${tokens.length} tokens need ${blocksNeeded} cache blocks; the executor has ${numBlocks}`);
   const blockTable = Array.from({ length: blocksNeeded }, (_, i) => i as BlockId);
   const rows: Float32Array[] = [];
   const vocab = executor.vocabSize;
   for (let start = 0; start < tokens.length; start += chunk) {
     const n = Math.min(chunk, tokens.length - start);
     const positions = Int32Array.from({ length: n }, (_, i) => start + i);
-    const logits = stepLogits(await executor.step({
-      tokenIds: Int32Array.from(tokens.slice(start, start + n)),
-      positions,
-      seqs: [{ queryLen: n, contextLen: start, blockTable: blockTable.slice(0, Math.ceil((start + n) / blockSize)) }],
-      slotMapping: positions.map((p) => slotOf(blockTable, p, blockSize)),
-      logitsIndices: Int32Array.from({ length: n }, (_, i) => i),
-    }));
+    const logits = stepLogits(
+      await executor.step({
+        tokenIds: Int32Array.from(tokens.slice(start, start + n)),
+        positions,
+        seqs: [{ queryLen: n, contextLen: start, blockTable: blockTable.slice(0, Math.ceil((start + n) / blockSize)) }],
+        slotMapping: positions.map((p) => slotOf(blockTable, p, blockSize)),
+        logitsIndices: Int32Array.from({ length: n }, (_, i) => i),
+      }),
+    );
     for (let i = 0; i < n; i++) rows.push(logits.slice(i * vocab, (i + 1) * vocab));
   }
   return rows;
 }
 
 /** Compares candidate rows with reference rows; nextTokens[i] is the token that followed row i (or null). */
-export function compareLogits(reference: readonly Float32Array[], candidate: readonly Float32Array[], nextTokens: readonly (number | null)[]): QualityMetrics {
-  if (reference.length !== candidate.length) throw new Error(`${reference.length} reference rows vs ${candidate.length} candidate rows`);
+export function compareLogits(
+  reference: readonly Float32Array[],
+  candidate: readonly Float32Array[],
+  nextTokens: readonly (number | null)[],
+): QualityMetrics {
+  if (reference.length !== candidate.length)
+    throw new Error(`${reference.length} reference rows vs ${candidate.length} candidate rows`);
   const vocab = reference[0]?.length ?? 0;
   const lpRef = new Float32Array(vocab);
   const lpCand = new Float32Array(vocab);

@@ -45,8 +45,13 @@ export class EventStream<T> implements AsyncIterable<T> {
       next: () => {
         const item = this.buffered.shift();
         if (item !== undefined) return Promise.resolve({ value: item, done: false });
-        if (this.ended) return this.failure !== null ? Promise.reject(this.failure) : Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+        if (this.ended)
+          return this.failure !== null
+            ? Promise.reject(this.failure)
+            : Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => {
+          this.waiter = { resolve, reject };
+        });
       },
       return: () => {
         if (!this.ended) {

@@ -30,7 +30,14 @@ export class FakeExecutor implements Executor {
 
   constructor(private readonly opts: FakeExecutorOptions) {
     this.vocabSize = opts.vocabSize;
-    this.cache = { numBlocks: opts.numBlocks, blockSize: opts.blockSize, numLayers: 1, rowWidth: 1, bytesPerValue: 4, scaleBytesPerRow: 0 };
+    this.cache = {
+      numBlocks: opts.numBlocks,
+      blockSize: opts.blockSize,
+      numLayers: 1,
+      rowWidth: 1,
+      bytesPerValue: 4,
+      scaleBytesPerRow: 0,
+    };
     this.slots = new Int32Array(opts.numBlocks * opts.blockSize).fill(-1);
     this.sampler = new RowSampler(opts.vocabSize);
   }
@@ -38,7 +45,9 @@ export class FakeExecutor implements Executor {
   /** The fake model's next token after `context` (the reference the tests compare against). */
   static nextToken(context: readonly number[], vocabSize: number, reserved = 0): number {
     let h = 17;
-    context.forEach((t, i) => { h = (Math.imul(h, 31) + t * (i + 1)) >>> 0; });
+    context.forEach((t, i) => {
+      h = (Math.imul(h, 31) + t * (i + 1)) >>> 0;
+    });
     return reserved + (h % (vocabSize - reserved));
   }
 
@@ -60,17 +69,23 @@ export class FakeExecutor implements Executor {
       }
       for (let i = 0; i < seq.queryLen; i++) {
         const t = offset + i;
-        if (inputs.positions[t] !== seq.contextLen + i) throw new Error(`token ${t} has position ${inputs.positions[t]}, expected ${seq.contextLen + i}`);
+        if (inputs.positions[t] !== seq.contextLen + i)
+          throw new Error(`token ${t} has position ${inputs.positions[t]}, expected ${seq.contextLen + i}`);
         contexts[t] = [...cached, ...Array.from(inputs.tokenIds.subarray(offset, t + 1))];
       }
       offset += seq.queryLen;
     }
-    inputs.slotMapping.forEach((slot, t) => { this.slots[slot] = inputs.tokenIds[t]!; });
+    inputs.slotMapping.forEach((slot, t) => {
+      this.slots[slot] = inputs.tokenIds[t]!;
+    });
     const logits = new Float32Array(inputs.logitsIndices.length * this.vocabSize);
     inputs.logitsIndices.forEach((t, r) => {
       const ctx = contexts[t]!;
       const eos = this.opts.eosAfter;
-      const next = eos !== undefined && ctx.length >= eos.length ? eos.eosId : FakeExecutor.nextToken(ctx, this.vocabSize, this.opts.reserved);
+      const next =
+        eos !== undefined && ctx.length >= eos.length
+          ? eos.eosId
+          : FakeExecutor.nextToken(ctx, this.vocabSize, this.opts.reserved);
       // A peaked but not one-hot distribution, so sampling and logprobs have something to do.
       for (let v = 0; v < this.vocabSize; v++) logits[r * this.vocabSize + v] = ((v * 7 + ctx.length) % 13) / 13;
       logits[r * this.vocabSize + next] = 8;

@@ -13,7 +13,11 @@ export class GrammarMasks {
   constructor(private readonly backend: GrammarBackend | null) {}
 
   open(spec: GrammarSpec): MatcherId {
-    if (this.backend === null) throw new InvalidRequest('This engine has no grammar backend: structured output is unavailable.', 'response_format');
+    if (this.backend === null)
+      throw new InvalidRequest(
+        'This engine has no grammar backend: structured output is unavailable.',
+        'response_format',
+      );
     return this.backend.open(spec);
   }
 

@@ -28,14 +28,23 @@ export interface GenerateResult {
   readonly promptLogprobs: (LogprobEntry | null)[];
 }
 
-export async function generateOffline(executor: Executor, tokenizer: TokenizerLike, promptIds: readonly number[], params: GenerateParams): Promise<GenerateResult> {
-  const engine = new LatentEngine(executor, { decode: (ids, opts) => tokenizer.decode(ids, opts), eosTokenIds: params.eosTokenIds }, {
-    maxNumSeqs: 1,
-    maxNumBatchedTokens: params.maxBatchTokens,
-    maxWaiting: 1,
-    maxModelLen: Number.MAX_SAFE_INTEGER, // bounded by what the cache holds
-    enablePrefixCaching: false,
-  });
+export async function generateOffline(
+  executor: Executor,
+  tokenizer: TokenizerLike,
+  promptIds: readonly number[],
+  params: GenerateParams,
+): Promise<GenerateResult> {
+  const engine = new LatentEngine(
+    executor,
+    { decode: (ids, opts) => tokenizer.decode(ids, opts), eosTokenIds: params.eosTokenIds },
+    {
+      maxNumSeqs: 1,
+      maxNumBatchedTokens: params.maxBatchTokens,
+      maxWaiting: 1,
+      maxModelLen: Number.MAX_SAFE_INTEGER, // bounded by what the cache holds
+      enablePrefixCaching: false,
+    },
+  );
   const events = engine.submit({
     id: 'offline',
     promptIds,

@@ -14,7 +14,10 @@ export class OutputProcessor {
   private stopped = false;
 
   constructor(decoder: Decoder, request: Request) {
-    this.detokenizer = new IncrementalDetokenizer(decoder, { skipSpecialTokens: request.skipSpecialTokens, promptTail: request.promptIds.slice(-PROMPT_CONTEXT_TOKENS) });
+    this.detokenizer = new IncrementalDetokenizer(decoder, {
+      skipSpecialTokens: request.skipSpecialTokens,
+      promptTail: request.promptIds.slice(-PROMPT_CONTEXT_TOKENS),
+    });
     this.stops = new StopChecker(request.stop);
   }
 

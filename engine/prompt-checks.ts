@@ -7,7 +7,10 @@ import { ContextLengthExceeded, InvalidRequest } from './errors.js';
 /** The one 400 for an id outside [0, vocabSize), whichever field named it. */
 export function checkTokenId(id: number, vocabSize: number, param: string): void {
   if (!(Number.isInteger(id) && id >= 0 && id < vocabSize)) {
-    throw new InvalidRequest(`Token id ${id} is out of vocabulary: this model's token ids are 0 to ${vocabSize - 1}.`, param);
+    throw new InvalidRequest(
+      `Token id ${id} is out of vocabulary: this model's token ids are 0 to ${vocabSize - 1}.`,
+      param,
+    );
   }
 }
 
@@ -52,8 +55,14 @@ export function resolveMaxTokens(
  * rows) and window. The server has already run them with the request's field names; this catches the offline
  * path and any caller that did not.
  */
-export function assertFits(promptIds: readonly number[], maxTokens: number, vocabSize: number, maxModelLen: number): void {
+export function assertFits(
+  promptIds: readonly number[],
+  maxTokens: number,
+  vocabSize: number,
+  maxModelLen: number,
+): void {
   checkTokenIds(promptIds, vocabSize, 'prompt');
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new InvalidRequest(`max_tokens must be a positive integer, got ${maxTokens}.`, 'max_tokens');
+  if (!Number.isInteger(maxTokens) || maxTokens < 1)
+    throw new InvalidRequest(`max_tokens must be a positive integer, got ${maxTokens}.`, 'max_tokens');
   resolveMaxTokens(promptIds.length, maxTokens, maxModelLen, 'prompt');
 }

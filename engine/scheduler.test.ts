@@ -8,10 +8,21 @@ import type { SchedulerOutput } from './scheduler.js';
 import { DEFAULT_SAMPLING } from './types.js';
 
 function req(id: string, promptLen: number, maxTokens = 4): Request {
-  return new Request({
-    id, promptIds: Array.from({ length: promptLen }, (_, i) => 10 + i + id.length), maxTokens, sampling: DEFAULT_SAMPLING,
-    stop: [], stopTokenIds: [], ignoreEos: false, logprobs: null, promptLogprobs: null,
-  }, [1], 0);
+  return new Request(
+    {
+      id,
+      promptIds: Array.from({ length: promptLen }, (_, i) => 10 + i + id.length),
+      maxTokens,
+      sampling: DEFAULT_SAMPLING,
+      stop: [],
+      stopTokenIds: [],
+      ignoreEos: false,
+      logprobs: null,
+      promptLogprobs: null,
+    },
+    [1],
+    0,
+  );
 }
 
 /** Runs one step, "sampling" token 5 for every request that samples. */
@@ -21,7 +32,8 @@ function step(s: Scheduler): SchedulerOutput {
   return out;
 }
 
-const summary = (out: SchedulerOutput) => out.scheduled.map((e) => `${e.request.id}:${e.numNewTokens}${e.samples ? '*' : ''}`);
+const summary = (out: SchedulerOutput) =>
+  out.scheduled.map((e) => `${e.request.id}:${e.numNewTokens}${e.samples ? '*' : ''}`);
 
 describe('Scheduler', () => {
   it('chunks prefill under the budget and puts running requests first', () => {
@@ -51,7 +63,10 @@ describe('Scheduler', () => {
     assert.deepEqual(summary(step(s)), ['old:4*', 'new:4*']); // one block each, one left
     const out = s.schedule(); // both need a second block: only one is free
     assert.deepEqual(summary(out), ['old:1*']);
-    assert.deepEqual(out.preempted.map((r) => r.id), ['new']);
+    assert.deepEqual(
+      out.preempted.map((r) => r.id),
+      ['new'],
+    );
     assert.equal(newer.numComputedTokens, 0);
     assert.equal(newer.status, 'waiting');
     assert.deepEqual(newer.tokenIds.length, 5, 'generated tokens are kept for the recompute');
@@ -69,12 +84,18 @@ describe('Scheduler', () => {
     step(s);
     const out = s.schedule();
     const finished = s.update(out, new Map([['a', 5]]));
-    assert.deepEqual(finished.map((r) => r.finishReason), ['length']);
+    assert.deepEqual(
+      finished.map((r) => r.finishReason),
+      ['length'],
+    );
     assert.equal(kv.numUsedBlocks(), 0);
     const b = req('b', 3, 10);
     s.add(b);
     const done = s.update(s.schedule(), new Map([['b', 1]]));
-    assert.deepEqual(done.map((r) => [r.finishReason, r.stopReason]), [['stop', 1]]);
+    assert.deepEqual(
+      done.map((r) => [r.finishReason, r.stopReason]),
+      [['stop', 1]],
+    );
   });
 
   it('caps batch × longest chunk: a long prefill beside many decodes is chunked to maxPaddedQuerySlots / seats', () => {
@@ -101,10 +122,15 @@ describe('Scheduler', () => {
 
   it('caps batch × chunk × longest context: long contexts beside a prefill get shorter chunks', () => {
     const kv = new KvCacheManager({ numBlocks: 64, blockSize: 4, enablePrefixCaching: false });
-    const s = new Scheduler({ maxNumSeqs: 8, maxNumBatchedTokens: 100, maxPaddedQuerySlots: 1000, maxAttentionBlock: 960 }, kv);
+    const s = new Scheduler(
+      { maxNumSeqs: 8, maxNumBatchedTokens: 100, maxPaddedQuerySlots: 1000, maxAttentionBlock: 960 },
+      kv,
+    );
     for (const id of ['a', 'b']) s.add(req(id, 60, 10));
     assert.deepEqual(summary(step(s)), ['a:8', 'b:8']); // 2 seats, 60 keys: chunks of 960 / 60 / 2 = 8
-    while (step(s).scheduled.some((e) => !e.samples)) { /* the prefills finish in 8-token chunks */ }
+    while (step(s).scheduled.some((e) => !e.samples)) {
+      /* the prefills finish in 8-token chunks */
+    }
     s.add(req('long', 30));
     // 3 seats, the longest context 61–62 tokens = 64 keys: chunks of 960 / 64 / 3 = 5.
     const out = s.schedule();

@@ -32,8 +32,12 @@ export const ATTENTION_KEYS_PER_QUERY_SLOT = 512;
 
 /** The caps a scheduler with this config applies (defaults filled in). */
 export function stepShapeCaps(config: SchedulerConfig): { maxPaddedQuerySlots: number; maxAttentionBlock: number } {
-  const maxPaddedQuerySlots = config.maxPaddedQuerySlots ?? PADDED_QUERY_SLOTS_PER_BATCHED_TOKEN * config.maxNumBatchedTokens;
-  return { maxPaddedQuerySlots, maxAttentionBlock: config.maxAttentionBlock ?? maxPaddedQuerySlots * ATTENTION_KEYS_PER_QUERY_SLOT };
+  const maxPaddedQuerySlots =
+    config.maxPaddedQuerySlots ?? PADDED_QUERY_SLOTS_PER_BATCHED_TOKEN * config.maxNumBatchedTokens;
+  return {
+    maxPaddedQuerySlots,
+    maxAttentionBlock: config.maxAttentionBlock ?? maxPaddedQuerySlots * ATTENTION_KEYS_PER_QUERY_SLOT,
+  };
 }
 
 export interface ScheduledRequest {
@@ -118,12 +122,18 @@ export class Scheduler {
       budget -= numNew;
     }
 
-    while (preempted.length === 0 && this.waiting.length > 0 && this.running.length < this.config.maxNumSeqs && budget > 0) {
+    while (
+      preempted.length === 0 &&
+      this.waiting.length > 0 &&
+      this.running.length < this.config.maxNumSeqs &&
+      budget > 0
+    ) {
       const request = this.waiting[0]!;
       if (request.awaitingSample) break;
-      const cached = request.numComputedTokens === 0 && !request.needsPromptLogprobs
-        ? this.kv.findCachedPrefix(request.tokenIds)
-        : { blocks: [], numTokens: 0 };
+      const cached =
+        request.numComputedTokens === 0 && !request.needsPromptLogprobs
+          ? this.kv.findCachedPrefix(request.tokenIds)
+          : { blocks: [], numTokens: 0 };
       const numNew = Math.min(request.numTokens - cached.numTokens, budget, maxChunk);
       if (!this.kv.allocateSlots(request.id, cached.numTokens + numNew, cached)) break;
       if (request.numOutputTokens === 0) {

@@ -13,7 +13,10 @@ export interface RowPlan {
   readonly sampleRow: number | null;
 }
 
-export function buildStepInputs(output: SchedulerOutput, kv: KvCacheManager): { inputs: ForwardInputs; plans: RowPlan[] } {
+export function buildStepInputs(
+  output: SchedulerOutput,
+  kv: KvCacheManager,
+): { inputs: ForwardInputs; plans: RowPlan[] } {
   const n = output.numTokens;
   const tokenIds = new Int32Array(n);
   const positions = new Int32Array(n);
@@ -32,7 +35,8 @@ export function buildStepInputs(output: SchedulerOutput, kv: KvCacheManager): { 
       positions[offset + i] = position;
       slotMapping[offset + i] = slotOf(blockTable, position, kv.blockSize);
       // Position p's logits score prompt token p + 1, unless an earlier run (before a preemption) scored it.
-      const scoresPromptToken = position + 1 < request.numPromptTokens && position + 1 >= request.promptLogprobEntries.length;
+      const scoresPromptToken =
+        position + 1 < request.numPromptTokens && position + 1 >= request.promptLogprobEntries.length;
       if (request.promptLogprobs !== null && scoresPromptToken) {
         promptRows.push({ row: logitsIndices.length, position });
         logitsIndices.push(offset + i);

@@ -105,7 +105,8 @@ export class StepSampler {
     const failures = new Map<string, ExecutorError>();
     results.forEach((r, i) => {
       const id = rows.owners[i]!;
-      if (r.kind === 'failed' && !failures.has(id)) failures.set(id, new ExecutorError(`${r.message} for request ${id}`, r.code));
+      if (r.kind === 'failed' && !failures.has(id))
+        failures.set(id, new ExecutorError(`${r.message} for request ${id}`, r.code));
     });
     const sampled = new Map<string, SampledToken>();
     const held: string[] = [];
@@ -137,7 +138,13 @@ export class StepSampler {
 
 /** The grammar backend's masks for `fills`, as a step's StepMaskRows (slot j = fills[j]). */
 export function stepMaskRows(masks: StepMasks, fills: readonly MatcherId[]): StepMaskRows {
-  const refused = fills.map((m) => (masks.missing.has(m) ? 'the grammar could not be loaded' : masks.rejected.has(m) ? 'the previous token was refused' : null));
+  const refused = fills.map((m) =>
+    masks.missing.has(m)
+      ? 'the grammar could not be loaded'
+      : masks.rejected.has(m)
+        ? 'the previous token was refused'
+        : null,
+  );
   return { masks: masks.masks, words: masks.words, refused };
 }
 

@@ -4,7 +4,10 @@ import fc from 'fast-check';
 import { StopChecker } from './stop-checker.js';
 
 /** Feeds `chunks`; returns everything emitted (plus flush when no stop was hit) and the stop found. */
-function run(stops: readonly string[], chunks: readonly string[]): { text: string; stop: string | null; emits: string[] } {
+function run(
+  stops: readonly string[],
+  chunks: readonly string[],
+): { text: string; stop: string | null; emits: string[] } {
   const checker = new StopChecker(stops);
   const emits: string[] = [];
   for (const chunk of chunks) {
@@ -80,29 +83,39 @@ const word = (min: number, max: number): fc.Arbitrary<string> =>
   fc.array(alphabet, { minLength: min, maxLength: max }).map((cs) => cs.join(''));
 
 test('property: output equals the whole-text rule whatever the chunking, and never contains a stop', () => {
-  fc.assert(fc.property(fc.array(word(0, 4), { maxLength: 4 }), fc.array(word(0, 6), { maxLength: 12 }), (stops, chunks) => {
-    const got = run(stops, chunks);
-    const want = reference(stops, chunks.join(''));
-    assert.equal(got.text, want.text);
-    assert.equal(got.stop, want.stop);
-    for (const s of stops) if (s !== '') assert.ok(!got.text.includes(s), `output ${got.text} contains ${s}`);
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.array(word(0, 4), { maxLength: 4 }), fc.array(word(0, 6), { maxLength: 12 }), (stops, chunks) => {
+      const got = run(stops, chunks);
+      const want = reference(stops, chunks.join(''));
+      assert.equal(got.text, want.text);
+      assert.equal(got.stop, want.stop);
+      for (const s of stops) if (s !== '') assert.ok(!got.text.includes(s), `output ${got.text} contains ${s}`);
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('property: emitted + held is always the input so far (when no stop), and holds less than a stop', () => {
-  fc.assert(fc.property(fc.array(word(1, 4), { minLength: 1, maxLength: 3 }), fc.array(word(0, 5), { maxLength: 10 }), (stops, chunks) => {
-    const checker = new StopChecker(stops);
-    const maxHeld = Math.max(...stops.map((s) => s.length)) - 1;
-    let input = '';
-    let emitted = '';
-    for (const chunk of chunks) {
-      input += chunk;
-      const r = checker.push(chunk);
-      emitted += r.emit;
-      if (r.stop !== null) return;
-      assert.ok(input.startsWith(emitted));
-      assert.ok(input.length - emitted.length <= maxHeld, `holding ${input.length - emitted.length} > ${maxHeld}`);
-    }
-    assert.equal(emitted + checker.flush(), input);
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(
+      fc.array(word(1, 4), { minLength: 1, maxLength: 3 }),
+      fc.array(word(0, 5), { maxLength: 10 }),
+      (stops, chunks) => {
+        const checker = new StopChecker(stops);
+        const maxHeld = Math.max(...stops.map((s) => s.length)) - 1;
+        let input = '';
+        let emitted = '';
+        for (const chunk of chunks) {
+          input += chunk;
+          const r = checker.push(chunk);
+          emitted += r.emit;
+          if (r.stop !== null) return;
+          assert.ok(input.startsWith(emitted));
+          assert.ok(input.length - emitted.length <= maxHeld, `holding ${input.length - emitted.length} > ${maxHeld}`);
+        }
+        assert.equal(emitted + checker.flush(), input);
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });

@@ -17,13 +17,29 @@ function allowed(masks: Int32Array, words: number, fill: number): string[] {
 /** Hundreds of milliseconds to compile here: properties whose patterns repeat alternations. */
 const SLOW: GrammarSpec = {
   kind: 'json_schema',
-  schema: { type: 'object', properties: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`p${i}`, { type: 'string', pattern: `^(a|b){${i % 7},${(i % 7) + 3}}c?$` }])) },
+  schema: {
+    type: 'object',
+    properties: Object.fromEntries(
+      Array.from({ length: 12 }, (_, i) => [
+        `p${i}`,
+        { type: 'string', pattern: `^(a|b){${i % 7},${(i % 7) + 3}}c?$` },
+      ]),
+    ),
+  },
 };
 
 let service: GrammarService;
 const warnings: string[] = [];
 before(async () => {
-  service = new GrammarService({ encodedVocab: VOCAB, vocabType: 'raw', vocabSize: VOCAB.length, stopTokenIds: [EOS], cacheSize: 4, compileTimeoutMs: 30_000, warn: (l) => warnings.push(l) });
+  service = new GrammarService({
+    encodedVocab: VOCAB,
+    vocabType: 'raw',
+    vocabSize: VOCAB.length,
+    stopTokenIds: [EOS],
+    cacheSize: 4,
+    compileTimeoutMs: 30_000,
+    warn: (l) => warnings.push(l),
+  });
   await service.start();
 });
 after(() => service.shutdown());
@@ -45,12 +61,26 @@ test('masks follow the grammar step by step; EOS only once it is complete', asyn
 
 test('a compile over the time limit fails alone: the worker is replaced and live matchers replay their tokens', async (t) => {
   // A 1 ms limit that any compile() exceeds; open() compiles inside the worker, without the limit.
-  const hasty = new GrammarService({ encodedVocab: VOCAB, vocabType: 'raw', vocabSize: VOCAB.length, stopTokenIds: [EOS], cacheSize: 4, compileTimeoutMs: 1, warn: (l) => warnings.push(l) });
+  const hasty = new GrammarService({
+    encodedVocab: VOCAB,
+    vocabType: 'raw',
+    vocabSize: VOCAB.length,
+    stopTokenIds: [EOS],
+    cacheSize: 4,
+    compileTimeoutMs: 1,
+    warn: (l) => warnings.push(l),
+  });
   t.after(() => hasty.shutdown());
   await hasty.start();
   const spec: GrammarSpec = { kind: 'ebnf', grammar: 'root ::= "a" ("b" | "d")* "c"' };
   const m: MatcherId = hasty.open(spec);
-  const before = await hasty.step([[m, id('a')], [m, id('d')]], [m]);
+  const before = await hasty.step(
+    [
+      [m, id('a')],
+      [m, id('d')],
+    ],
+    [m],
+  );
   assert.deepEqual(allowed(before.masks, before.words, 0), ['b', 'c', 'd']);
   await assert.rejects(hasty.compile(SLOW), (err: unknown) => err instanceof GrammarCompileError && err.timedOut);
   assert.ok(warnings.some((w) => /restarting the grammar worker/.test(w)));
@@ -63,8 +93,11 @@ test('a compile over the time limit fails alone: the worker is replaced and live
   assert.deepEqual(allowed(end.masks, end.words, 0), ['<eos>']);
 });
 
-test('a grammar that does not compile is a GrammarCompileError with xgrammar\'s reason; the service keeps serving', async () => {
-  await assert.rejects(service.compile({ kind: 'ebnf', grammar: 'root ::= "a" |' }), (err: unknown) => err instanceof GrammarCompileError && !err.timedOut && /EBNF|Expect/.test(err.message));
+test("a grammar that does not compile is a GrammarCompileError with xgrammar's reason; the service keeps serving", async () => {
+  await assert.rejects(
+    service.compile({ kind: 'ebnf', grammar: 'root ::= "a" |' }),
+    (err: unknown) => err instanceof GrammarCompileError && !err.timedOut && /EBNF|Expect/.test(err.message),
+  );
   await assert.rejects(service.compile({ kind: 'json_schema', schema: { type: 'strin' } }), /Unsupported type|strin/);
   const spec: GrammarSpec = { kind: 'regex', pattern: 'd+' };
   await service.compile(spec);

@@ -10,7 +10,10 @@ import type { GrammarReply, GrammarRequest, GrammarWorkerInit } from './protocol
 import type { GrammarSpec } from './spec.js';
 
 export class GrammarCompileError extends Error {
-  constructor(message: string, readonly timedOut = false) {
+  constructor(
+    message: string,
+    readonly timedOut = false,
+  ) {
     super(message);
     this.name = 'GrammarCompileError';
   }
@@ -117,7 +120,10 @@ export class GrammarService implements GrammarBackend {
 
   async step(accepts: readonly (readonly [MatcherId, number])[], fills: readonly MatcherId[]): Promise<StepMasks> {
     const pairs = new Int32Array(accepts.flatMap(([id, token]) => [id, token]));
-    const reply = await this.request({ kind: 'step', id: this.nextId++, accepts: pairs, fills: Int32Array.from(fills) }, 0);
+    const reply = await this.request(
+      { kind: 'step', id: this.nextId++, accepts: pairs, fills: Int32Array.from(fills) },
+      0,
+    );
     if (reply.kind === 'step-failed') throw new Error(`grammar step failed: ${reply.message}`);
     if (reply.kind !== 'masks') throw new Error(`grammar worker answered ${reply.kind} to a step`);
     const rejected = new Set(Array.from(reply.rejected, (id) => id as MatcherId));
@@ -125,7 +131,12 @@ export class GrammarService implements GrammarBackend {
     for (const [id, token] of accepts) if (!rejected.has(id)) this.matchers.get(id)?.accepted.push(token);
     this.stats.steps++;
     this.stats.stepMs += reply.ms;
-    return { masks: reply.masks, words: this.words, rejected, missing: new Set(Array.from(reply.missing, (id) => id as MatcherId)) };
+    return {
+      masks: reply.masks,
+      words: this.words,
+      rejected,
+      missing: new Set(Array.from(reply.missing, (id) => id as MatcherId)),
+    };
   }
 
   /** Fails whatever is pending and stops the worker. */
@@ -158,7 +169,9 @@ export class GrammarService implements GrammarBackend {
     const pending = this.pending.get(id);
     if (pending === undefined) return;
     this.pending.delete(id);
-    pending.reject(new GrammarCompileError(`grammar compilation took longer than ${this.options.compileTimeoutMs} ms`, true));
+    pending.reject(
+      new GrammarCompileError(`grammar compilation took longer than ${this.options.compileTimeoutMs} ms`, true),
+    );
     // xgrammar cannot be interrupted: replace the worker; everything else in flight is replayed on the new one.
     this.replaceWorker(`grammar compile over ${this.options.compileTimeoutMs} ms abandoned`);
   }
@@ -176,14 +189,20 @@ export class GrammarService implements GrammarBackend {
 
   private spawn(): Promise<Worker> {
     const { compileTimeoutMs: _t, warn: _w, ...init } = this.options;
-    const worker = new Worker(new URL('./grammar-worker.js', import.meta.url), { workerData: init satisfies GrammarWorkerInit });
+    const worker = new Worker(new URL('./grammar-worker.js', import.meta.url), {
+      workerData: init satisfies GrammarWorkerInit,
+    });
     const started = new Promise<Worker>((resolve, reject) => {
       const onExit = (code: number): void => reject(new Error(`grammar worker exited during start-up (code ${code})`));
       worker.once('exit', onExit);
       worker.once('message', (msg: GrammarReply) => {
         worker.off('exit', onExit);
         if (msg.kind !== 'ready') {
-          reject(new Error(msg.kind === 'init-failed' ? `grammar worker failed to start: ${msg.message}` : `unexpected ${msg.kind}`));
+          reject(
+            new Error(
+              msg.kind === 'init-failed' ? `grammar worker failed to start: ${msg.message}` : `unexpected ${msg.kind}`,
+            ),
+          );
           return;
         }
         this.words = msg.words;
@@ -195,7 +214,12 @@ export class GrammarService implements GrammarBackend {
           worker.postMessage({ kind: 'open', matcher: id, spec: m.spec } satisfies GrammarRequest);
           if (m.accepted.length > 0) {
             const pairs = new Int32Array(m.accepted.flatMap((token) => [id, token]));
-            worker.postMessage({ kind: 'step', id: -1, accepts: pairs, fills: new Int32Array(0) } satisfies GrammarRequest);
+            worker.postMessage({
+              kind: 'step',
+              id: -1,
+              accepts: pairs,
+              fills: new Int32Array(0),
+            } satisfies GrammarRequest);
           }
         }
         for (const p of this.pending.values()) worker.postMessage(p.message);

@@ -31,7 +31,10 @@ const MAX_JSON_WHITESPACE = 16;
 
 class CompileFailure extends Error {
   /** The WebAssembly instance faulted (e.g. out of bounds) rather than refusing the grammar with a reason. */
-  constructor(message: string, readonly broken: boolean) {
+  constructor(
+    message: string,
+    readonly broken: boolean,
+  ) {
     super(message);
   }
 }
@@ -40,7 +43,10 @@ class GrammarHost {
   private readonly cache: LRUCache<string, CompiledGrammar>;
   private readonly matchers = new Map<number, GrammarMatcher>();
 
-  constructor(private readonly compiler: GrammarCompiler, readonly words: number) {
+  constructor(
+    private readonly compiler: GrammarCompiler,
+    readonly words: number,
+  ) {
     this.cache = new LRUCache({ max: Math.max(1, init.cacheSize), dispose: (grammar) => grammar.dispose() });
   }
 
@@ -56,7 +62,10 @@ class GrammarHost {
     } catch (err) {
       // A C++ exception reaches JavaScript as a bare number; xgrammar's printed reason is the useful part.
       const reason = err instanceof Error ? err.message : `xgrammar internal error ${String(err)}`;
-      throw new CompileFailure(fatalLines[0] ?? reason, fatalLines.length === 0 && (err as Error | undefined)?.name === 'RuntimeError');
+      throw new CompileFailure(
+        fatalLines[0] ?? reason,
+        fatalLines.length === 0 && (err as Error | undefined)?.name === 'RuntimeError',
+      );
     }
     this.cache.set(key, grammar);
     return grammar;
@@ -72,7 +81,10 @@ class GrammarHost {
     this.matchers.delete(matcher);
   }
 
-  async step(accepts: Int32Array, fills: Int32Array): Promise<{ masks: Int32Array; rejected: Int32Array; missing: Int32Array }> {
+  async step(
+    accepts: Int32Array,
+    fills: Int32Array,
+  ): Promise<{ masks: Int32Array; rejected: Int32Array; missing: Int32Array }> {
     const rejected: number[] = [];
     const missing: number[] = [];
     for (let i = 0; i + 1 < accepts.length; i += 2) {
@@ -91,13 +103,30 @@ class GrammarHost {
   private compile(spec: GrammarSpec): Promise<CompiledGrammar> {
     switch (spec.kind) {
       case 'json_object':
-        return this.compiler.compileJSONSchema('{"type": "object"}', true, undefined, undefined, false, MAX_JSON_WHITESPACE);
+        return this.compiler.compileJSONSchema(
+          '{"type": "object"}',
+          true,
+          undefined,
+          undefined,
+          false,
+          MAX_JSON_WHITESPACE,
+        );
       case 'json_schema':
-        return this.compiler.compileJSONSchema(JSON.stringify(spec.schema), true, undefined, undefined, true, MAX_JSON_WHITESPACE);
+        return this.compiler.compileJSONSchema(
+          JSON.stringify(spec.schema),
+          true,
+          undefined,
+          undefined,
+          true,
+          MAX_JSON_WHITESPACE,
+        );
       case 'ebnf':
         return this.compiler.compileGrammar(spec.grammar);
       case 'regex':
-        return this.compiler.compileStructuralTag({ type: 'structural_tag', format: { type: 'regex', pattern: spec.pattern } });
+        return this.compiler.compileStructuralTag({
+          type: 'structural_tag',
+          format: { type: 'regex', pattern: spec.pattern },
+        });
       case 'structural_tag':
         return boundWhitespace(spec.tag).then((tag) => this.compiler.compileStructuralTag(JSON.stringify(tag)));
     }
@@ -113,7 +142,14 @@ async function boundWhitespace(node: Json): Promise<Json> {
   if (Array.isArray(node)) return Promise.all(node.map(boundWhitespace));
   if (node === null || typeof node !== 'object') return node;
   if (node['type'] === 'json_schema' && node['json_schema'] !== undefined) {
-    const grammar = await xg.Grammar.fromJSONSchema(JSON.stringify(node['json_schema']), true, undefined, undefined, true, MAX_JSON_WHITESPACE);
+    const grammar = await xg.Grammar.fromJSONSchema(
+      JSON.stringify(node['json_schema']),
+      true,
+      undefined,
+      undefined,
+      true,
+      MAX_JSON_WHITESPACE,
+    );
     try {
       return { type: 'grammar', grammar: grammar.toString() };
     } finally {
@@ -126,7 +162,13 @@ async function boundWhitespace(node: Json): Promise<Json> {
 }
 
 async function start(): Promise<GrammarHost> {
-  const info = await xg.TokenizerInfo.createTokenizerInfo([...init.encodedVocab], init.vocabType, false, init.vocabSize, [...init.stopTokenIds]);
+  const info = await xg.TokenizerInfo.createTokenizerInfo(
+    [...init.encodedVocab],
+    init.vocabType,
+    false,
+    init.vocabSize,
+    [...init.stopTokenIds],
+  );
   const compiler = await xg.GrammarCompiler.createGrammarCompiler(info, false);
   return new GrammarHost(compiler, Math.ceil(init.vocabSize / 32));
 }
@@ -139,7 +181,12 @@ async function handle(host: GrammarHost, msg: GrammarRequest): Promise<void> {
         await host.compiled(msg.spec);
         reply({ kind: 'compiled', id: msg.id, ms: performance.now() - t0 });
       } catch (err) {
-        reply({ kind: 'compile-failed', id: msg.id, message: (err as Error).message, broken: err instanceof CompileFailure && err.broken });
+        reply({
+          kind: 'compile-failed',
+          id: msg.id,
+          message: (err as Error).message,
+          broken: err instanceof CompileFailure && err.broken,
+        });
       }
       return;
     }
@@ -154,7 +201,9 @@ async function handle(host: GrammarHost, msg: GrammarRequest): Promise<void> {
       const t0 = performance.now();
       try {
         const { masks, rejected, missing } = await host.step(msg.accepts, msg.fills);
-        reply({ kind: 'masks', id: msg.id, masks, rejected, missing, ms: performance.now() - t0 }, [masks.buffer as ArrayBuffer]);
+        reply({ kind: 'masks', id: msg.id, masks, rejected, missing, ms: performance.now() - t0 }, [
+          masks.buffer as ArrayBuffer,
+        ]);
       } catch (err) {
         reply({ kind: 'step-failed', id: msg.id, message: (err as Error).message });
       }

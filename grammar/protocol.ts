@@ -34,5 +34,12 @@ export type GrammarReply =
    * `masks` holds fills.length bitmasks of `words` int32 each; bit i set = token i allowed. `rejected`: matchers
    * whose accepted token broke the grammar; `missing`: fills with no matcher (its open failed).
    */
-  | { readonly kind: 'masks'; readonly id: number; readonly masks: Int32Array; readonly rejected: Int32Array; readonly missing: Int32Array; readonly ms: number }
+  | {
+      readonly kind: 'masks';
+      readonly id: number;
+      readonly masks: Int32Array;
+      readonly rejected: Int32Array;
+      readonly missing: Int32Array;
+      readonly ms: number;
+    }
   | { readonly kind: 'step-failed'; readonly id: number; readonly message: string };

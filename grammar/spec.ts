@@ -26,10 +26,15 @@ export function canonicalJson(value: Json): string {
 
 export function grammarKey(spec: GrammarSpec): string {
   switch (spec.kind) {
-    case 'json_object': return 'json_object';
-    case 'json_schema': return `json_schema:${canonicalJson(spec.schema)}`;
-    case 'ebnf': return `ebnf:${spec.grammar}`;
-    case 'regex': return `regex:${spec.pattern}`;
-    case 'structural_tag': return `structural_tag:${canonicalJson(spec.tag)}`;
+    case 'json_object':
+      return 'json_object';
+    case 'json_schema':
+      return `json_schema:${canonicalJson(spec.schema)}`;
+    case 'ebnf':
+      return `ebnf:${spec.grammar}`;
+    case 'regex':
+      return `regex:${spec.pattern}`;
+    case 'structural_tag':
+      return `structural_tag:${canonicalJson(spec.tag)}`;
   }
 }

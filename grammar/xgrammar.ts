@@ -24,7 +24,10 @@ interface CommonJsModule {
 
 export function loadXGrammar(onError: (line: string) => void): XGrammar {
   const path = createRequire(import.meta.url).resolve('@mlc-ai/web-xgrammar');
-  const ModuleClass = Module as unknown as { new (id: string): CommonJsModule; _nodeModulePaths(dir: string): string[] };
+  const ModuleClass = Module as unknown as {
+    new (id: string): CommonJsModule;
+    _nodeModulePaths(dir: string): string[];
+  };
   const module = new ModuleClass(path);
   module.filename = path;
   module.paths = ModuleClass._nodeModulePaths(dirname(path));
@@ -32,6 +35,7 @@ export function loadXGrammar(onError: (line: string) => void): XGrammar {
   module.latentserveConsole = { ...globalThis.console, error: sink, warn: sink };
   module._compile(`const console = module.latentserveConsole;${readFileSync(path, 'utf8')}`, path);
   const xg = module.exports as XGrammar;
-  if (typeof xg.GrammarCompiler?.createGrammarCompiler !== 'function') throw new Error(`${path}: not the xgrammar bundle expected`);
+  if (typeof xg.GrammarCompiler?.createGrammarCompiler !== 'function')
+    throw new Error(`${path}: not the xgrammar bundle expected`);
   return xg;
 }

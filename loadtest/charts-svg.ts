@@ -2,7 +2,18 @@
 // distribution (CDF) of TTFT and ITL per run.
 import { LATENCY_METRICS, percentileKey, percentileOfSorted, type LatencyMetric } from './metrics.js';
 import type { RunResult, RunWithDetail } from './results.js';
-import { categoryAxis, figure, linearAxis, logAxis, logTicks, niceTicks, type Axis, type LegendEntry, type PanelSpec, type Series } from './svg.js';
+import {
+  categoryAxis,
+  figure,
+  linearAxis,
+  logAxis,
+  logTicks,
+  niceTicks,
+  type Axis,
+  type LegendEntry,
+  type PanelSpec,
+  type Series,
+} from './svg.js';
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'] as const;
 const DASHES = ['', '7 4', '2 3', '10 3 2 3'] as const;
@@ -26,17 +37,34 @@ function yFromZero(series: readonly Series[]): (from: number, to: number) => Axi
   return (from, to) => linearAxis(niceTicks(0, max > 0 ? max * 1.05 : 1), from, to);
 }
 
-function versusConcurrency(runs: readonly RunResult[], title: string, yLabel: string, value: (r: RunResult) => number, dashIndex = 0, nameSuffix = ''): PanelSpec {
+function versusConcurrency(
+  runs: readonly RunResult[],
+  title: string,
+  yLabel: string,
+  value: (r: RunResult) => number,
+  dashIndex = 0,
+  nameSuffix = '',
+): PanelSpec {
   const labels = labelsOf(runs);
   const series: Series[] = labels.map((label, i) => ({
     name: `${label}${nameSuffix}`,
     color: color(i),
     dash: dash(dashIndex),
     markers: true,
-    points: runs.filter((r) => r.label === label).sort((a, b) => concurrencyOf(a) - concurrencyOf(b)).map((r) => [concurrencyOf(r), value(r)] as const),
+    points: runs
+      .filter((r) => r.label === label)
+      .sort((a, b) => concurrencyOf(a) - concurrencyOf(b))
+      .map((r) => [concurrencyOf(r), value(r)] as const),
   }));
   const levels = levelsOf(runs);
-  return { title, xLabel: 'concurrency', yLabel, x: (a, b) => categoryAxis(levels, a, b), y: yFromZero(series), series };
+  return {
+    title,
+    xLabel: 'concurrency',
+    yLabel,
+    x: (a, b) => categoryAxis(levels, a, b),
+    y: yFromZero(series),
+    series,
+  };
 }
 
 export function throughputChart(runs: readonly RunResult[]): string {
@@ -45,7 +73,11 @@ export function throughputChart(runs: readonly RunResult[]): string {
     versusConcurrency(runs, 'Output token throughput', 'tokens/s', (r) => r.output_throughput),
     versusConcurrency(runs, 'Request throughput', 'requests/s', (r) => r.request_throughput),
   ];
-  return figure('Throughput versus concurrency', panels, labels.map((name, i) => ({ name, color: color(i), dash: '' })));
+  return figure(
+    'Throughput versus concurrency',
+    panels,
+    labels.map((name, i) => ({ name, color: color(i), dash: '' })),
+  );
 }
 
 const TITLES: Record<LatencyMetric, string> = {
@@ -59,13 +91,24 @@ export function latencyChart(runs: readonly RunResult[], percentiles: readonly n
   const labels = labelsOf(runs);
   const stats: { name: string; value: (r: RunResult, m: LatencyMetric) => number }[] = [
     { name: 'median', value: (r, m) => r[`median_${m}_ms`] },
-    ...percentiles.map((p) => ({ name: `p${p}`, value: (r: RunResult, m: LatencyMetric) => r[percentileKey(p, m)] ?? 0 })),
+    ...percentiles.map((p) => ({
+      name: `p${p}`,
+      value: (r: RunResult, m: LatencyMetric) => r[percentileKey(p, m)] ?? 0,
+    })),
   ];
   const panels = LATENCY_METRICS.map((metric): PanelSpec => {
-    const series = stats.flatMap((stat, si) =>
-      versusConcurrency(runs, '', '', (r) => stat.value(r, metric), si, ` ${stat.name}`).series);
+    const series = stats.flatMap(
+      (stat, si) => versusConcurrency(runs, '', '', (r) => stat.value(r, metric), si, ` ${stat.name}`).series,
+    );
     const levels = levelsOf(runs);
-    return { title: TITLES[metric], xLabel: 'concurrency', yLabel: 'ms', x: (a, b) => categoryAxis(levels, a, b), y: yFromZero(series), series };
+    return {
+      title: TITLES[metric],
+      xLabel: 'concurrency',
+      yLabel: 'ms',
+      x: (a, b) => categoryAxis(levels, a, b),
+      y: yFromZero(series),
+      series,
+    };
   });
   const entries: LegendEntry[] = [
     ...labels.map((name, i) => ({ name, color: color(i), dash: '' })),
@@ -99,8 +142,12 @@ function cdfPanel(title: string, runs: readonly RunWithDetail[], valuesOf: (r: R
   const min = all.length === 0 ? 1 : Math.min(...all);
   const max = all.length === 0 ? 10 : Math.max(...all);
   const useLog = max / min > 20;
-  const x = (a: number, b: number): Axis => (useLog ? logAxis(logTicks(min, max), a, b) : linearAxis(niceTicks(0, max * 1.05), a, b));
-  const y = (a: number, b: number): Axis => ({ ...linearAxis([0, 0.25, 0.5, 0.75, 1], a, b), labels: ['0', '25%', '50%', '75%', '100%'] });
+  const x = (a: number, b: number): Axis =>
+    useLog ? logAxis(logTicks(min, max), a, b) : linearAxis(niceTicks(0, max * 1.05), a, b);
+  const y = (a: number, b: number): Axis => ({
+    ...linearAxis([0, 0.25, 0.5, 0.75, 1], a, b),
+    labels: ['0', '25%', '50%', '75%', '100%'],
+  });
   return { title, xLabel: useLog ? 'ms (log scale)' : 'ms', yLabel: 'fraction of samples ≤ x', x, y, series };
 }
 

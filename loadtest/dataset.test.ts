@@ -21,11 +21,35 @@ describe('randomDataset', () => {
   });
 
   it('is reproducible from the seed and differs between streams', async () => {
-    const a = await randomDataset({ numPrompts: 3, inputLen: 20, outputLen: 1, seed: 5, counter: fakeCount, stream: 'c1' });
-    const b = await randomDataset({ numPrompts: 3, inputLen: 20, outputLen: 1, seed: 5, counter: fakeCount, stream: 'c1' });
-    const c = await randomDataset({ numPrompts: 3, inputLen: 20, outputLen: 1, seed: 5, counter: fakeCount, stream: 'c4' });
+    const a = await randomDataset({
+      numPrompts: 3,
+      inputLen: 20,
+      outputLen: 1,
+      seed: 5,
+      counter: fakeCount,
+      stream: 'c1',
+    });
+    const b = await randomDataset({
+      numPrompts: 3,
+      inputLen: 20,
+      outputLen: 1,
+      seed: 5,
+      counter: fakeCount,
+      stream: 'c1',
+    });
+    const c = await randomDataset({
+      numPrompts: 3,
+      inputLen: 20,
+      outputLen: 1,
+      seed: 5,
+      counter: fakeCount,
+      stream: 'c4',
+    });
     assert.deepEqual(a, b);
-    assert.notDeepEqual(a.map((p) => p.prompt), c.map((p) => p.prompt));
+    assert.notDeepEqual(
+      a.map((p) => p.prompt),
+      c.map((p) => p.prompt),
+    );
   });
 
   it('without a tokenizer, uses one word per token and leaves the length unknown', async () => {
@@ -35,7 +59,13 @@ describe('randomDataset', () => {
   });
 
   it('reports the template overhead when it alone exceeds the target', async () => {
-    const [p] = await randomDataset({ numPrompts: 1, inputLen: 3, outputLen: 4, seed: 0, counter: async (t) => 10 + t.length });
+    const [p] = await randomDataset({
+      numPrompts: 1,
+      inputLen: 3,
+      outputLen: 4,
+      seed: 0,
+      counter: async (t) => 10 + t.length,
+    });
     assert.deepEqual([p!.prompt, p!.promptLen], ['', 10]);
   });
 });
@@ -46,7 +76,10 @@ describe('JSONL datasets', () => {
       { prompt: 'a', outputLen: null },
       { prompt: 'b', outputLen: 5 },
     ]);
-    assert.throws(() => parseJsonlDataset('{"prompt":"a"}\n{"text":"b"}', 'f.jsonl'), /f\.jsonl:2: each line needs a string "prompt"/);
+    assert.throws(
+      () => parseJsonlDataset('{"prompt":"a"}\n{"text":"b"}', 'f.jsonl'),
+      /f\.jsonl:2: each line needs a string "prompt"/,
+    );
     assert.throws(() => parseJsonlDataset('{"prompt":"a","output_len":0}', 'f'), /output_len/);
     assert.throws(() => parseJsonlDataset('not json', 'f'), /f:1:/);
     assert.throws(() => parseJsonlDataset('\n', 'f'), /no prompts/);

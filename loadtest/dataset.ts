@@ -36,7 +36,11 @@ function randomWords(rng: Rng, count: number): string {
 }
 
 /** Largest prefix of `text` the counter puts at ≤ target tokens (token counts grow with the prefix). */
-async function cutToTokens(text: string, target: number, count: (s: string) => Promise<number>): Promise<{ prompt: string; promptLen: number }> {
+async function cutToTokens(
+  text: string,
+  target: number,
+  count: (s: string) => Promise<number>,
+): Promise<{ prompt: string; promptLen: number }> {
   let lo = 0;
   let loLen = await count('');
   if (loLen >= target) return { prompt: '', promptLen: loLen };
@@ -73,7 +77,9 @@ export async function randomDataset(opts: RandomDatasetOptions): Promise<BenchPr
   const rng = new Rng(opts.seed, `random-dataset/${opts.stream ?? ''}`);
   const { counter } = opts;
   // Every word is at least one token for word-splitting tokenizers, so twice the words leave room to cut.
-  const texts = Array.from({ length: opts.numPrompts }, () => randomWords(rng, counter === null ? opts.inputLen : 2 * opts.inputLen));
+  const texts = Array.from({ length: opts.numPrompts }, () =>
+    randomWords(rng, counter === null ? opts.inputLen : 2 * opts.inputLen),
+  );
   if (counter === null) return texts.map((prompt) => ({ prompt, promptLen: null, outputLen: opts.outputLen }));
   const out = new Array<BenchPrompt>(texts.length);
   let next = 0;
@@ -132,7 +138,11 @@ export async function fileDataset(opts: FileDatasetOptions): Promise<BenchPrompt
   const out: BenchPrompt[] = [];
   for (let i = 0; i < opts.numPrompts; i++) {
     const row = rows[order[i % order.length]!]!;
-    out.push({ prompt: row.prompt, promptLen: opts.counter === null ? null : await opts.counter(row.prompt), outputLen: row.outputLen ?? opts.outputLen });
+    out.push({
+      prompt: row.prompt,
+      promptLen: opts.counter === null ? null : await opts.counter(row.prompt),
+      outputLen: row.outputLen ?? opts.outputLen,
+    });
   }
   return out;
 }

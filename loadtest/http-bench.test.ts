@@ -9,9 +9,12 @@ describe('runHttpBench (autocannon)', () => {
   // Keeps the first requests of each kind (the POSTs come after many GETs).
   const server = createServer((req, res) => {
     let body = '';
-    req.on('data', (b: Buffer) => { body += b.toString(); });
+    req.on('data', (b: Buffer) => {
+      body += b.toString();
+    });
     req.on('end', () => {
-      if (seen.filter((x) => x.method === req.method).length < 5) seen.push({ method: req.method ?? '', url: req.url ?? '', body });
+      if (seen.filter((x) => x.method === req.method).length < 5)
+        seen.push({ method: req.method ?? '', url: req.url ?? '', body });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"ok":true}');
     });
@@ -24,8 +27,16 @@ describe('runHttpBench (autocannon)', () => {
   after(() => new Promise<void>((r) => server.close(() => r())));
 
   it('reports requests/s and latency percentiles for /health and a 1-token completion', async () => {
-    const results = await runHttpBench({ target: { baseUrl: url, model: 'm', endpoint: 'completions', apiKey: null }, label: 'x', connections: 2, durationS: 1 });
-    assert.deepEqual(results.map((r) => r.name), ['health', '1-token completion']);
+    const results = await runHttpBench({
+      target: { baseUrl: url, model: 'm', endpoint: 'completions', apiKey: null },
+      label: 'x',
+      connections: 2,
+      durationS: 1,
+    });
+    assert.deepEqual(
+      results.map((r) => r.name),
+      ['health', '1-token completion'],
+    );
     for (const r of results) {
       assert.ok(r.requests > 10 && r.requests_per_s > 10, `${r.name}: ${r.requests} requests`);
       assert.ok(r.latency_p50_ms <= r.latency_p99_ms && r.latency_p99_ms <= r.latency_max_ms);

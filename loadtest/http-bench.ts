@@ -20,9 +20,18 @@ interface Probe {
 }
 
 export function httpProbes(target: Target): Probe[] {
-  const completion = target.endpoint === 'chat'
-    ? { path: '/v1/chat/completions', body: { model: target.model, messages: [{ role: 'user', content: 'Hi' }], max_completion_tokens: 1, temperature: 0 } }
-    : { path: '/v1/completions', body: { model: target.model, prompt: 'Hi', max_tokens: 1, temperature: 0 } };
+  const completion =
+    target.endpoint === 'chat'
+      ? {
+          path: '/v1/chat/completions',
+          body: {
+            model: target.model,
+            messages: [{ role: 'user', content: 'Hi' }],
+            max_completion_tokens: 1,
+            temperature: 0,
+          },
+        }
+      : { path: '/v1/completions', body: { model: target.model, prompt: 'Hi', max_tokens: 1, temperature: 0 } };
   return [
     { name: 'health', method: 'GET', path: '/health' },
     { name: '1-token completion', method: 'POST', path: completion.path, body: JSON.stringify(completion.body) },

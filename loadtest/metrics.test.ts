@@ -7,7 +7,12 @@ const close = (actual: number | null | undefined, expected: number, eps = 1e-9):
 };
 
 /** A request whose chunks arrive at `chunkTimesMs` (from send) and whose stream ends at `endMs`. */
-function timeline(chunkTimesMs: number[], endMs: number, outputTokens = chunkTimesMs.length, promptTokens = 10): MeasuredRequest {
+function timeline(
+  chunkTimesMs: number[],
+  endMs: number,
+  outputTokens = chunkTimesMs.length,
+  promptTokens = 10,
+): MeasuredRequest {
   return {
     success: true,
     ttftMs: chunkTimesMs[0]!,
@@ -18,7 +23,14 @@ function timeline(chunkTimesMs: number[], endMs: number, outputTokens = chunkTim
   };
 }
 
-const failed: MeasuredRequest = { success: false, ttftMs: 0, itlMs: [], latencyMs: 5, promptTokens: 10, outputTokens: 0 };
+const failed: MeasuredRequest = {
+  success: false,
+  ttftMs: 0,
+  itlMs: [],
+  latencyMs: 5,
+  promptTokens: 10,
+  outputTokens: 0,
+};
 
 describe('percentile (numpy linear interpolation)', () => {
   it('matches numpy.percentile on known samples', () => {
@@ -93,7 +105,8 @@ describe('computeMetrics on synthetic timelines', () => {
   });
 
   it('goodput counts completed requests meeting every SLO', () => {
-    const g = (slo: Parameters<typeof computeMetrics>[2]['goodput']): number | null => computeMetrics(requests, 2, { percentiles: [], goodput: slo }).request_goodput;
+    const g = (slo: Parameters<typeof computeMetrics>[2]['goodput']): number | null =>
+      computeMetrics(requests, 2, { percentiles: [], goodput: slo }).request_goodput;
     close(g({ ttftMs: 100 }), 1); // A and C
     close(g({ tpotMs: 25 }), 1); // A (20) and C (TPOT 0); B is 33.3
     close(g({ ttftMs: 200, e2elMs: 100 }), 0.5); // C only
@@ -113,6 +126,14 @@ describe('computeMetrics on synthetic timelines', () => {
     const keys = Object.keys(computeMetrics([a], 1, { percentiles: [99.9, 50], goodput: null }));
     assert.ok(keys.includes('p99.9_ttft_ms'));
     assert.ok(keys.includes('p50_e2el_ms'));
-    for (const k of ['mean_ttft_ms', 'median_tpot_ms', 'std_itl_ms', 'request_throughput', 'output_throughput', 'total_token_throughput']) assert.ok(keys.includes(k), k);
+    for (const k of [
+      'mean_ttft_ms',
+      'median_tpot_ms',
+      'std_itl_ms',
+      'request_throughput',
+      'output_throughput',
+      'total_token_throughput',
+    ])
+      assert.ok(keys.includes(k), k);
   });
 });

@@ -40,8 +40,9 @@ export type ServingMetrics = {
   readonly request_goodput: number | null;
   readonly output_throughput: number;
   readonly total_token_throughput: number;
-} & { readonly [K in `${'mean' | 'median' | 'std'}_${LatencyMetric}_ms`]: number }
-  & { readonly [key: `p${number}_${LatencyMetric}_ms`]: number };
+} & { readonly [K in `${'mean' | 'median' | 'std'}_${LatencyMetric}_ms`]: number } & {
+  readonly [key: `p${number}_${LatencyMetric}_ms`]: number;
+};
 
 /** `p99`, `p99.9`: vLLM's spelling of a percentile in result keys. */
 export function percentileKey(p: number, metric: LatencyMetric): `p${number}_${LatencyMetric}_ms` {
@@ -115,7 +116,11 @@ export interface MetricsOptions {
 
 export const DEFAULT_PERCENTILES = [90, 99] as const;
 
-export function computeMetrics(requests: readonly MeasuredRequest[], durationS: number, opts: MetricsOptions): ServingMetrics {
+export function computeMetrics(
+  requests: readonly MeasuredRequest[],
+  durationS: number,
+  opts: MetricsOptions,
+): ServingMetrics {
   const done = requests.filter((r) => r.success);
   const totalInput = done.reduce((a, r) => a + r.promptTokens, 0);
   const totalOutput = done.reduce((a, r) => a + r.outputTokens, 0);

@@ -4,12 +4,16 @@ import type { GoodputSlo } from './metrics.js';
 
 /** `1,4,16` → [1, 4, 16]; `inf` means no cap. */
 export function parseConcurrencyList(text: string): number[] {
-  const items = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const items = text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (items.length === 0) throw new RangeError(`--concurrency needs at least one level, got "${text}"`);
   return items.map((s) => {
     if (s === 'inf') return Infinity;
     const n = Number(s);
-    if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`--concurrency levels must be integers ≥ 1 or inf, got "${s}"`);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new RangeError(`--concurrency levels must be integers ≥ 1 or inf, got "${s}"`);
     return n;
   });
 }
@@ -18,7 +22,8 @@ export function parseConcurrencyList(text: string): number[] {
 export function parseRequestRate(text: string): number {
   if (text.trim() === 'inf') return Infinity;
   const n = Number(text);
-  if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new RangeError(`--request-rate must be inf or a number > 0, got "${text}"`);
+  if (text.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new RangeError(`--request-rate must be inf or a number > 0, got "${text}"`);
   return n;
 }
 
@@ -33,7 +38,14 @@ export function parseGoodput(text: string): GoodputSlo {
     const [key, value, ...rest] = item.split(':');
     const field = SLO_KEYS[key as keyof typeof SLO_KEYS];
     const ms = Number(value);
-    if (field === undefined || rest.length > 0 || value === undefined || value === '' || !Number.isFinite(ms) || ms < 0) {
+    if (
+      field === undefined ||
+      rest.length > 0 ||
+      value === undefined ||
+      value === '' ||
+      !Number.isFinite(ms) ||
+      ms < 0
+    ) {
       throw new RangeError(`--goodput items are ttft:MS, tpot:MS or e2el:MS, got "${item}"`);
     }
     slo[field] = ms;
@@ -43,9 +55,14 @@ export function parseGoodput(text: string): GoodputSlo {
 
 /** `90,99` → [90, 99]; each in (0, 100]. */
 export function parsePercentiles(text: string): number[] {
-  return text.split(',').map((s) => s.trim()).filter((s) => s !== '').map((s) => {
-    const n = Number(s);
-    if (!Number.isFinite(n) || n <= 0 || n > 100) throw new RangeError(`--percentiles must be numbers in (0, 100], got "${s}"`);
-    return n;
-  });
+  return text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      const n = Number(s);
+      if (!Number.isFinite(n) || n <= 0 || n > 100)
+        throw new RangeError(`--percentiles must be numbers in (0, 100], got "${s}"`);
+      return n;
+    });
 }

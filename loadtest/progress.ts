@@ -20,7 +20,10 @@ export class ProgressBar {
   private lastQuarter = -1;
   private last: LevelProgress | null = null;
 
-  constructor(private readonly out: ProgressSink, private readonly label: string) {}
+  constructor(
+    private readonly out: ProgressSink,
+    private readonly label: string,
+  ) {}
 
   update(p: LevelProgress): void {
     this.last = p;

@@ -19,32 +19,88 @@ export function num(v: number | null, digits = 2): string {
 const concurrency = (r: RunResult): string => (r.max_concurrency === null ? '∞' : String(r.max_concurrency));
 
 export function summaryTable(runs: readonly RunResult[], goodput: boolean): string {
-  const header = ['label', 'concurrency', 'completed', 'failed', 'duration (s)', 'req/s', 'output tok/s', 'total tok/s',
-    ...(goodput ? ['goodput req/s'] : []), 'median TTFT (ms)', 'p99 TTFT (ms)', 'median TPOT (ms)', 'p99 ITL (ms)', 'median E2EL (ms)'];
+  const header = [
+    'label',
+    'concurrency',
+    'completed',
+    'failed',
+    'duration (s)',
+    'req/s',
+    'output tok/s',
+    'total tok/s',
+    ...(goodput ? ['goodput req/s'] : []),
+    'median TTFT (ms)',
+    'p99 TTFT (ms)',
+    'median TPOT (ms)',
+    'p99 ITL (ms)',
+    'median E2EL (ms)',
+  ];
   const rows = runs.map((r) => [
-    r.label, concurrency(r), String(r.completed), `${r.failed}${r.cancelled > 0 ? ` (+${r.cancelled} cancelled)` : ''}`, num(r.duration), num(r.request_throughput),
-    num(r.output_throughput, 1), num(r.total_token_throughput, 1), ...(goodput ? [num(r.request_goodput)] : []),
-    num(r.median_ttft_ms, 1), num(r.p99_ttft_ms ?? null, 1), num(r.median_tpot_ms, 1), num(r.p99_itl_ms ?? null, 1), num(r.median_e2el_ms, 1),
+    r.label,
+    concurrency(r),
+    String(r.completed),
+    `${r.failed}${r.cancelled > 0 ? ` (+${r.cancelled} cancelled)` : ''}`,
+    num(r.duration),
+    num(r.request_throughput),
+    num(r.output_throughput, 1),
+    num(r.total_token_throughput, 1),
+    ...(goodput ? [num(r.request_goodput)] : []),
+    num(r.median_ttft_ms, 1),
+    num(r.p99_ttft_ms ?? null, 1),
+    num(r.median_tpot_ms, 1),
+    num(r.p99_itl_ms ?? null, 1),
+    num(r.median_e2el_ms, 1),
   ]);
   return table(header, rows);
 }
 
 const NAMES: Record<LatencyMetric, string> = { ttft: 'TTFT', tpot: 'TPOT', itl: 'ITL', e2el: 'E2EL' };
 
-export function latencyTable(runs: readonly RunResult[], metric: LatencyMetric, percentiles: readonly number[]): string {
+export function latencyTable(
+  runs: readonly RunResult[],
+  metric: LatencyMetric,
+  percentiles: readonly number[],
+): string {
   const header = ['label', 'concurrency', 'mean', 'median', 'std', ...percentiles.map((p) => `p${p}`)];
   const rows = runs.map((r) => [
-    r.label, concurrency(r), num(r[`mean_${metric}_ms`]), num(r[`median_${metric}_ms`]), num(r[`std_${metric}_ms`]),
+    r.label,
+    concurrency(r),
+    num(r[`mean_${metric}_ms`]),
+    num(r[`median_${metric}_ms`]),
+    num(r[`std_${metric}_ms`]),
     ...percentiles.map((p) => num(r[percentileKey(p, metric)] ?? null)),
   ]);
   return table(header, rows);
 }
 
 export function httpTable(results: readonly HttpBenchResult[]): string {
-  const header = ['label', 'request', 'connections', 'duration (s)', 'req/s', 'mean (ms)', 'p50 (ms)', 'p90 (ms)', 'p99 (ms)', 'max (ms)', 'non-2xx', 'errors'];
+  const header = [
+    'label',
+    'request',
+    'connections',
+    'duration (s)',
+    'req/s',
+    'mean (ms)',
+    'p50 (ms)',
+    'p90 (ms)',
+    'p99 (ms)',
+    'max (ms)',
+    'non-2xx',
+    'errors',
+  ];
   const rows = results.map((h) => [
-    h.label, `${h.name} (${h.method} ${h.path})`, String(h.connections), num(h.duration_s, 1), num(h.requests_per_s, 1),
-    num(h.latency_mean_ms), num(h.latency_p50_ms), num(h.latency_p90_ms), num(h.latency_p99_ms), num(h.latency_max_ms), String(h.non_2xx), String(h.errors),
+    h.label,
+    `${h.name} (${h.method} ${h.path})`,
+    String(h.connections),
+    num(h.duration_s, 1),
+    num(h.requests_per_s, 1),
+    num(h.latency_mean_ms),
+    num(h.latency_p50_ms),
+    num(h.latency_p90_ms),
+    num(h.latency_p99_ms),
+    num(h.latency_max_ms),
+    String(h.non_2xx),
+    String(h.errors),
   ]);
   return table(header, rows);
 }
@@ -53,7 +109,12 @@ export function reportMarkdown(results: BenchResults, charts: readonly { file: s
   const s = results.settings;
   const rate = results.runs[0]?.request_rate ?? 'inf';
   const burst = results.runs[0]?.burstiness ?? 1;
-  const slo = s.goodput === null ? 'none' : Object.entries(s.goodput).map(([k, v]) => `${k.replace(/Ms$/, '')} ≤ ${v} ms`).join(', ');
+  const slo =
+    s.goodput === null
+      ? 'none'
+      : Object.entries(s.goodput)
+          .map(([k, v]) => `${k.replace(/Ms$/, '')} ≤ ${v} ms`)
+          .join(', ');
   const lines: string[] = [
     `# Serving benchmark`,
     '',
@@ -74,11 +135,21 @@ export function reportMarkdown(results: BenchResults, charts: readonly { file: s
     '## Latency (ms)',
     '',
   ];
-  for (const metric of LATENCY_METRICS) lines.push(`### ${NAMES[metric]}`, '', latencyTable(results.runs, metric, s.percentiles), '');
+  for (const metric of LATENCY_METRICS)
+    lines.push(`### ${NAMES[metric]}`, '', latencyTable(results.runs, metric, s.percentiles), '');
   if (results.http.length > 0) {
-    lines.push('## HTTP overhead (autocannon)', '', 'Non-streaming requests as fast as the connections allow: the cost of the server itself.', '', httpTable(results.http), '');
+    lines.push(
+      '## HTTP overhead (autocannon)',
+      '',
+      'Non-streaming requests as fast as the connections allow: the cost of the server itself.',
+      '',
+      httpTable(results.http),
+      '',
+    );
   }
-  const failures = results.runs.flatMap((r) => Object.entries(r.error_counts).map(([e, n]) => `- ${r.label} c=${concurrency(r)}: ${n} × ${e}`));
+  const failures = results.runs.flatMap((r) =>
+    Object.entries(r.error_counts).map(([e, n]) => `- ${r.label} c=${concurrency(r)}: ${n} × ${e}`),
+  );
   if (failures.length > 0) lines.push('## Errors', '', ...failures, '');
   if (results.notes.length > 0) lines.push('## Notes', '', ...results.notes.map((n) => `- ${n}`), '');
   if (charts.length > 0) {

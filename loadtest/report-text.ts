@@ -21,7 +21,9 @@ export function textSummary(r: RunResult, percentiles: readonly number[]): strin
     center(` Serving Benchmark Result: ${r.label} `, '='),
     row('Successful requests:', r.completed),
     row('Failed requests:', r.failed),
-    ...(r.cancelled + r.not_sent > 0 ? [row('Cancelled / not sent (max duration):', `${r.cancelled} / ${r.not_sent}`)] : []),
+    ...(r.cancelled + r.not_sent > 0
+      ? [row('Cancelled / not sent (max duration):', `${r.cancelled} / ${r.not_sent}`)]
+      : []),
     row('Maximum request concurrency:', r.max_concurrency ?? 'unlimited'),
     row('Request rate (req/s):', r.request_rate),
     row('Benchmark duration (s):', fixed(r.duration)),
@@ -34,7 +36,11 @@ export function textSummary(r: RunResult, percentiles: readonly number[]): strin
   ];
   for (const m of LATENCY_METRICS) {
     const name = m.toUpperCase();
-    lines.push(center(HEADINGS[m], '-'), row(`Mean ${name} (ms):`, fixed(r[`mean_${m}_ms`])), row(`Median ${name} (ms):`, fixed(r[`median_${m}_ms`])));
+    lines.push(
+      center(HEADINGS[m], '-'),
+      row(`Mean ${name} (ms):`, fixed(r[`mean_${m}_ms`])),
+      row(`Median ${name} (ms):`, fixed(r[`median_${m}_ms`])),
+    );
     for (const p of percentiles) lines.push(row(`P${p} ${name} (ms):`, fixed(r[percentileKey(p, m)] ?? null)));
   }
   lines.push('='.repeat(50));

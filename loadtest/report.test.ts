@@ -10,11 +10,36 @@ import type { BenchResults, RunWithDetail } from './results.js';
 import { logTicks, niceTicks } from './svg.js';
 
 function run(label: string, concurrency: number, ttftMs: number): RunWithDetail {
-  const reqs: MeasuredRequest[] = [1, 2, 3].map((k) => ({ success: true, ttftMs: ttftMs * k, itlMs: [10, 20 * k], latencyMs: ttftMs * k + 40, promptTokens: 8, outputTokens: 3 }));
+  const reqs: MeasuredRequest[] = [1, 2, 3].map((k) => ({
+    success: true,
+    ttftMs: ttftMs * k,
+    itlMs: [10, 20 * k],
+    latencyMs: ttftMs * k + 40,
+    promptTokens: 8,
+    outputTokens: 3,
+  }));
   const metrics = computeMetrics(reqs, 2, { percentiles: [90, 99], goodput: null });
   return {
-    result: { label, model_id: 'm', endpoint: '/v1/completions', num_prompts: 3, request_rate: 'inf', burstiness: 1, max_concurrency: concurrency, cancelled: 0, not_sent: 0, error_counts: {}, ...metrics },
-    detail: { input_lens: [8, 8, 8], output_lens: [3, 3, 3], ttfts: reqs.map((r) => r.ttftMs / 1000), itls: reqs.map((r) => r.itlMs.map((x) => x / 1000)), errors: ['', '', ''] },
+    result: {
+      label,
+      model_id: 'm',
+      endpoint: '/v1/completions',
+      num_prompts: 3,
+      request_rate: 'inf',
+      burstiness: 1,
+      max_concurrency: concurrency,
+      cancelled: 0,
+      not_sent: 0,
+      error_counts: {},
+      ...metrics,
+    },
+    detail: {
+      input_lens: [8, 8, 8],
+      output_lens: [3, 3, 3],
+      ttfts: reqs.map((r) => r.ttftMs / 1000),
+      itls: reqs.map((r) => r.itlMs.map((x) => x / 1000)),
+      errors: ['', '', ''],
+    },
   };
 }
 
@@ -22,7 +47,19 @@ const runs = [run('float32', 1, 100), run('float32', 4, 300), run('int8', 1, 80)
 const results: BenchResults = {
   tool: 'test',
   date: '2025-01-01T00:00:00.000Z',
-  settings: { base_url: 'http://127.0.0.1:1', backend: 'openai', dataset: 'random', input_len: 8, output_len: 3, seed: 0, goodput: null, percentiles: [90, 99], ignore_eos: true, token_counts: 'usage', max_duration_s: null },
+  settings: {
+    base_url: 'http://127.0.0.1:1',
+    backend: 'openai',
+    dataset: 'random',
+    input_len: 8,
+    output_len: 3,
+    seed: 0,
+    goodput: null,
+    percentiles: [90, 99],
+    ignore_eos: true,
+    token_counts: 'usage',
+    max_duration_s: null,
+  },
   runs: runs.map((r) => r.result),
   http: [],
   notes: ['a note'],
@@ -33,7 +70,15 @@ describe('report.md', () => {
     const md = reportMarkdown(results, charts(runs, [90, 99]));
     assert.match(md, /\| float32 \| 1 \| 3 \| 0 \| 2\.00 \| 1\.50 \| 4\.5 \| 16\.5 \| 200\.0 \|/);
     assert.match(md, /\| int8 \| 4 \|/);
-    for (const h of ['### TTFT', '### TPOT', '### ITL', '### E2EL', '## Notes', '![Throughput versus concurrency](throughput.svg)']) assert.ok(md.includes(h), h);
+    for (const h of [
+      '### TTFT',
+      '### TPOT',
+      '### ITL',
+      '### E2EL',
+      '## Notes',
+      '![Throughput versus concurrency](throughput.svg)',
+    ])
+      assert.ok(md.includes(h), h);
   });
 });
 
@@ -51,7 +96,10 @@ describe('terminal summary', () => {
 describe('charts', () => {
   const files = charts(runs, [90, 99]);
   it('draws throughput, latency and distribution charts as SVG', () => {
-    assert.deepEqual(files.map((f) => f.file), ['throughput.svg', 'latency.svg', 'distribution.svg']);
+    assert.deepEqual(
+      files.map((f) => f.file),
+      ['throughput.svg', 'latency.svg', 'distribution.svg'],
+    );
     for (const f of files) {
       assert.match(f.svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
       assert.ok(f.svg.trimEnd().endsWith('</svg>'));
@@ -64,7 +112,11 @@ describe('charts', () => {
   });
 
   it('CDF points run from the minimum at 0 to the maximum at 1', () => {
-    assert.deepEqual(cdfPoints([3, 1, 2]), [[1, 0], [2, 0.5], [3, 1]]);
+    assert.deepEqual(cdfPoints([3, 1, 2]), [
+      [1, 0],
+      [2, 0.5],
+      [3, 1],
+    ]);
     assert.deepEqual(cdfPoints([]), []);
   });
 

@@ -20,18 +20,25 @@ import { freePort } from './free-port.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'dist', 'cli.js');
-const log = (line: string): void => { process.stderr.write(`${line}\n`); };
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
 
 /** Each variant is served with these extra `serve` flags. */
 const VARIANTS: Record<string, readonly string[]> = { float32: [], int8: ['--quant', 'int8'] };
 
-
 function miniModel(explicit: string | undefined): string {
   if (explicit !== undefined) return explicit;
-  const dir = join(process.env['LATENTSERVE_CACHE_DIR'] ?? join(homedir(), '.cache', 'latentserve'), 'synth', 'mini-v2-seed0');
+  const dir = join(
+    process.env['LATENTSERVE_CACHE_DIR'] ?? join(homedir(), '.cache', 'latentserve'),
+    'synth',
+    'mini-v2-seed0',
+  );
   if (!existsSync(join(dir, 'model.safetensors'))) {
     log(`bench: generating the synthetic mini checkpoint into ${dir} (first run only)`);
-    const r = spawnSync(process.execPath, [CLI, 'synth', '--preset', 'mini', '--seed', '0', '--out', dir], { stdio: 'inherit' });
+    const r = spawnSync(process.execPath, [CLI, 'synth', '--preset', 'mini', '--seed', '0', '--out', dir], {
+      stdio: 'inherit',
+    });
     if (r.status !== 0) throw new Error(`latentserve synth exited with ${r.status}`);
   }
   return dir;
@@ -50,11 +57,27 @@ function usageErrorLine(output: string): string | null {
 /** Starts serve and waits for /health; 'unsupported' when serve refuses the variant's flag with a usage error. */
 async function startServer(modelDir: string, name: string, flags: readonly string[]): Promise<Served | 'unsupported'> {
   const port = await freePort();
-  const args = [CLI, 'serve', '--model', modelDir, '--host', '127.0.0.1', '--port', String(port), '--served-model-name', name, '--max-num-seqs', '32', ...flags];
+  const args = [
+    CLI,
+    'serve',
+    '--model',
+    modelDir,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--served-model-name',
+    name,
+    '--max-num-seqs',
+    '32',
+    ...flags,
+  ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   // Logs (stdout) are kept for a failure message; stderr (progress, errors) is shown as it comes.
-  proc.stdout!.on('data', (b: Buffer) => { output = (output + b.toString()).slice(-20_000); });
+  proc.stdout!.on('data', (b: Buffer) => {
+    output = (output + b.toString()).slice(-20_000);
+  });
   proc.stderr!.on('data', (b: Buffer) => {
     output = (output + b.toString()).slice(-20_000);
     process.stderr.write(b.toString().replace(/^(?=.)/gm, '  | '));
@@ -63,12 +86,15 @@ async function startServer(modelDir: string, name: string, flags: readonly strin
   for (let i = 0; i < 2400; i++) {
     if (proc.exitCode !== null) {
       const refused = usageErrorLine(output);
-      if (proc.exitCode === 2 && refused !== null && flags.some((f) => refused.includes(f.replace(/^--/, '')))) return 'unsupported';
+      if (proc.exitCode === 2 && refused !== null && flags.some((f) => refused.includes(f.replace(/^--/, ''))))
+        return 'unsupported';
       throw new Error(`serve ${name} exited with ${proc.exitCode}:\n${output.slice(-2000)}`);
     }
     try {
       if ((await fetch(`${url}/health`)).ok) return { url, proc };
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   proc.kill('SIGTERM');
@@ -95,7 +121,10 @@ async function main(): Promise<void> {
       'http-connections': { type: 'string', default: '16' },
     },
   });
-  const levels = parseConcurrencyList(values.concurrency).map((c) => ({ maxConcurrency: c, numPrompts: Math.max(8, 2 * c) }));
+  const levels = parseConcurrencyList(values.concurrency).map((c) => ({
+    maxConcurrency: c,
+    numPrompts: Math.max(8, 2 * c),
+  }));
   const modelDir = miniModel(values.model);
   const notes: string[] = [
     `Machine: ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; server and load generator on the same machine.`,
@@ -105,9 +134,13 @@ async function main(): Promise<void> {
   const runs: RunWithDetail[] = [];
   const http: HttpBenchResult[] = [];
   let settings: BenchSettings | null = null;
-  for (const variant of values.quant.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+  for (const variant of values.quant
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')) {
     const flags = VARIANTS[variant];
-    if (flags === undefined) throw new Error(`--quant: unknown variant "${variant}" (known: ${Object.keys(VARIANTS).join(', ')})`);
+    if (flags === undefined)
+      throw new Error(`--quant: unknown variant "${variant}" (known: ${Object.keys(VARIANTS).join(', ')})`);
     log(`bench: starting latentserve (${variant})`);
     const served = await startServer(modelDir, `mini-${variant}`, flags);
     if (served === 'unsupported') {
@@ -117,25 +150,62 @@ async function main(): Promise<void> {
       continue;
     }
     try {
-      const out = await runServeBench({
-        baseUrl: served.url, model: null, endpoint: 'completions', apiKey: null, label: variant, levels,
-        requestRate: Infinity, burstiness: 1, inputLen: Number(values['input-len']), outputLen: Number(values['output-len']),
-        dataset: 'random', seed: 0, goodput: null, percentiles: DEFAULT_PERCENTILES, maxDurationS: 300, allowRemote: false,
-      }, { log, progress: process.stderr });
+      const out = await runServeBench(
+        {
+          baseUrl: served.url,
+          model: null,
+          endpoint: 'completions',
+          apiKey: null,
+          label: variant,
+          levels,
+          requestRate: Infinity,
+          burstiness: 1,
+          inputLen: Number(values['input-len']),
+          outputLen: Number(values['output-len']),
+          dataset: 'random',
+          seed: 0,
+          goodput: null,
+          percentiles: DEFAULT_PERCENTILES,
+          maxDurationS: 300,
+          allowRemote: false,
+        },
+        { log, progress: process.stderr },
+      );
       settings ??= out.settings;
       runs.push(...out.runs);
       for (const n of out.notes) if (!notes.includes(n)) notes.push(n);
       log(`bench: autocannon against ${variant}`);
       const target = { baseUrl: served.url, model: `mini-${variant}`, endpoint: 'completions' as const, apiKey: null };
-      http.push(...(await runHttpBench({ target, label: variant, connections: Number(values['http-connections']), durationS: Number(values['http-duration']) })));
+      http.push(
+        ...(await runHttpBench({
+          target,
+          label: variant,
+          connections: Number(values['http-connections']),
+          durationS: Number(values['http-duration']),
+        })),
+      );
     } finally {
       await stopServer(served.proc);
     }
   }
   if (settings === null) throw new Error('no variant could be served');
   // Other work on the machine shows in the numbers; the load average lets a reader judge how much.
-  notes.push(`1-minute load average: ${loadStart.toFixed(2)} before the run, ${loadavg()[0]!.toFixed(2)} at its end, on ${cpus().length} cores (above ${cpus().length}, other work competed for the CPU).`);
-  const written = writeReport(values.out, { tool: 'npm run bench (latentserve bench serve + bench http)', date: new Date().toISOString(), settings, runs: runs.map((r) => r.result), http, notes }, runs, false);
+  notes.push(
+    `1-minute load average: ${loadStart.toFixed(2)} before the run, ${loadavg()[0]!.toFixed(2)} at its end, on ${cpus().length} cores (above ${cpus().length}, other work competed for the CPU).`,
+  );
+  const written = writeReport(
+    values.out,
+    {
+      tool: 'npm run bench (latentserve bench serve + bench http)',
+      date: new Date().toISOString(),
+      settings,
+      runs: runs.map((r) => r.result),
+      http,
+      notes,
+    },
+    runs,
+    false,
+  );
   log(`bench: wrote ${written.files.join(', ')}`);
 }
 

@@ -1,19 +1,31 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startScriptedServer, textChunk, usageChunk, writeSse, type ScriptedServer } from './client/scripted-server.test-helper.js';
+import {
+  startScriptedServer,
+  textChunk,
+  usageChunk,
+  writeSse,
+  type ScriptedServer,
+} from './client/scripted-server.test-helper.js';
 import type { Target } from './client/target.js';
 import type { BenchPrompt } from './dataset.js';
 import { arrivalOffsetsMs } from './arrivals.js';
 import { runLevel, type LevelOptions } from './run-level.js';
 
-const prompts = (n: number, prompt = 'ok'): BenchPrompt[] => Array.from({ length: n }, () => ({ prompt, promptLen: 3, outputLen: 2 }));
+const prompts = (n: number, prompt = 'ok'): BenchPrompt[] =>
+  Array.from({ length: n }, () => ({ prompt, promptLen: 3, outputLen: 2 }));
 
 describe('runLevel', () => {
   let server: ScriptedServer;
   before(async () => {
     server = await startScriptedServer(async (req, res) => {
       const slowMs = req.body['prompt'] === 'slow' ? 10_000 : 30;
-      await writeSse(res, [[5, textChunk('a')], [slowMs, textChunk('b')], [0, usageChunk(3, 2)], [0, '[DONE]']]);
+      await writeSse(res, [
+        [5, textChunk('a')],
+        [slowMs, textChunk('b')],
+        [0, usageChunk(3, 2)],
+        [0, '[DONE]'],
+      ]);
     });
   });
   after(() => server.close());
@@ -47,7 +59,8 @@ describe('runLevel', () => {
     const due = arrivalOffsetsMs(5, arrival, 0);
     assert.ok(due.at(-1)! > 20, 'Poisson arrivals at 20/s spread five requests out');
     // Never early (timers may fire ~1 ms ahead), in order; how late depends on the machine, so it is not asserted.
-    for (let i = 0; i < sent.length; i++) assert.ok(sent[i]! >= due[i]! - 2, `request ${i} sent at ${sent[i]} ms, due at ${due[i]} ms`);
+    for (let i = 0; i < sent.length; i++)
+      assert.ok(sent[i]! >= due[i]! - 2, `request ${i} sent at ${sent[i]} ms, due at ${due[i]} ms`);
     for (let i = 1; i < sent.length; i++) assert.ok(sent[i]! >= sent[i - 1]!);
   });
 

@@ -99,7 +99,8 @@ export async function runLevel(opts: LevelOptions): Promise<LevelRun> {
   let failed = 0;
   let inFlight = 0;
   const startedAtMs = performance.now();
-  const report = (): void => opts.onProgress?.({ total, completed, failed, inFlight, elapsedMs: performance.now() - startedAtMs });
+  const report = (): void =>
+    opts.onProgress?.({ total, completed, failed, inFlight, elapsedMs: performance.now() - startedAtMs });
   const timer = opts.maxDurationMs === Infinity ? null : setTimeout(() => deadline.abort(), opts.maxDurationMs);
   report();
 
@@ -109,7 +110,12 @@ export async function runLevel(opts: LevelOptions): Promise<LevelRun> {
     inFlight++;
     report();
     try {
-      const spec = { prompt: prompt.prompt, maxTokens: prompt.outputLen, ignoreEos: opts.ignoreEos, includeUsage: opts.includeUsage };
+      const spec = {
+        prompt: prompt.prompt,
+        maxTokens: prompt.outputLen,
+        ignoreEos: opts.ignoreEos,
+        includeUsage: opts.includeUsage,
+      };
       const outcome = await streamRequest(opts.target, spec, deadline.signal);
       if (outcome.success) completed++;
       else if (!outcome.cancelled) failed++;
@@ -122,7 +128,12 @@ export async function runLevel(opts: LevelOptions): Promise<LevelRun> {
   };
   try {
     const outcomes = await Promise.all(opts.prompts.map(one));
-    return { outcomes, startedAtMs, durationS: (performance.now() - startedAtMs) / 1000, hitDeadline: deadline.signal.aborted };
+    return {
+      outcomes,
+      startedAtMs,
+      durationS: (performance.now() - startedAtMs) / 1000,
+      hitDeadline: deadline.signal.aborted,
+    };
   } finally {
     if (timer !== null) clearTimeout(timer);
   }

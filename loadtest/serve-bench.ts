@@ -57,7 +57,9 @@ export class TargetRefused extends Error {
 export function checkTarget(baseUrl: string, allowRemote: boolean): string {
   const base = normalizeBaseUrl(baseUrl);
   if (!allowRemote && !isLoopback(base)) {
-    throw new TargetRefused(`${base} is not a loopback address; pass --allow-remote to load-test a server on another host`);
+    throw new TargetRefused(
+      `${base} is not a loopback address; pass --allow-remote to load-test a server on another host`,
+    );
   }
   return base;
 }
@@ -68,7 +70,10 @@ interface Features {
 }
 
 /** One short request per combination until the server accepts one: drops `ignore_eos`, then `stream_options`. */
-async function probeFeatures(target: Target, log: (line: string) => void): Promise<{ features: Features; usage: boolean }> {
+async function probeFeatures(
+  target: Target,
+  log: (line: string) => void,
+): Promise<{ features: Features; usage: boolean }> {
   const tries: Features[] = [
     { ignoreEos: true, includeUsage: true },
     { ignoreEos: false, includeUsage: true },
@@ -79,7 +84,10 @@ async function probeFeatures(target: Target, log: (line: string) => void): Promi
   for (const features of tries) {
     const outcome = await streamRequest(target, { prompt: 'Hello', maxTokens: 4, ...features });
     if (outcome.success) {
-      if (features !== tries[0]) log(`bench: the server refused ${first?.error ?? 'the full request'}; continuing with ignore_eos=${features.ignoreEos}, include_usage=${features.includeUsage}`);
+      if (features !== tries[0])
+        log(
+          `bench: the server refused ${first?.error ?? 'the full request'}; continuing with ignore_eos=${features.ignoreEos}, include_usage=${features.includeUsage}`,
+        );
       return { features, usage: outcome.usage !== null };
     }
     first ??= outcome;
@@ -94,11 +102,16 @@ export async function runServeBench(config: ServeBenchConfig, io: ServeBenchIo):
   const target: Target = { ...partial, model: config.model ?? (await discoverModel(partial)) };
   const tokenizer = await ServerTokenizer.probe(target);
   const notes: string[] = [];
-  if (tokenizer === null) notes.push('The server has no /tokenize: random prompts are one word per requested token, an estimate.');
+  if (tokenizer === null)
+    notes.push('The server has no /tokenize: random prompts are one word per requested token, an estimate.');
   const { features, usage } = await probeFeatures(target, io.log);
-  if (!features.ignoreEos) notes.push('The server refused ignore_eos: requests may stop at EOS before --output-len tokens.');
+  if (!features.ignoreEos)
+    notes.push('The server refused ignore_eos: requests may stop at EOS before --output-len tokens.');
   const tokenCounts = usage ? 'usage' : tokenizer !== null ? 'tokenize' : 'chunks';
-  if (tokenCounts !== 'usage') notes.push(`The server sent no usage: output tokens are ${tokenCounts === 'tokenize' ? 're-tokenized text' : 'content chunks'}.`);
+  if (tokenCounts !== 'usage')
+    notes.push(
+      `The server sent no usage: output tokens are ${tokenCounts === 'tokenize' ? 're-tokenized text' : 'content chunks'}.`,
+    );
 
   const settings: BenchSettings = {
     base_url: baseUrl,
@@ -119,10 +132,14 @@ export async function runServeBench(config: ServeBenchConfig, io: ServeBenchIo):
   for (const level of config.levels) {
     const stream = `c${level.maxConcurrency}`;
     const common = { numPrompts: level.numPrompts, outputLen: config.outputLen, seed: config.seed, counter, stream };
-    const prompts = config.dataset === 'random'
-      ? await randomDataset({ ...common, inputLen: config.inputLen })
-      : await fileDataset({ ...common, path: config.dataset });
-    const bar = new ProgressBar(io.progress, `${label} c=${level.maxConcurrency === Infinity ? 'inf' : level.maxConcurrency}`);
+    const prompts =
+      config.dataset === 'random'
+        ? await randomDataset({ ...common, inputLen: config.inputLen })
+        : await fileDataset({ ...common, path: config.dataset });
+    const bar = new ProgressBar(
+      io.progress,
+      `${label} c=${level.maxConcurrency === Infinity ? 'inf' : level.maxConcurrency}`,
+    );
     const run = await runLevel({
       target,
       prompts,
@@ -135,7 +152,8 @@ export async function runServeBench(config: ServeBenchConfig, io: ServeBenchIo):
       onProgress: (p) => bar.update(p),
     });
     bar.finish();
-    if (run.hitDeadline) io.log(`bench: --max-duration ${config.maxDurationS}s ended the c=${level.maxConcurrency} run early`);
+    if (run.hitDeadline)
+      io.log(`bench: --max-duration ${config.maxDurationS}s ended the c=${level.maxConcurrency} run early`);
     runs.push(await summarize(run, prompts, { config, target, label, tokenizer, tokenCounts, level }));
   }
   return { settings, runs, notes };
@@ -161,8 +179,14 @@ async function summarize(run: LevelRun, prompts: readonly BenchPrompt[], ctx: Su
   let cancelled = 0;
   let notSent = 0;
   for (const [i, outcome] of run.outcomes.entries()) {
-    if (outcome === null) { notSent++; continue; }
-    if (outcome.cancelled) { cancelled++; continue; }
+    if (outcome === null) {
+      notSent++;
+      continue;
+    }
+    if (outcome.cancelled) {
+      cancelled++;
+      continue;
+    }
     const prompt = prompts[i]!;
     let outputTokens = 0;
     if (outcome.success) {
@@ -180,7 +204,10 @@ async function summarize(run: LevelRun, prompts: readonly BenchPrompt[], ctx: Su
     });
     errors.push(outcome.error);
   }
-  const metrics = computeMetrics(measured, run.durationS, { percentiles: ctx.config.percentiles, goodput: ctx.config.goodput });
+  const metrics = computeMetrics(measured, run.durationS, {
+    percentiles: ctx.config.percentiles,
+    goodput: ctx.config.goodput,
+  });
   const errorCounts: Record<string, number> = {};
   for (const e of errors) if (e !== '') errorCounts[e] = (errorCounts[e] ?? 0) + 1;
   const result: RunResult = {

@@ -1,8 +1,14 @@
 // Just enough SVG for line charts: an element builder, nice axis ticks and a panel that maps data to pixels.
 // No dependencies; the output is plain text that renders on GitHub and in any browser.
 
-export function el(tag: string, attrs: Record<string, string | number>, children: readonly string[] | string = []): string {
-  const a = Object.entries(attrs).map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`).join('');
+export function el(
+  tag: string,
+  attrs: Record<string, string | number>,
+  children: readonly string[] | string = [],
+): string {
+  const a = Object.entries(attrs)
+    .map(([k, v]) => ` ${k}="${escapeXml(String(v))}"`)
+    .join('');
   const inner = typeof children === 'string' ? escapeXml(children) : children.join('');
   return inner === '' ? `<${tag}${a}/>` : `<${tag}${a}>${inner}</${tag}>`;
 }
@@ -64,7 +70,10 @@ export function linearAxis(ticks: readonly number[], fromPx: number, toPx: numbe
 export function logAxis(ticks: readonly number[], fromPx: number, toPx: number): Axis {
   const lo = Math.log10(ticks[0]!);
   const hi = Math.log10(ticks.at(-1)!);
-  return { ticks, scale: (v) => fromPx + ((Math.log10(Math.max(v, ticks[0]!)) - lo) / (hi - lo || 1)) * (toPx - fromPx) };
+  return {
+    ticks,
+    scale: (v) => fromPx + ((Math.log10(Math.max(v, ticks[0]!)) - lo) / (hi - lo || 1)) * (toPx - fromPx),
+  };
 }
 
 /** Evenly spaced categories (e.g. concurrency 1, 4, 16, 32), labelled with their values. */
@@ -119,15 +128,35 @@ export function panel(spec: PanelSpec, x0: number, y0: number): string {
   });
   parts.push(el('rect', { x: px0, y: py1, width: px1 - px0, height: py0 - py1, fill: 'none', stroke: '#666' }));
   parts.push(el('text', { x: (px0 + px1) / 2, y: py0 + 34, 'text-anchor': 'middle' }, spec.xLabel));
-  parts.push(el('text', { x: x0 + 14, y: (py0 + py1) / 2, 'text-anchor': 'middle', transform: `rotate(-90 ${x0 + 14} ${(py0 + py1) / 2})` }, spec.yLabel));
+  parts.push(
+    el(
+      'text',
+      {
+        x: x0 + 14,
+        y: (py0 + py1) / 2,
+        'text-anchor': 'middle',
+        transform: `rotate(-90 ${x0 + 14} ${(py0 + py1) / 2})`,
+      },
+      spec.yLabel,
+    ),
+  );
   for (const s of spec.series) {
     if (s.points.length === 0) continue;
     const pts = s.points.map(([x, y]) => `${xAxis.scale(x).toFixed(1)},${yAxis.scale(y).toFixed(1)}`);
-    parts.push(el('polyline', { points: pts.join(' '), fill: 'none', stroke: s.color, 'stroke-width': 2, ...(s.dash === '' ? {} : { 'stroke-dasharray': s.dash }) }));
-    if (s.markers) for (const p of pts) {
-      const [cx, cy] = p.split(',');
-      parts.push(el('circle', { cx: cx!, cy: cy!, r: 3, fill: s.color }));
-    }
+    parts.push(
+      el('polyline', {
+        points: pts.join(' '),
+        fill: 'none',
+        stroke: s.color,
+        'stroke-width': 2,
+        ...(s.dash === '' ? {} : { 'stroke-dasharray': s.dash }),
+      }),
+    );
+    if (s.markers)
+      for (const p of pts) {
+        const [cx, cy] = p.split(',');
+        parts.push(el('circle', { cx: cx!, cy: cy!, r: 3, fill: s.color }));
+      }
   }
   return el('g', {}, parts);
 }
@@ -139,14 +168,32 @@ export interface LegendEntry {
 }
 
 /** Legend entries laid out in rows below the panels. */
-export function legend(entries: readonly LegendEntry[], x0: number, y0: number, width: number): { svg: string; height: number } {
+export function legend(
+  entries: readonly LegendEntry[],
+  x0: number,
+  y0: number,
+  width: number,
+): { svg: string; height: number } {
   const parts: string[] = [];
   let x = x0;
   let y = y0 + 14;
   for (const e of entries) {
     const w = 34 + e.name.length * 7;
-    if (x + w > x0 + width && x > x0) { x = x0; y += 20; }
-    parts.push(el('line', { x1: x, x2: x + 24, y1: y - 4, y2: y - 4, stroke: e.color, 'stroke-width': 2, ...(e.dash === '' ? {} : { 'stroke-dasharray': e.dash }) }));
+    if (x + w > x0 + width && x > x0) {
+      x = x0;
+      y += 20;
+    }
+    parts.push(
+      el('line', {
+        x1: x,
+        x2: x + 24,
+        y1: y - 4,
+        y2: y - 4,
+        stroke: e.color,
+        'stroke-width': 2,
+        ...(e.dash === '' ? {} : { 'stroke-dasharray': e.dash }),
+      }),
+    );
     parts.push(el('text', { x: x + 30, y }, e.name));
     x += w + 12;
   }
@@ -154,17 +201,34 @@ export function legend(entries: readonly LegendEntry[], x0: number, y0: number, 
 }
 
 /** A whole figure: panels in a grid, a legend beneath. */
-export function figure(title: string, panels: readonly PanelSpec[], entries: readonly LegendEntry[], columns = 2): string {
+export function figure(
+  title: string,
+  panels: readonly PanelSpec[],
+  entries: readonly LegendEntry[],
+  columns = 2,
+): string {
   const cols = Math.min(columns, panels.length);
   const rows = Math.ceil(panels.length / cols);
   const width = cols * PANEL.width + 20;
-  const body: string[] = [el('text', { x: width / 2, y: 22, 'text-anchor': 'middle', 'font-size': 15, 'font-weight': 'bold' }, title)];
-  panels.forEach((p, i) => body.push(panel(p, 10 + (i % cols) * PANEL.width, 32 + Math.floor(i / cols) * PANEL.height)));
+  const body: string[] = [
+    el('text', { x: width / 2, y: 22, 'text-anchor': 'middle', 'font-size': 15, 'font-weight': 'bold' }, title),
+  ];
+  panels.forEach((p, i) =>
+    body.push(panel(p, 10 + (i % cols) * PANEL.width, 32 + Math.floor(i / cols) * PANEL.height)),
+  );
   const leg = legend(entries, 20, 32 + rows * PANEL.height, width - 40);
   body.push(leg.svg);
   const height = 32 + rows * PANEL.height + leg.height + 8;
-  return `${el('svg', { xmlns: 'http://www.w3.org/2000/svg', width, height, viewBox: `0 0 ${width} ${height}`, 'font-family': 'Helvetica, Arial, sans-serif', 'font-size': 12 }, [
-    el('rect', { width, height, fill: 'white' }),
-    ...body,
-  ])}\n`;
+  return `${el(
+    'svg',
+    {
+      xmlns: 'http://www.w3.org/2000/svg',
+      width,
+      height,
+      viewBox: `0 0 ${width} ${height}`,
+      'font-family': 'Helvetica, Arial, sans-serif',
+      'font-size': 12,
+    },
+    [el('rect', { width, height, fill: 'white' }), ...body],
+  )}\n`;
 }

@@ -10,7 +10,12 @@ export interface WrittenReport {
   readonly files: readonly string[];
 }
 
-export function writeReport(outDir: string, results: BenchResults, runs: readonly RunWithDetail[], saveDetailed: boolean): WrittenReport {
+export function writeReport(
+  outDir: string,
+  results: BenchResults,
+  runs: readonly RunWithDetail[],
+  saveDetailed: boolean,
+): WrittenReport {
   mkdirSync(outDir, { recursive: true });
   const figures = runs.length === 0 ? [] : charts(runs, results.settings.percentiles);
   const json = {

@@ -30,13 +30,18 @@ export function expectedTensors(config: ModelConfig): ExpectedTensor[] {
   const hidden = d(c.hiddenSize, 'hidden_size');
   const vocab = d(c.vocabSize, 'vocab_size');
   const heads = c.numAttentionHeads;
-  const qHead = d(heads * (c.qkNopeHeadDim + c.qkRopeHeadDim), 'num_attention_heads × (qk_nope_head_dim + qk_rope_head_dim)');
+  const qHead = d(
+    heads * (c.qkNopeHeadDim + c.qkRopeHeadDim),
+    'num_attention_heads × (qk_nope_head_dim + qk_rope_head_dim)',
+  );
   const out: ExpectedTensor[] = [
     { name: 'model.embed_tokens.weight', dims: [vocab, hidden] },
     { name: 'model.norm.weight', dims: [hidden] },
     { name: 'lm_head.weight', dims: [vocab, hidden] },
   ];
-  const t = (name: string, ...dims: Dim[]): void => { out.push({ name, dims }); };
+  const t = (name: string, ...dims: Dim[]): void => {
+    out.push({ name, dims });
+  };
   const mlp = (prefix: string, inter: Dim): void => {
     t(`${prefix}.gate_proj.weight`, inter, hidden);
     t(`${prefix}.up_proj.weight`, inter, hidden);
@@ -57,7 +62,11 @@ export function expectedTensors(config: ModelConfig): ExpectedTensor[] {
     const kvRank = d(c.kvLoraRank, 'kv_lora_rank');
     t(`${a}.kv_a_proj_with_mqa.weight`, d(c.kvLoraRank + c.qkRopeHeadDim, 'kv_lora_rank + qk_rope_head_dim'), hidden);
     t(`${a}.kv_a_layernorm.weight`, kvRank);
-    t(`${a}.kv_b_proj.weight`, d(heads * (c.qkNopeHeadDim + c.vHeadDim), 'num_attention_heads × (qk_nope_head_dim + v_head_dim)'), kvRank);
+    t(
+      `${a}.kv_b_proj.weight`,
+      d(heads * (c.qkNopeHeadDim + c.vHeadDim), 'num_attention_heads × (qk_nope_head_dim + v_head_dim)'),
+      kvRank,
+    );
     t(`${a}.o_proj.weight`, hidden, d(heads * c.vHeadDim, 'num_attention_heads × v_head_dim'));
     const moe = c.moe;
     if (!isMoeLayer(c, l) || moe === null) {
@@ -70,7 +79,10 @@ export function expectedTensors(config: ModelConfig): ExpectedTensor[] {
     const inter = d(moe.moeIntermediateSize, 'moe_intermediate_size');
     for (let e = 0; e < moe.nRoutedExperts; e++) mlp(`${p}.mlp.experts.${e}`, inter);
     if (moe.nSharedExperts > 0) {
-      mlp(`${p}.mlp.shared_experts`, d(moe.moeIntermediateSize * moe.nSharedExperts, 'moe_intermediate_size × n_shared_experts'));
+      mlp(
+        `${p}.mlp.shared_experts`,
+        d(moe.moeIntermediateSize * moe.nSharedExperts, 'moe_intermediate_size × n_shared_experts'),
+      );
     }
   }
   return out;
@@ -84,13 +96,18 @@ export function checkCheckpointShapes(config: ModelConfig, source: ShapeSource, 
     const matches = shape.length === dims.length && dims.every((dim, i) => shape[i] === dim.size);
     if (!matches) {
       const expected = dims.map((dim) => `${dim.from} = ${dim.size}`).join(', ');
-      throw new ConfigError(`${where}: tensor "${name}" has shape [${shape.join(', ')}] but config.json implies [${expected}]`);
+      throw new ConfigError(
+        `${where}: tensor "${name}" has shape [${shape.join(', ')}] but config.json implies [${expected}]`,
+      );
     }
   }
 }
 
 /** Layers past num_hidden_layers present in the checkpoint (DeepSeek-V3's MTP module), with their tensor count. */
-export function extraLayers(config: ModelConfig, source: ShapeSource): { readonly layers: number[]; readonly tensorCount: number } {
+export function extraLayers(
+  config: ModelConfig,
+  source: ShapeSource,
+): { readonly layers: number[]; readonly tensorCount: number } {
   const layers = new Set<number>();
   let tensorCount = 0;
   for (const name of source.names()) {

@@ -19,7 +19,12 @@ export interface LockWaitOptions {
  * Runs `build` unless `isDone()` is already true, holding `<outDir>.lock` while it runs. Returns true when this
  * process built, false when another process did (or had).
  */
-export function withCompileLock(outDir: string, isDone: () => boolean, build: () => void, opts: LockWaitOptions = {}): boolean {
+export function withCompileLock(
+  outDir: string,
+  isDone: () => boolean,
+  build: () => void,
+  opts: LockWaitOptions = {},
+): boolean {
   const lockPath = `${outDir}.lock`;
   const started = Date.now();
   let told = false;
@@ -47,7 +52,9 @@ export function withCompileLock(outDir: string, isDone: () => boolean, build: ()
       told = true;
     }
     if (opts.timeoutMs !== undefined && Date.now() - started > opts.timeoutMs) {
-      throw new Error(`timed out after ${opts.timeoutMs} ms waiting for process ${owner ?? '?'} to finish compiling ${outDir} (remove ${lockPath} if it is stale)`);
+      throw new Error(
+        `timed out after ${opts.timeoutMs} ms waiting for process ${owner ?? '?'} to finish compiling ${outDir} (remove ${lockPath} if it is stale)`,
+      );
     }
     sleep(POLL_MS);
   }

@@ -16,12 +16,15 @@ function rawConfig(name: string): Record<string, unknown> {
 
 /** Asserts that parsing `raw` throws a ConfigError naming `field`. */
 function assertFieldError(raw: unknown, field: string, extra?: RegExp): void {
-  assert.throws(() => parseModelConfig(raw), (err: unknown) => {
-    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
-    assert.ok(err.message.includes(`field "${field}`), `message should name ${field}: ${err.message}`);
-    if (extra) assert.match(err.message, extra);
-    return true;
-  });
+  assert.throws(
+    () => parseModelConfig(raw),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+      assert.ok(err.message.includes(`field "${field}`), `message should name ${field}: ${err.message}`);
+      if (extra) assert.match(err.message, extra);
+      return true;
+    },
+  );
 }
 
 test('deepseek-v2-tiny parses', () => {
@@ -53,7 +56,10 @@ test('deepseek-v2-tiny parses', () => {
     routedScalingFactor: 1,
   });
   assert.equal(latentRowWidth(c), 40);
-  assert.deepEqual([0, 1, 2].map((l) => isMoeLayer(c, l)), [false, true, true]);
+  assert.deepEqual(
+    [0, 1, 2].map((l) => isMoeLayer(c, l)),
+    [false, true, true],
+  );
 });
 
 test('deepseek-v3-tiny-b parses, including yarn and noaux_tc routing', () => {
@@ -86,7 +92,10 @@ test('isMoeLayer follows first_k_dense_replace and moe_layer_freq; dense models 
   const base = rawConfig('deepseek-v2-tiny');
   const c = parseModelConfig({ ...base, num_hidden_layers: 8, first_k_dense_replace: 3, moe_layer_freq: 2 });
   assert.equal(c.moeLayerFreq, 2);
-  assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((l) => isMoeLayer(c, l)), [false, false, false, false, true, false, true, false]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6, 7].map((l) => isMoeLayer(c, l)),
+    [false, false, false, false, true, false, true, false],
+  );
   const dense = parseModelConfig({ ...base, n_routed_experts: null });
   assert.equal(dense.moe, null);
   assert.equal(isMoeLayer(dense, 2), false);
@@ -114,33 +123,52 @@ test('topk_method noaux_tc without n_group names n_group', () => {
 });
 
 test('num_experts_per_tok above n_routed_experts names the field', () => {
-  assertFieldError({ ...rawConfig('deepseek-v2-tiny'), num_experts_per_tok: 9 }, 'num_experts_per_tok', /9 exceeds n_routed_experts 8/);
+  assertFieldError(
+    { ...rawConfig('deepseek-v2-tiny'), num_experts_per_tok: 9 },
+    'num_experts_per_tok',
+    /9 exceeds n_routed_experts 8/,
+  );
 });
 
 test('rope_scaling of type "linear" is refused, naming rope_scaling', () => {
   const raw = rawConfig('deepseek-v3-tiny-b');
-  assertFieldError({ ...raw, rope_scaling: { type: 'linear', factor: 2, original_max_position_embeddings: 32 } }, 'rope_scaling');
-  assertFieldError({ ...raw, rope_scaling: { rope_type: 'linear', factor: 2, original_max_position_embeddings: 32 } }, 'rope_scaling');
+  assertFieldError(
+    { ...raw, rope_scaling: { type: 'linear', factor: 2, original_max_position_embeddings: 32 } },
+    'rope_scaling',
+  );
+  assertFieldError(
+    { ...raw, rope_scaling: { rope_type: 'linear', factor: 2, original_max_position_embeddings: 32 } },
+    'rope_scaling',
+  );
 });
 
 test('tie_word_embeddings true names the field', () => {
-  assertFieldError({ ...rawConfig('deepseek-v2-tiny'), tie_word_embeddings: true }, 'tie_word_embeddings', /tied embeddings/);
+  assertFieldError(
+    { ...rawConfig('deepseek-v2-tiny'), tie_word_embeddings: true },
+    'tie_word_embeddings',
+    /tied embeddings/,
+  );
 });
 
 test('the error names the source file', () => {
-  assert.throws(() => parseModelConfig({ ...rawConfig('deepseek-v2-tiny'), scoring_func: 'relu' }, '/models/x/config.json'),
-    /^ConfigError: \/models\/x\/config\.json: field "scoring_func"/);
+  assert.throws(
+    () => parseModelConfig({ ...rawConfig('deepseek-v2-tiny'), scoring_func: 'relu' }, '/models/x/config.json'),
+    /^ConfigError: \/models\/x\/config\.json: field "scoring_func"/,
+  );
 });
 
 test('loadModelConfig on a folder with no config.json gives a clear error', () => {
   const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
   try {
-    assert.throws(() => loadModelConfig(dir), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.ok(err.message.includes(join(dir, 'config.json')), err.message);
-      assert.match(err.message, /cannot read config\.json/);
-      return true;
-    });
+    assert.throws(
+      () => loadModelConfig(dir),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.ok(err.message.includes(join(dir, 'config.json')), err.message);
+        assert.match(err.message, /cannot read config\.json/);
+        return true;
+      },
+    );
     writeFileSync(join(dir, 'config.json'), '{ not json');
     assert.throws(() => loadModelConfig(dir), /invalid JSON/);
   } finally {

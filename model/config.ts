@@ -5,53 +5,68 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 
-const yarnScaling = z.object({
-  type: z.literal('yarn').optional(),
-  rope_type: z.literal('yarn').optional(),
-  factor: z.number().positive(),
-  original_max_position_embeddings: z.number().int().positive(),
-  beta_fast: z.number().default(32),
-  beta_slow: z.number().default(1),
-  mscale: z.number().default(1),
-  mscale_all_dim: z.number().default(0),
-}).refine((s) => s.type === 'yarn' || s.rope_type === 'yarn', { message: 'only rope_scaling type "yarn" is supported' });
+const yarnScaling = z
+  .object({
+    type: z.literal('yarn').optional(),
+    rope_type: z.literal('yarn').optional(),
+    factor: z.number().positive(),
+    original_max_position_embeddings: z.number().int().positive(),
+    beta_fast: z.number().default(32),
+    beta_slow: z.number().default(1),
+    mscale: z.number().default(1),
+    mscale_all_dim: z.number().default(0),
+  })
+  .refine((s) => s.type === 'yarn' || s.rope_type === 'yarn', {
+    message: 'only rope_scaling type "yarn" is supported',
+  });
 
-const hfConfig = z.object({
-  architectures: z.array(z.enum(['DeepseekV2ForCausalLM', 'DeepseekV3ForCausalLM'])).optional(),
-  model_type: z.enum(['deepseek_v2', 'deepseek_v3']),
-  vocab_size: z.number().int().positive(),
-  hidden_size: z.number().int().positive(),
-  intermediate_size: z.number().int().positive(),
-  moe_intermediate_size: z.number().int().positive(),
-  num_hidden_layers: z.number().int().positive(),
-  num_attention_heads: z.number().int().positive(),
-  n_shared_experts: z.number().int().nonnegative().nullable().default(null),
-  n_routed_experts: z.number().int().positive().nullable().default(null),
-  num_experts_per_tok: z.number().int().positive().nullable().default(null),
-  first_k_dense_replace: z.number().int().nonnegative().default(0),
-  moe_layer_freq: z.number().int().positive().default(1),
-  routed_scaling_factor: z.number().positive().default(1),
-  scoring_func: z.enum(['softmax', 'sigmoid']).default('softmax'),
-  topk_method: z.enum(['greedy', 'group_limited_greedy', 'noaux_tc']).default('greedy'),
-  n_group: z.number().int().positive().nullable().default(null),
-  topk_group: z.number().int().positive().nullable().default(null),
-  norm_topk_prob: z.boolean().default(false),
-  q_lora_rank: z.number().int().positive().nullable().default(null),
-  kv_lora_rank: z.number().int().positive(),
-  qk_nope_head_dim: z.number().int().positive(),
-  qk_rope_head_dim: z.number().int().positive().refine((d) => d % 2 === 0, 'must be even'),
-  v_head_dim: z.number().int().positive(),
-  rope_theta: z.number().positive().default(10000),
-  rope_scaling: yarnScaling.nullable().default(null),
-  rms_norm_eps: z.number().positive().default(1e-6),
-  max_position_embeddings: z.number().int().positive(),
-  tie_word_embeddings: z.literal(false, { message: 'tied embeddings are not supported by DeepSeek checkpoints' }).default(false),
-  bos_token_id: z.number().int().nonnegative().nullable().default(null),
-  eos_token_id: z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative())]).nullable().default(null),
-  hidden_act: z.literal('silu', { message: 'only hidden_act "silu" is supported' }).default('silu'),
-  attention_bias: z.literal(false, { message: 'attention_bias true is not supported' }).default(false),
-  quantization_config: z.record(z.string(), z.unknown()).optional(),
-}).passthrough();
+const hfConfig = z
+  .object({
+    architectures: z.array(z.enum(['DeepseekV2ForCausalLM', 'DeepseekV3ForCausalLM'])).optional(),
+    model_type: z.enum(['deepseek_v2', 'deepseek_v3']),
+    vocab_size: z.number().int().positive(),
+    hidden_size: z.number().int().positive(),
+    intermediate_size: z.number().int().positive(),
+    moe_intermediate_size: z.number().int().positive(),
+    num_hidden_layers: z.number().int().positive(),
+    num_attention_heads: z.number().int().positive(),
+    n_shared_experts: z.number().int().nonnegative().nullable().default(null),
+    n_routed_experts: z.number().int().positive().nullable().default(null),
+    num_experts_per_tok: z.number().int().positive().nullable().default(null),
+    first_k_dense_replace: z.number().int().nonnegative().default(0),
+    moe_layer_freq: z.number().int().positive().default(1),
+    routed_scaling_factor: z.number().positive().default(1),
+    scoring_func: z.enum(['softmax', 'sigmoid']).default('softmax'),
+    topk_method: z.enum(['greedy', 'group_limited_greedy', 'noaux_tc']).default('greedy'),
+    n_group: z.number().int().positive().nullable().default(null),
+    topk_group: z.number().int().positive().nullable().default(null),
+    norm_topk_prob: z.boolean().default(false),
+    q_lora_rank: z.number().int().positive().nullable().default(null),
+    kv_lora_rank: z.number().int().positive(),
+    qk_nope_head_dim: z.number().int().positive(),
+    qk_rope_head_dim: z
+      .number()
+      .int()
+      .positive()
+      .refine((d) => d % 2 === 0, 'must be even'),
+    v_head_dim: z.number().int().positive(),
+    rope_theta: z.number().positive().default(10000),
+    rope_scaling: yarnScaling.nullable().default(null),
+    rms_norm_eps: z.number().positive().default(1e-6),
+    max_position_embeddings: z.number().int().positive(),
+    tie_word_embeddings: z
+      .literal(false, { message: 'tied embeddings are not supported by DeepSeek checkpoints' })
+      .default(false),
+    bos_token_id: z.number().int().nonnegative().nullable().default(null),
+    eos_token_id: z
+      .union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative())])
+      .nullable()
+      .default(null),
+    hidden_act: z.literal('silu', { message: 'only hidden_act "silu" is supported' }).default('silu'),
+    attention_bias: z.literal(false, { message: 'attention_bias true is not supported' }).default(false),
+    quantization_config: z.record(z.string(), z.unknown()).optional(),
+  })
+  .passthrough();
 
 export type ScoringFunc = 'softmax' | 'sigmoid';
 export type TopkMethod = 'greedy' | 'group_limited_greedy' | 'noaux_tc';
@@ -133,14 +148,17 @@ export function parseModelConfig(raw: unknown, source = 'config.json'): ModelCon
     qkRopeHeadDim: c.qk_rope_head_dim,
     vHeadDim: c.v_head_dim,
     ropeTheta: c.rope_theta,
-    ropeScaling: s === null ? null : {
-      factor: s.factor,
-      originalMaxPositionEmbeddings: s.original_max_position_embeddings,
-      betaFast: s.beta_fast,
-      betaSlow: s.beta_slow,
-      mscale: s.mscale,
-      mscaleAllDim: s.mscale_all_dim,
-    },
+    ropeScaling:
+      s === null
+        ? null
+        : {
+            factor: s.factor,
+            originalMaxPositionEmbeddings: s.original_max_position_embeddings,
+            betaFast: s.beta_fast,
+            betaSlow: s.beta_slow,
+            mscale: s.mscale,
+            mscaleAllDim: s.mscale_all_dim,
+          },
     rmsNormEps: c.rms_norm_eps,
     maxPositionEmbeddings: c.max_position_embeddings,
     firstKDenseReplace: c.first_k_dense_replace,
@@ -162,7 +180,8 @@ function parseMoe(c: z.infer<typeof hfConfig>, source: string): MoeConfig | null
   const grouped = c.topk_method !== 'greedy';
   const nGroup = grouped ? (c.n_group ?? fail('n_group', `required by topk_method "${c.topk_method}"`)) : 1;
   const topkGroup = grouped ? (c.topk_group ?? fail('topk_group', `required by topk_method "${c.topk_method}"`)) : 1;
-  if (c.n_routed_experts % nGroup !== 0) fail('n_group', `${nGroup} does not divide n_routed_experts ${c.n_routed_experts}`);
+  if (c.n_routed_experts % nGroup !== 0)
+    fail('n_group', `${nGroup} does not divide n_routed_experts ${c.n_routed_experts}`);
   if (topkGroup > nGroup) fail('topk_group', `${topkGroup} exceeds n_group ${nGroup}`);
   if (c.topk_method === 'noaux_tc' && c.n_routed_experts / nGroup < 2) {
     fail('n_group', 'noaux_tc scores each group by its top-2 experts, so groups need at least 2 experts');

@@ -7,7 +7,10 @@ import type { SafetensorsCheckpoint } from './safetensors.js';
 
 export class Fp8DequantizingSource implements WeightSource {
   /** `block`: quantization_config.weight_block_size (DeepSeek-V3 ships 128×128). */
-  constructor(private readonly checkpoint: SafetensorsCheckpoint, private readonly block = 128) {}
+  constructor(
+    private readonly checkpoint: SafetensorsCheckpoint,
+    private readonly block = 128,
+  ) {}
 
   has(name: string): boolean {
     return this.checkpoint.has(name);
@@ -22,9 +25,16 @@ export class Fp8DequantizingSource implements WeightSource {
     if (info.dtype !== 'F8_E4M3') return this.checkpoint.readFloat32(name);
     const scaleName = `${name}_scale_inv`;
     if (!this.checkpoint.has(scaleName)) throw new Error(`${name} is F8_E4M3 but the checkpoint has no ${scaleName}`);
-    if (info.shape.length !== 2) throw new Error(`${name}: F8_E4M3 weights must be 2-D, got [${info.shape.join(', ')}]`);
+    if (info.shape.length !== 2)
+      throw new Error(`${name}: F8_E4M3 weights must be 2-D, got [${info.shape.join(', ')}]`);
     const [rows, cols] = info.shape as [number, number];
-    return dequantizeFp8Blocks(this.checkpoint.readRaw(name), rows, cols, this.checkpoint.readFloat32(scaleName), this.block);
+    return dequantizeFp8Blocks(
+      this.checkpoint.readRaw(name),
+      rows,
+      cols,
+      this.checkpoint.readFloat32(scaleName),
+      this.block,
+    );
   }
 }
 

@@ -98,7 +98,9 @@ function profilePrefix(dir: string): string {
 
 function cacheBlocks(opts: LoadOptions, config: ModelConfig, kvCacheDtype: CompileOptions['kvCacheDtype']): number {
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
-  const bytesPerToken = cacheBytesPerToken(cacheGeometry(1, blockSize, config.numHiddenLayers, latentRowWidth(config), kvCacheDtype));
+  const bytesPerToken = cacheBytesPerToken(
+    cacheGeometry(1, blockSize, config.numHiddenLayers, latentRowWidth(config), kvCacheDtype),
+  );
   return opts.numBlocks ?? blocksForMemory(opts, config, blockSize, bytesPerToken);
 }
 
@@ -115,21 +117,28 @@ function planCompile(modelDir: string, opts: LoadOptions): CompileOptions | unde
   // A converted folder has one mode; --quant auto then means "as converted".
   const mode = converted ?? base;
   const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
-  const cacheBytes = cacheBlocks(opts, config, mode.kvCacheDtype) * blockSize
-    * cacheBytesPerToken(cacheGeometry(1, blockSize, config.numHiddenLayers, latentRowWidth(config), mode.kvCacheDtype));
+  const cacheBytes =
+    cacheBlocks(opts, config, mode.kvCacheDtype) *
+    blockSize *
+    cacheBytesPerToken(cacheGeometry(1, blockSize, config.numHiddenLayers, latentRowWidth(config), mode.kvCacheDtype));
   const budget = machineBudget(state(mode).outDir);
   const needsDisk = (o: CompileOptions): boolean => !state(o).built;
   if (opts.autoQuant === true && converted === null) {
     const plan = mostPreciseFitting(config, base, cacheBytes, budget, needsDisk);
     if (plan === null) {
       if (opts.skipMemoryCheck === true) return { ...base, quant: 'int4' };
-      throw new MemoryPlanError(`--quant auto: no mode fits (${checkFitsMessage(config, { ...base, quant: 'int4' }, cacheBytes, budget, needsDisk)})`);
+      throw new MemoryPlanError(
+        `--quant auto: no mode fits (${checkFitsMessage(config, { ...base, quant: 'int4' }, cacheBytes, budget, needsDisk)})`,
+      );
     }
-    opts.onProgress?.(`--quant auto chose ${describePlan(plan)}; this machine allows ${(budget.memoryBytes / 2 ** 30).toFixed(1)} GiB (${budget.memorySource})`);
+    opts.onProgress?.(
+      `--quant auto chose ${describePlan(plan)}; this machine allows ${(budget.memoryBytes / 2 ** 30).toFixed(1)} GiB (${budget.memorySource})`,
+    );
     return plan.options;
   }
   if (opts.autoQuant === true) return undefined; // a converted folder, as converted
-  if (opts.skipMemoryCheck !== true) opts.onProgress?.(`memory plan: ${describePlan(checkFits(config, mode, cacheBytes, budget, needsDisk))}`);
+  if (opts.skipMemoryCheck !== true)
+    opts.onProgress?.(`memory plan: ${describePlan(checkFits(config, mode, cacheBytes, budget, needsDisk))}`);
   return opts.compile;
 }
 

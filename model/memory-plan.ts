@@ -41,8 +41,12 @@ export interface MachineBudget {
 
 /** Weights that stay float32 whatever --quant says: embedding, norms, router gates and biases, kv_b_proj. */
 function alwaysFloat(name: string): boolean {
-  return name === 'model.embed_tokens.weight' || name.endsWith('norm.weight') || name.includes('.mlp.gate.')
-    || name.endsWith('kv_b_proj.weight');
+  return (
+    name === 'model.embed_tokens.weight' ||
+    name.endsWith('norm.weight') ||
+    name.includes('.mlp.gate.') ||
+    name.endsWith('kv_b_proj.weight')
+  );
 }
 
 /** Parameter counts of the step graph's weights: those --quant applies to, and those that stay float32. */
@@ -65,7 +69,14 @@ export function planMode(config: ModelConfig, options: CompileOptions, cacheByte
   const metaDisk = bits === null ? 0 : 4 / options.quantBlockSize;
   const weightBytes = Math.ceil(float * 4 + quantizable * (codeBytes + metaResident));
   const diskBytes = Math.ceil(float * 4 + quantizable * (codeBytes + metaDisk));
-  return { options, diskBytes, weightBytes, cacheBytes, runtimeBytes: RUNTIME_MARGIN_BYTES, memoryBytes: weightBytes + cacheBytes + RUNTIME_MARGIN_BYTES };
+  return {
+    options,
+    diskBytes,
+    weightBytes,
+    cacheBytes,
+    runtimeBytes: RUNTIME_MARGIN_BYTES,
+    memoryBytes: weightBytes + cacheBytes + RUNTIME_MARGIN_BYTES,
+  };
 }
 
 /** os.totalmem(), lowered by a cgroup v2 `memory.max` or v1 `memory.limit_in_bytes` when one is set. */
@@ -106,10 +117,14 @@ const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 export function shortfall(plan: ModePlan, budget: MachineBudget, needsDisk: boolean): string | null {
   const problems: string[] = [];
   if (plan.memoryBytes > budget.memoryBytes) {
-    problems.push(`needs ${gib(plan.memoryBytes)} of memory (weights ${gib(plan.weightBytes)} + latent cache ${gib(plan.cacheBytes)} + runtime ${gib(plan.runtimeBytes)}) but ${budget.memorySource} allows ${gib(budget.memoryBytes)}`);
+    problems.push(
+      `needs ${gib(plan.memoryBytes)} of memory (weights ${gib(plan.weightBytes)} + latent cache ${gib(plan.cacheBytes)} + runtime ${gib(plan.runtimeBytes)}) but ${budget.memorySource} allows ${gib(budget.memoryBytes)}`,
+    );
   }
   if (needsDisk && budget.freeDiskBytes !== null && plan.diskBytes > budget.freeDiskBytes) {
-    problems.push(`needs ${gib(plan.diskBytes)} of disk for the compiled model but ${gib(budget.freeDiskBytes)} is free`);
+    problems.push(
+      `needs ${gib(plan.diskBytes)} of disk for the compiled model but ${gib(budget.freeDiskBytes)} is free`,
+    );
   }
   return problems.length === 0 ? null : problems.join('; ');
 }
@@ -118,7 +133,13 @@ export function shortfall(plan: ModePlan, budget: MachineBudget, needsDisk: bool
  * The most precise --quant (none, then int8, then int4) whose plan fits, or null. `needsDisk(options)`: that mode
  * is not compiled yet.
  */
-export function mostPreciseFitting(config: ModelConfig, base: CompileOptions, cacheBytes: number, budget: MachineBudget, needsDisk: (o: CompileOptions) => boolean): ModePlan | null {
+export function mostPreciseFitting(
+  config: ModelConfig,
+  base: CompileOptions,
+  cacheBytes: number,
+  budget: MachineBudget,
+  needsDisk: (o: CompileOptions) => boolean,
+): ModePlan | null {
   for (const quant of QUANT_ORDER) {
     const plan = planMode(config, { ...base, quant }, cacheBytes);
     if (shortfall(plan, budget, needsDisk(plan.options)) === null) return plan;
@@ -127,14 +148,21 @@ export function mostPreciseFitting(config: ModelConfig, base: CompileOptions, ca
 }
 
 /** Throws MemoryPlanError when `options` does not fit, naming a --quant that would (or saying none does). */
-export function checkFits(config: ModelConfig, options: CompileOptions, cacheBytes: number, budget: MachineBudget, needsDisk: (o: CompileOptions) => boolean): ModePlan {
+export function checkFits(
+  config: ModelConfig,
+  options: CompileOptions,
+  cacheBytes: number,
+  budget: MachineBudget,
+  needsDisk: (o: CompileOptions) => boolean,
+): ModePlan {
   const plan = planMode(config, options, cacheBytes);
   const why = shortfall(plan, budget, needsDisk(options));
   if (why === null) return plan;
   const fitting = mostPreciseFitting(config, options, cacheBytes, budget, needsDisk);
-  const advice = fitting === null
-    ? 'no --quant mode fits; use a machine with more memory, or a smaller --cache-memory-mb / --num-cache-blocks'
-    : `--quant ${fitting.options.quant} would fit (${gib(fitting.memoryBytes)} of memory, ${gib(fitting.diskBytes)} on disk)`;
+  const advice =
+    fitting === null
+      ? 'no --quant mode fits; use a machine with more memory, or a smaller --cache-memory-mb / --num-cache-blocks'
+      : `--quant ${fitting.options.quant} would fit (${gib(fitting.memoryBytes)} of memory, ${gib(fitting.diskBytes)} on disk)`;
   throw new MemoryPlanError(`--quant ${options.quant} ${why}. ${advice}; --skip-memory-check loads anyway`);
 }
 

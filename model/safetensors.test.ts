@@ -8,7 +8,11 @@ import { SafetensorsCheckpoint, halfToFloat32, type SafetensorsDtype } from './s
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
-interface TestTensor { dtype: SafetensorsDtype; shape: number[]; data: Uint8Array }
+interface TestTensor {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  data: Uint8Array;
+}
 
 /** Writes a header object and data bytes in safetensors layout, padding the header with spaces to 8 bytes. */
 function writeRaw(path: string, header: unknown, data: Uint8Array): void {
@@ -71,15 +75,19 @@ test('single model.safetensors: F32, F16, BF16, F64, metadata, raw bytes', () =>
     const halfBits = [0x3c00, 0xc000, 0x3800, 0x7bff, 0x0400, 0x0001, 0x03ff, 0x7c00, 0xfc00, 0x7e00, 0x8000];
     // BF16: 1, -3, 1.5, +inf, NaN, 2^-133 (subnormal in f32)
     const bf16Bits = [0x3f80, 0xc040, 0x3fc0, 0x7f80, 0x7fc0, 0x0001];
-    writeSafetensors(join(dir, 'model.safetensors'), {
-      a: { dtype: 'F32', shape: [2, 3], data: f32(1, 2, 3, -4, 0.25, 1e-30) },
-      h: { dtype: 'F16', shape: [11], data: u16(...halfBits) },
-      b: { dtype: 'BF16', shape: [2, 3], data: u16(...bf16Bits) },
-      d: { dtype: 'F64', shape: [2], data: bytes(new Float64Array([0.1, -1e300])) },
-      i: { dtype: 'I32', shape: [2], data: bytes(new Int32Array([7, -7])) },
-      s: { dtype: 'F32', shape: [], data: f32(42) },
-      e: { dtype: 'F32', shape: [0, 4], data: new Uint8Array(0) },
-    }, { format: 'pt', note: 'hi' });
+    writeSafetensors(
+      join(dir, 'model.safetensors'),
+      {
+        a: { dtype: 'F32', shape: [2, 3], data: f32(1, 2, 3, -4, 0.25, 1e-30) },
+        h: { dtype: 'F16', shape: [11], data: u16(...halfBits) },
+        b: { dtype: 'BF16', shape: [2, 3], data: u16(...bf16Bits) },
+        d: { dtype: 'F64', shape: [2], data: bytes(new Float64Array([0.1, -1e300])) },
+        i: { dtype: 'I32', shape: [2], data: bytes(new Int32Array([7, -7])) },
+        s: { dtype: 'F32', shape: [], data: f32(42) },
+        e: { dtype: 'F32', shape: [0, 4], data: new Uint8Array(0) },
+      },
+      { format: 'pt', note: 'hi' },
+    );
     const ckpt = SafetensorsCheckpoint.open(dir);
     try {
       assert.deepEqual(ckpt.names(), ['a', 'h', 'b', 'd', 'i', 's', 'e']);
@@ -106,7 +114,10 @@ test('single model.safetensors: F32, F16, BF16, F64, metadata, raw bytes', () =>
       assert.deepEqual([...ckpt.readFloat32('s')], [42]);
       assert.equal(ckpt.readFloat32('e').length, 0);
       assert.deepEqual([...ckpt.readRaw('i')], [...bytes(new Int32Array([7, -7]))]);
-      assert.throws(() => ckpt.readFloat32('i'), /tensor "i" .*dtype I32, which is not a float type readable as float32/);
+      assert.throws(
+        () => ckpt.readFloat32('i'),
+        /tensor "i" .*dtype I32, which is not a float type readable as float32/,
+      );
       assert.throws(() => ckpt.info('zz'), { message: `tensor "zz" not found in ${dir}` });
     } finally {
       ckpt.close();
@@ -118,21 +129,32 @@ test('single model.safetensors: F32, F16, BF16, F64, metadata, raw bytes', () =>
 
 test('sharded via model.safetensors.index.json', () => {
   withDir((dir) => {
-    writeSafetensors(join(dir, 'model-00001-of-00002.safetensors'), {
-      'layers.0.w': { dtype: 'F32', shape: [2], data: f32(1, 2) },
-      'layers.0.b': { dtype: 'BF16', shape: [1], data: u16(0x4000) },
-    }, { format: 'pt' });
-    writeSafetensors(join(dir, 'model-00002-of-00002.safetensors'), {
-      'layers.1.w': { dtype: 'F16', shape: [2, 1], data: u16(0x4200, 0xbc00) },
-    }, { extra: 'x' });
-    writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({
-      metadata: { total_size: 14 },
-      weight_map: {
-        'layers.0.w': 'model-00001-of-00002.safetensors',
-        'layers.0.b': 'model-00001-of-00002.safetensors',
-        'layers.1.w': 'model-00002-of-00002.safetensors',
+    writeSafetensors(
+      join(dir, 'model-00001-of-00002.safetensors'),
+      {
+        'layers.0.w': { dtype: 'F32', shape: [2], data: f32(1, 2) },
+        'layers.0.b': { dtype: 'BF16', shape: [1], data: u16(0x4000) },
       },
-    }));
+      { format: 'pt' },
+    );
+    writeSafetensors(
+      join(dir, 'model-00002-of-00002.safetensors'),
+      {
+        'layers.1.w': { dtype: 'F16', shape: [2, 1], data: u16(0x4200, 0xbc00) },
+      },
+      { extra: 'x' },
+    );
+    writeFileSync(
+      join(dir, 'model.safetensors.index.json'),
+      JSON.stringify({
+        metadata: { total_size: 14 },
+        weight_map: {
+          'layers.0.w': 'model-00001-of-00002.safetensors',
+          'layers.0.b': 'model-00001-of-00002.safetensors',
+          'layers.1.w': 'model-00002-of-00002.safetensors',
+        },
+      }),
+    );
     const ckpt = SafetensorsCheckpoint.open(dir);
     try {
       assert.deepEqual(ckpt.names().sort(), ['layers.0.b', 'layers.0.w', 'layers.1.w']);
@@ -156,7 +178,10 @@ test('several *.safetensors without an index are merged; duplicates are refused'
     assert.deepEqual([...ckpt.readFloat32('y')], [6]);
     ckpt.close();
     writeSafetensors(join(dir, 'c.safetensors'), { x: { dtype: 'F32', shape: [1], data: f32(7) } });
-    assert.throws(() => SafetensorsCheckpoint.open(dir), /tensor "x" appears in both .*a\.safetensors and .*c\.safetensors/);
+    assert.throws(
+      () => SafetensorsCheckpoint.open(dir),
+      /tensor "x" appears in both .*a\.safetensors and .*c\.safetensors/,
+    );
   });
 });
 
@@ -181,7 +206,10 @@ test('missing and corrupt files give errors naming the folder, file and tensor',
     assert.throws(() => SafetensorsCheckpoint.open(dir), /model\.safetensors: safetensors header is not valid JSON/);
 
     writeRaw(file, { w: { dtype: 'F32', shape: [2, 2], data_offsets: [0, 12] } }, new Uint8Array(12));
-    assert.throws(() => SafetensorsCheckpoint.open(dir), /model\.safetensors: tensor "w": holds 12 bytes but shape \[2, 2\] of F32 needs 16/);
+    assert.throws(
+      () => SafetensorsCheckpoint.open(dir),
+      /model\.safetensors: tensor "w": holds 12 bytes but shape \[2, 2\] of F32 needs 16/,
+    );
 
     writeRaw(file, { w: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8));
     assert.throws(() => SafetensorsCheckpoint.open(dir), /tensor "w": data_offsets \[0, 16\] outside the 8 data bytes/);
@@ -189,10 +217,14 @@ test('missing and corrupt files give errors naming the folder, file and tensor',
     writeRaw(file, { w: { dtype: 'Q4', shape: [4], data_offsets: [0, 2] } }, new Uint8Array(2));
     assert.throws(() => SafetensorsCheckpoint.open(dir), /tensor "w": unknown dtype "Q4"/);
 
-    writeRaw(file, {
-      u: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
-      v: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
-    }, new Uint8Array(12));
+    writeRaw(
+      file,
+      {
+        u: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+        v: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+      },
+      new Uint8Array(12),
+    );
     assert.throws(() => SafetensorsCheckpoint.open(dir), /tensors "u" and "v" overlap/);
   });
 });
@@ -204,9 +236,15 @@ test('index.json pointing at a missing shard or the wrong shard is refused', () 
     writeFileSync(index, JSON.stringify({ weight_map: { x: 's1.safetensors', y: 's2.safetensors' } }));
     assert.throws(() => SafetensorsCheckpoint.open(dir), /shard .*s2\.safetensors .*does not exist/);
     writeSafetensors(join(dir, 's2.safetensors'), { z: { dtype: 'F32', shape: [1], data: f32(1) } });
-    assert.throws(() => SafetensorsCheckpoint.open(dir), /maps tensor "y" to s2\.safetensors, but that shard does not hold it/);
+    assert.throws(
+      () => SafetensorsCheckpoint.open(dir),
+      /maps tensor "y" to s2\.safetensors, but that shard does not hold it/,
+    );
     writeFileSync(index, '{"metadata": {}}');
-    assert.throws(() => SafetensorsCheckpoint.open(dir), /model\.safetensors\.index\.json: missing or invalid "weight_map"/);
+    assert.throws(
+      () => SafetensorsCheckpoint.open(dir),
+      /model\.safetensors\.index\.json: missing or invalid "weight_map"/,
+    );
   });
 });
 
@@ -245,5 +283,8 @@ test('chunked reads: every tensor reads back the same in reads of a few bytes (a
     whole.close();
     chunked.close();
   }
-  assert.throws(() => SafetensorsCheckpoint.open(dir, { maxReadBytes: 2 ** 31 }), /maxReadBytes must be an integer in \[1, 2\^31 - 1\]/);
+  assert.throws(
+    () => SafetensorsCheckpoint.open(dir, { maxReadBytes: 2 ** 31 }),
+    /maxReadBytes must be an integer in \[1, 2\^31 - 1\]/,
+  );
 });

@@ -9,7 +9,18 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rea
 import { endianness } from 'node:os';
 import { join } from 'node:path';
 
-export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'F8_E4M3' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export type SafetensorsDtype =
+  | 'F64'
+  | 'F32'
+  | 'F16'
+  | 'BF16'
+  | 'F8_E4M3'
+  | 'I64'
+  | 'I32'
+  | 'I16'
+  | 'I8'
+  | 'U8'
+  | 'BOOL';
 
 export interface TensorInfo {
   readonly name: string;
@@ -23,7 +34,17 @@ export interface TensorInfo {
 }
 
 const DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F8_E4M3: 1,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U8: 1,
+  BOOL: 1,
 };
 
 const INDEX_FILE = 'model.safetensors.index.json';
@@ -112,12 +133,20 @@ function parseEntry(name: string, entry: unknown, file: string, dataStart: numbe
     throw bad(`invalid data_offsets ${JSON.stringify(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
-  if (begin > end || end > dataBytes) throw bad(`data_offsets [${begin}, ${end}] outside the ${dataBytes} data bytes of the file`);
+  if (begin > end || end > dataBytes)
+    throw bad(`data_offsets [${begin}, ${end}] outside the ${dataBytes} data bytes of the file`);
   const expectedBytes = (shape as number[]).reduce((a, b) => a * b, 1) * DTYPE_BYTES[dtype];
   if (end - begin !== expectedBytes) {
     throw bad(`holds ${end - begin} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${expectedBytes}`);
   }
-  return { name, dtype, shape: Object.freeze([...shape]), file, byteOffset: dataStart + begin, byteLength: end - begin };
+  return {
+    name,
+    dtype,
+    shape: Object.freeze([...shape]),
+    file,
+    byteOffset: dataStart + begin,
+    byteLength: end - begin,
+  };
 }
 
 /** Reads and validates one shard's header; tensors come back in file order. */
@@ -160,14 +189,20 @@ function listShards(dir: string): { shards: string[]; weightMap: Record<string, 
       throw new Error(`${indexPath}: not valid JSON (${(err as Error).message})`);
     }
     const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
-    if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)
-      || !Object.values(weightMap).every((v) => typeof v === 'string')) {
+    if (
+      typeof weightMap !== 'object' ||
+      weightMap === null ||
+      Array.isArray(weightMap) ||
+      !Object.values(weightMap).every((v) => typeof v === 'string')
+    ) {
       throw new Error(`${indexPath}: missing or invalid "weight_map" (expected tensor name → shard file)`);
     }
     const map = weightMap as Record<string, string>;
     return { shards: [...new Set(Object.values(map))].sort(), weightMap: map };
   }
-  const shards = readdirSync(dir).filter((f) => f.endsWith('.safetensors')).sort();
+  const shards = readdirSync(dir)
+    .filter((f) => f.endsWith('.safetensors'))
+    .sort();
   if (shards.length === 0) throw new Error(`no *.safetensors files or ${INDEX_FILE} in ${dir}`);
   return { shards, weightMap: null };
 }
@@ -179,7 +214,10 @@ export class SafetensorsCheckpoint {
   private readonly meta: Record<string, string> = {};
   private closed = false;
 
-  private constructor(private readonly dir: string, private readonly maxReadBytes: number) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly maxReadBytes: number,
+  ) {}
 
   static open(dir: string, opts: OpenOptions = {}): SafetensorsCheckpoint {
     // Typed-array views below reinterpret file bytes in host order; safetensors is little-endian.
@@ -217,7 +255,9 @@ export class SafetensorsCheckpoint {
     }
     for (const [name, shard] of Object.entries(weightMap ?? {})) {
       if (shardOf.get(name) !== shard) {
-        throw new Error(`${INDEX_FILE} in ${this.dir} maps tensor "${name}" to ${shard}, but that shard does not hold it`);
+        throw new Error(
+          `${INDEX_FILE} in ${this.dir} maps tensor "${name}" to ${shard}, but that shard does not hold it`,
+        );
       }
     }
   }
@@ -261,10 +301,14 @@ export class SafetensorsCheckpoint {
     }
     const raw = this.readRaw(name);
     switch (dtype) {
-      case 'F32': return new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
-      case 'F16': return halfToFloat32(new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2));
-      case 'BF16': return bfloat16ToFloat32(new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2));
-      case 'F64': return Float32Array.from(new Float64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8));
+      case 'F32':
+        return new Float32Array(raw.buffer, raw.byteOffset, raw.byteLength / 4);
+      case 'F16':
+        return halfToFloat32(new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2));
+      case 'BF16':
+        return bfloat16ToFloat32(new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2));
+      case 'F64':
+        return Float32Array.from(new Float64Array(raw.buffer, raw.byteOffset, raw.byteLength / 8));
     }
   }
 

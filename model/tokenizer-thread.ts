@@ -18,10 +18,19 @@ export function inlineEncoder(tokenizer: ModelTokenizer): PromptEncoder {
 /** Texts this long or shorter are encoded in place: about a millisecond of BPE. */
 export const INLINE_CHARS = 2048;
 
-export interface EncodeRequest { readonly id: number; readonly text: string; readonly addSpecialTokens: boolean }
-export type EncodeReply = { readonly id: number; readonly ids: Int32Array } | { readonly id: number; readonly error: string };
+export interface EncodeRequest {
+  readonly id: number;
+  readonly text: string;
+  readonly addSpecialTokens: boolean;
+}
+export type EncodeReply =
+  | { readonly id: number; readonly ids: Int32Array }
+  | { readonly id: number; readonly error: string };
 
-interface Pending { resolve(ids: number[]): void; reject(err: Error): void }
+interface Pending {
+  resolve(ids: number[]): void;
+  reject(err: Error): void;
+}
 
 export class TokenizerThread implements PromptEncoder {
   private worker: Worker | null = null;
@@ -58,7 +67,9 @@ export class TokenizerThread implements PromptEncoder {
   }
 
   private start(): Promise<Worker> {
-    const worker = new Worker(new URL('./tokenizer-worker.js', import.meta.url), { workerData: { dir: this.tokenizer.dir } });
+    const worker = new Worker(new URL('./tokenizer-worker.js', import.meta.url), {
+      workerData: { dir: this.tokenizer.dir },
+    });
     const started = new Promise<Worker>((resolve, reject) => {
       worker.once('message', () => {
         worker.unref(); // an idle thread never keeps the process alive; encode() refs it while work is in flight

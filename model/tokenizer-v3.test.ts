@@ -18,7 +18,7 @@ const EOS = '<｜end▁of▁sentence｜>';
 /** English, code, CJK, emoji, special tokens, long space runs. */
 export const V3_CORPUS: readonly string[] = [
   'Hello world',
-  'The quick brown fox jumps over the lazy dog. It\'s 3.14159 — isn\'t it?',
+  "The quick brown fox jumps over the lazy dog. It's 3.14159 — isn't it?",
   'def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n',
   'for (let i = 0; i < 10; i++) { console.log(`#${i}`); }',
   '深度求索的模型支持中文、日本語のテキスト、한국어도.',
@@ -50,7 +50,10 @@ test('V3 tokenizer: add_bos_token puts BOS in front once, as AutoTokenizer does;
     assert.deepEqual(tok.encode(text, { addSpecialTokens: true }), expected, JSON.stringify(text));
   }
   assert.deepEqual(tok.encode('', { addSpecialTokens: true }), [0]);
-  assert.deepEqual(tok.encode(`${BOS}x`, { addSpecialTokens: true }).filter((id) => id === 0), [0]);
+  assert.deepEqual(
+    tok.encode(`${BOS}x`, { addSpecialTokens: true }).filter((id) => id === 0),
+    [0],
+  );
 });
 
 test('V3 tokenizer: chat template renders like @lenml/tokenizers, BOS once from the template', async () => {
@@ -58,14 +61,22 @@ test('V3 tokenizer: chat template renders like @lenml/tokenizers, BOS once from 
   const reference = fromPreTrained();
   const conversations = [
     [{ role: 'user', content: 'Hi 你好 😀' }],
-    [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }, { role: 'user', content: '  two  spaces' }],
+    [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello.' },
+      { role: 'user', content: '  two  spaces' },
+    ],
   ];
   for (const messages of conversations) {
     const text = tok.applyChatTemplate(messages, { addGenerationPrompt: true });
     assert.equal(text, reference.apply_chat_template(messages, { tokenize: false, add_generation_prompt: true }));
     assert.ok(text.startsWith(BOS));
     // Chat prompts are encoded without added special tokens: the template's BOS is the only one.
-    assert.deepEqual(tok.encode(text).filter((id) => id === 0), [0]);
+    assert.deepEqual(
+      tok.encode(text).filter((id) => id === 0),
+      [0],
+    );
     assert.deepEqual(tok.encode(text, { addSpecialTokens: true }), tok.encode(text));
   }
 });
@@ -85,8 +96,17 @@ test('add_bos_token false, or a non-Llama class without the flag, adds nothing; 
     assert.deepEqual((await variant({ add_bos_token: false })).encode('Hello', { addSpecialTokens: true }), plain);
     // LlamaTokenizerFast defaults add_bos_token to true.
     assert.deepEqual((await variant({}, ['add_bos_token'])).encode('Hello', { addSpecialTokens: true }), [0, ...plain]);
-    assert.deepEqual((await variant({ tokenizer_class: 'PreTrainedTokenizerFast' }, ['add_bos_token'])).encode('Hello', { addSpecialTokens: true }), plain);
-    assert.deepEqual((await variant({ add_eos_token: true })).encode('Hello', { addSpecialTokens: true }), [0, ...plain, 1]);
+    assert.deepEqual(
+      (await variant({ tokenizer_class: 'PreTrainedTokenizerFast' }, ['add_bos_token'])).encode('Hello', {
+        addSpecialTokens: true,
+      }),
+      plain,
+    );
+    assert.deepEqual((await variant({ add_eos_token: true })).encode('Hello', { addSpecialTokens: true }), [
+      0,
+      ...plain,
+      1,
+    ]);
     await assert.rejects(variant({ bos_token: null }), /add_bos_token is true but bos_token/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -11,7 +11,11 @@ const FIXTURES = ['deepseek-v2-tiny', 'deepseek-v3-tiny-b'] as const;
 const BOS = '<｜begin▁of▁sentence｜>';
 const EOS = '<｜end▁of▁sentence｜>';
 
-interface ReferencePrompt { name: string; text: string; prompt_ids: number[] }
+interface ReferencePrompt {
+  name: string;
+  text: string;
+  prompt_ids: number[];
+}
 
 function referencePrompts(dir: string): ReferencePrompt[] {
   const reference = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as { prompts: ReferencePrompt[] };
@@ -42,15 +46,21 @@ for (const fixture of FIXTURES) {
     assert.equal(tok.applyChatTemplate([{ role: 'user', content }], { addGenerationPrompt: true }), chat.text);
     assert.equal(tok.applyChatTemplate([{ role: 'user', content }]), `${BOS}<｜User｜>${content}`);
     assert.equal(
-      tok.applyChatTemplate([
-        { role: 'system', content: 'Be brief.' },
-        { role: 'user', content: 'Hi' },
-        { role: 'assistant', content: 'Hello.' },
-        { role: 'user', content: 'Bye' },
-      ], { addGenerationPrompt: true }),
+      tok.applyChatTemplate(
+        [
+          { role: 'system', content: 'Be brief.' },
+          { role: 'user', content: 'Hi' },
+          { role: 'assistant', content: 'Hello.' },
+          { role: 'user', content: 'Bye' },
+        ],
+        { addGenerationPrompt: true },
+      ),
       `${BOS}Be brief.<｜User｜>Hi<｜Assistant｜>Hello.${EOS}<｜User｜>Bye<｜Assistant｜>`,
     );
-    assert.deepEqual(tok.encode(tok.applyChatTemplate([{ role: 'user', content }], { addGenerationPrompt: true })), chat.prompt_ids);
+    assert.deepEqual(
+      tok.encode(tok.applyChatTemplate([{ role: 'user', content }], { addGenerationPrompt: true })),
+      chat.prompt_ids,
+    );
   });
 
   test(`${fixture}: decode round trips, special ids, token lookups`, async () => {

@@ -20,7 +20,15 @@ export interface ChatMessage {
 type JsonObject = Record<string, unknown>;
 
 /** Special-token fields in tokenizer_config.json are plain strings or serialized AddedTokens `{content: ...}`. */
-const SPECIAL_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token'] as const;
+const SPECIAL_TOKEN_KEYS = [
+  'bos_token',
+  'eos_token',
+  'unk_token',
+  'pad_token',
+  'sep_token',
+  'cls_token',
+  'mask_token',
+] as const;
 
 async function readJson(dir: string, file: string, required: true): Promise<JsonObject>;
 async function readJson(dir: string, file: string, required: false): Promise<JsonObject | null>;
@@ -36,7 +44,8 @@ async function readJson(dir: string, file: string, required: boolean): Promise<J
   } catch (err) {
     throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${path}: not a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new Error(`${path}: not a JSON object`);
   return parsed as JsonObject;
 }
 
@@ -136,15 +145,17 @@ export class ModelTokenizer {
       throw new Error(`${join(dir, 'tokenizer.json')}: cannot build tokenizer (${(err as Error).message})`);
     }
     const idOf = (token: string | undefined): number | null =>
-      token === undefined ? null : tokenizer.token_to_id(token) ?? null;
+      token === undefined ? null : (tokenizer.token_to_id(token) ?? null);
 
-    const bosTokenId = idList(generationConfig?.['bos_token_id'])?.[0]
-      ?? idList(modelConfig?.['bos_token_id'])?.[0]
-      ?? idOf(specialTokens['bos_token']);
+    const bosTokenId =
+      idList(generationConfig?.['bos_token_id'])?.[0] ??
+      idList(modelConfig?.['bos_token_id'])?.[0] ??
+      idOf(specialTokens['bos_token']);
     const eosFromTokenizer = idOf(specialTokens['eos_token']);
-    const eosTokenIds = idList(generationConfig?.['eos_token_id'])
-      ?? idList(modelConfig?.['eos_token_id'])
-      ?? (eosFromTokenizer === null ? [] : [eosFromTokenizer]);
+    const eosTokenIds =
+      idList(generationConfig?.['eos_token_id']) ??
+      idList(modelConfig?.['eos_token_id']) ??
+      (eosFromTokenizer === null ? [] : [eosFromTokenizer]);
 
     const templateSource = await findChatTemplate(dir, tokenizerConfig);
     let chatTemplate: Template | null = null;
@@ -152,14 +163,35 @@ export class ModelTokenizer {
       try {
         chatTemplate = new Template(templateSource);
       } catch (err) {
-        throw new Error(`${join(dir, 'tokenizer_config.json')}: chat_template does not parse (${(err as Error).message})`);
+        throw new Error(
+          `${join(dir, 'tokenizer_config.json')}: chat_template does not parse (${(err as Error).message})`,
+        );
       }
     }
     const vocabSize = tokenizer.model?.vocab.length ?? tokenizer.get_vocab(true).size;
-    const addedTokens = Array.isArray(tokenizerJson['added_tokens']) ? tokenizerJson['added_tokens'] as { id?: unknown; special?: unknown }[] : [];
-    const specialIds = new Set(addedTokens.filter((t) => t.special === true && typeof t.id === 'number').map((t) => t.id as number));
-    const added = specialTokensAround(tokenizerConfig, (key) => idOf(specialTokens[key]), join(dir, 'tokenizer_config.json'));
-    return new ModelTokenizer(dir, tokenizer, chatTemplate, specialTokens, bosTokenId, eosTokenIds, vocabSize, added, vocabTypeOf(tokenizerJson['decoder']), specialIds);
+    const addedTokens = Array.isArray(tokenizerJson['added_tokens'])
+      ? (tokenizerJson['added_tokens'] as { id?: unknown; special?: unknown }[])
+      : [];
+    const specialIds = new Set(
+      addedTokens.filter((t) => t.special === true && typeof t.id === 'number').map((t) => t.id as number),
+    );
+    const added = specialTokensAround(
+      tokenizerConfig,
+      (key) => idOf(specialTokens[key]),
+      join(dir, 'tokenizer_config.json'),
+    );
+    return new ModelTokenizer(
+      dir,
+      tokenizer,
+      chatTemplate,
+      specialTokens,
+      bosTokenId,
+      eosTokenIds,
+      vocabSize,
+      added,
+      vocabTypeOf(tokenizerJson['decoder']),
+      specialIds,
+    );
   }
 
   /**
@@ -198,8 +230,12 @@ export class ModelTokenizer {
    * Renders the folder's chat_template over `messages`, with bos_token/eos_token/… as in tokenizer_config and
    * `tools` (OpenAI's function-tool objects) when given, as transformers' apply_chat_template does.
    */
-  applyChatTemplate(messages: readonly ChatMessage[], opts: { addGenerationPrompt?: boolean; tools?: readonly object[] | null } = {}): string {
-    if (this.chatTemplate === null) throw new Error(`${this.dir} has no chat_template (tokenizer_config.json or chat_template.jinja)`);
+  applyChatTemplate(
+    messages: readonly ChatMessage[],
+    opts: { addGenerationPrompt?: boolean; tools?: readonly object[] | null } = {},
+  ): string {
+    if (this.chatTemplate === null)
+      throw new Error(`${this.dir} has no chat_template (tokenizer_config.json or chat_template.jinja)`);
     return this.chatTemplate.render({
       ...this.specialTokens,
       messages: messages.map((m) => ({ ...m })),
@@ -214,7 +250,9 @@ export class ModelTokenizer {
    * accepted would not be the text the client sees. EOS still ends a finished grammar, as its stop token.
    */
   grammarVocab(): { tokens: string[]; vocabType: 'byte_level' | 'byte_fallback' | 'raw' } {
-    const tokens = Array.from({ length: this.vocabSize }, (_, id) => (this.specialIds.has(id) ? '' : this.tokenizer.id_to_token(id) ?? ''));
+    const tokens = Array.from({ length: this.vocabSize }, (_, id) =>
+      this.specialIds.has(id) ? '' : (this.tokenizer.id_to_token(id) ?? ''),
+    );
     return { tokens, vocabType: this.vocabType };
   }
 }
@@ -230,7 +268,11 @@ export interface AddedSpecialIds {
  * transformers rebuilds it from `add_bos_token` (default true) and `add_eos_token` (default false). Other classes
  * add BOS/EOS only when tokenizer_config.json sets those flags explicitly.
  */
-function specialTokensAround(config: JsonObject, idOf: (key: 'bos_token' | 'eos_token') => number | null, path: string): AddedSpecialIds {
+function specialTokensAround(
+  config: JsonObject,
+  idOf: (key: 'bos_token' | 'eos_token') => number | null,
+  path: string,
+): AddedSpecialIds {
   const llama = typeof config['tokenizer_class'] === 'string' && LLAMA_CLASSES.has(config['tokenizer_class']);
   const flag = (key: string, llamaDefault: boolean): boolean => {
     const value = config[key];
@@ -245,4 +287,11 @@ function specialTokensAround(config: JsonObject, idOf: (key: 'bos_token' | 'eos_
   return { bos: pick('bos_token', 'add_bos_token', true), eos: pick('eos_token', 'add_eos_token', false) };
 }
 
-const LLAMA_CLASSES = new Set(['LlamaTokenizer', 'LlamaTokenizerFast', 'CodeLlamaTokenizer', 'CodeLlamaTokenizerFast', 'GemmaTokenizer', 'GemmaTokenizerFast']);
+const LLAMA_CLASSES = new Set([
+  'LlamaTokenizer',
+  'LlamaTokenizerFast',
+  'CodeLlamaTokenizer',
+  'CodeLlamaTokenizerFast',
+  'GemmaTokenizer',
+  'GemmaTokenizerFast',
+]);

@@ -14,21 +14,43 @@ function weights(length: number, seed: number): Float32Array {
 
 function assertSameBytes(a: ReturnType<typeof quantizeBlocks>, b: ReturnType<typeof quantizeBlocks>): void {
   assert.equal(Buffer.compare(a.data, b.data), 0);
-  assert.equal(Buffer.compare(new Uint8Array(a.scales.buffer, a.scales.byteOffset, a.scales.byteLength), new Uint8Array(b.scales.buffer, b.scales.byteOffset, b.scales.byteLength)), 0);
-  assert.deepEqual([a.rows, a.cols, a.bits, a.blockSize, a.blocksPerRow], [b.rows, b.cols, b.bits, b.blockSize, b.blocksPerRow]);
+  assert.equal(
+    Buffer.compare(
+      new Uint8Array(a.scales.buffer, a.scales.byteOffset, a.scales.byteLength),
+      new Uint8Array(b.scales.buffer, b.scales.byteOffset, b.scales.byteLength),
+    ),
+    0,
+  );
+  assert.deepEqual(
+    [a.rows, a.cols, a.bits, a.blockSize, a.blocksPerRow],
+    [b.rows, b.cols, b.bits, b.blockSize, b.blocksPerRow],
+  );
 }
 
-const shapes: [number, number, BlockBits, number][] = [[37, 129, 8, 32], [37, 129, 4, 32], [64, 100, 4, 64], [5, 7, 8, 4], [301, 33, 4, 16], [2, 1, 8, 2]];
+const shapes: [number, number, BlockBits, number][] = [
+  [37, 129, 8, 32],
+  [37, 129, 4, 32],
+  [64, 100, 4, 64],
+  [5, 7, 8, 4],
+  [301, 33, 4, 16],
+  [2, 1, 8, 2],
+];
 
 test('pool output is byte-identical to quantizeBlocks: int8/int4, odd widths and padding, chunk edges', () => {
   const pool = new BlockQuantizePool({ threads: 3, minParallelValues: 0, chunkValues: 200, stagingValues: 1000 }); // several windows
   try {
     for (const [i, [rows, cols, bits, blockSize]] of shapes.entries()) {
       const w = weights(rows * cols, i + 1);
-      assertSameBytes(pool.quantizeBlocks(w, rows, cols, bits, blockSize), quantizeBlocks(w, rows, cols, bits, blockSize));
+      assertSameBytes(
+        pool.quantizeBlocks(w, rows, cols, bits, blockSize),
+        quantizeBlocks(w, rows, cols, bits, blockSize),
+      );
       const shared = new Float32Array(new SharedArrayBuffer(w.byteLength)); // used in place, no staging
       shared.set(w);
-      assertSameBytes(pool.quantizeBlocks(shared, rows, cols, bits, blockSize), quantizeBlocks(w, rows, cols, bits, blockSize));
+      assertSameBytes(
+        pool.quantizeBlocks(shared, rows, cols, bits, blockSize),
+        quantizeBlocks(w, rows, cols, bits, blockSize),
+      );
     }
   } finally {
     pool.close();
@@ -36,11 +58,21 @@ test('pool output is byte-identical to quantizeBlocks: int8/int4, odd widths and
 });
 
 test('workers alone produce the same bytes (the caller claims no rows)', () => {
-  const pool = new BlockQuantizePool({ threads: 3, minParallelValues: 0, chunkValues: 64, callerQuantizes: false, stagingValues: 500, stallTimeoutMs: 30_000 });
+  const pool = new BlockQuantizePool({
+    threads: 3,
+    minParallelValues: 0,
+    chunkValues: 64,
+    callerQuantizes: false,
+    stagingValues: 500,
+    stallTimeoutMs: 30_000,
+  });
   try {
     for (const [i, [rows, cols, bits, blockSize]] of shapes.entries()) {
       const w = weights(rows * cols, 100 + i);
-      assertSameBytes(pool.quantizeBlocks(w, rows, cols, bits, blockSize), quantizeBlocks(w, rows, cols, bits, blockSize));
+      assertSameBytes(
+        pool.quantizeBlocks(w, rows, cols, bits, blockSize),
+        quantizeBlocks(w, rows, cols, bits, blockSize),
+      );
       assert.equal(pool.lastWorkerRows, rows < 2 ? 0 : rows);
     }
   } finally {

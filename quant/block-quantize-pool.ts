@@ -36,7 +36,8 @@ const newControl = (): Int32Array => new Int32Array(new SharedArrayBuffer(3 * 4)
 export function parseQuantThreads(value: string | undefined): number | null {
   if (value === undefined || value.trim() === '') return null;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new RangeError(`LATENTSERVE_QUANT_THREADS must be a positive integer, got "${value}"`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new RangeError(`LATENTSERVE_QUANT_THREADS must be a positive integer, got "${value}"`);
   return n;
 }
 
@@ -55,7 +56,8 @@ export class BlockQuantizePool {
 
   constructor(options: BlockQuantizePoolOptions = {}) {
     this.threads = options.threads ?? availableParallelism();
-    if (!Number.isSafeInteger(this.threads) || this.threads < 1) throw new RangeError(`threads must be a positive integer, got ${this.threads}`);
+    if (!Number.isSafeInteger(this.threads) || this.threads < 1)
+      throw new RangeError(`threads must be a positive integer, got ${this.threads}`);
     this.minParallelValues = options.minParallelValues ?? 1 << 18;
     this.chunkValues = options.chunkValues ?? 1 << 16;
     this.callerQuantizes = options.callerQuantizes ?? true;
@@ -64,11 +66,19 @@ export class BlockQuantizePool {
   }
 
   /** Same arguments, same bytes as quantizeBlocks; the result's arrays sit on SharedArrayBuffers when parallel. */
-  readonly quantizeBlocks = (w: Float32Array, rows: number, cols: number, bits: BlockBits, blockSize: number): BlockQuantized => {
+  readonly quantizeBlocks = (
+    w: Float32Array,
+    rows: number,
+    cols: number,
+    bits: BlockBits,
+    blockSize: number,
+  ): BlockQuantized => {
     const workerCount = this.callerQuantizes ? this.threads - 1 : Math.max(1, this.threads - 1);
-    if (workerCount < 1 || w.length < this.minParallelValues || rows < 2) return quantizeBlocks(w, rows, cols, bits, blockSize);
+    if (workerCount < 1 || w.length < this.minParallelValues || rows < 2)
+      return quantizeBlocks(w, rows, cols, bits, blockSize);
     const dst = allocateSharedBlocksUnfilled(rows, cols, bits, blockSize); // validates the layout
-    if (w.length !== rows * cols) throw new RangeError(`quantizeBlocks: ${w.length} values for a [${rows}, ${cols}] weight`);
+    if (w.length !== rows * cols)
+      throw new RangeError(`quantizeBlocks: ${w.length} values for a [${rows}, ${cols}] weight`);
     this.startWorkers(workerCount);
     this.lastWorkerRows = 0;
     const chunkRows = Math.max(1, Math.floor(this.chunkValues / cols));
@@ -111,7 +121,8 @@ export class BlockQuantizePool {
 
   /** A shared float32 buffer of at least `values`, kept between calls: its pages are touched once, not per weight. */
   private stagingFor(values: number): Float32Array {
-    if (this.staging === null || this.staging.length < values) this.staging = new Float32Array(new SharedArrayBuffer(values * 4));
+    if (this.staging === null || this.staging.length < values)
+      this.staging = new Float32Array(new SharedArrayBuffer(values * 4));
     return this.staging;
   }
 
@@ -119,7 +130,9 @@ export class BlockQuantizePool {
     while (this.workers.length < count) {
       const worker = new Worker(new URL('./block-quantize-worker.js', import.meta.url));
       worker.unref(); // an idle pool never keeps the process alive
-      worker.on('error', (err: Error) => { this.workerError = err; });
+      worker.on('error', (err: Error) => {
+        this.workerError = err;
+      });
       this.workers.push(worker);
     }
   }

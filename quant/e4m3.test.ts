@@ -9,7 +9,7 @@ function specValue(code: number): number {
   const exponent = (code >> 3) & 0xf;
   const mantissa = code & 0x7;
   if ((code & 0x7f) === 0x7f) return Number.NaN;
-  if (exponent === 0) return (sign ? -1 : 1) * mantissa / 512;
+  if (exponent === 0) return ((sign ? -1 : 1) * mantissa) / 512;
   const bits = new Uint32Array([((sign << 31) | ((exponent - 7 + 127) << 23) | (mantissa << 20)) >>> 0]);
   return new Float32Array(bits.buffer)[0] ?? Number.NaN;
 }
@@ -23,8 +23,18 @@ test('decode: all 256 codes match the spec, with known anchors', () => {
     assert.ok(Object.is(E4M3_TABLE[code], expected), `table 0x${code.toString(16)}`);
   }
   const anchors: [number, number][] = [
-    [0x00, 0], [0x80, -0], [0x01, 2 ** -9], [0x07, 7 * 2 ** -9], [0x08, 2 ** -6], [0x38, 1], [0x40, 2],
-    [0xb8, -1], [0x7e, 448], [0xfe, -448], [0x77, 240], [0x39, 1.125],
+    [0x00, 0],
+    [0x80, -0],
+    [0x01, 2 ** -9],
+    [0x07, 7 * 2 ** -9],
+    [0x08, 2 ** -6],
+    [0x38, 1],
+    [0x40, 2],
+    [0xb8, -1],
+    [0x7e, 448],
+    [0xfe, -448],
+    [0x77, 240],
+    [0x39, 1.125],
   ];
   for (const [code, value] of anchors) assert.ok(Object.is(decodeE4M3(code), value), `0x${code.toString(16)}`);
   assert.equal(FINITE_CODES.length, 254);
@@ -71,19 +81,25 @@ test('saturation, NaN and underflow', () => {
 
 test('property: encode picks a nearest representable value (saturating past ±448)', () => {
   const finiteValues = FINITE_CODES.map(decodeE4M3);
-  fc.assert(fc.property(fc.double({ noNaN: true }), (x) => {
-    const code = encodeE4M3(x);
-    const chosen = decodeE4M3(code);
-    if (Math.abs(x) > E4M3_MAX) return chosen === Math.sign(x) * E4M3_MAX;
-    const best = Math.min(...finiteValues.map((v) => Math.abs(v - x)));
-    return Math.abs(chosen - x) === best && (chosen === 0 || Math.sign(chosen) === Math.sign(x));
-  }), { numRuns: 5000 });
+  fc.assert(
+    fc.property(fc.double({ noNaN: true }), (x) => {
+      const code = encodeE4M3(x);
+      const chosen = decodeE4M3(code);
+      if (Math.abs(x) > E4M3_MAX) return chosen === Math.sign(x) * E4M3_MAX;
+      const best = Math.min(...finiteValues.map((v) => Math.abs(v - x)));
+      return Math.abs(chosen - x) === best && (chosen === 0 || Math.sign(chosen) === Math.sign(x));
+    }),
+    { numRuns: 5000 },
+  );
   // Magnitudes spread evenly over the exponent range, where the above rarely lands.
-  fc.assert(fc.property(fc.integer({ min: -12, max: 9 }), fc.double({ min: 1, max: 2, noNaN: true }), (e, m) => {
-    const x = m * 2 ** e;
-    const best = Math.min(...finiteValues.map((v) => Math.abs(v - x)));
-    return x > E4M3_MAX ? encodeE4M3(x) === 0x7e : Math.abs(decodeE4M3(encodeE4M3(x)) - x) === best;
-  }), { numRuns: 5000 });
+  fc.assert(
+    fc.property(fc.integer({ min: -12, max: 9 }), fc.double({ min: 1, max: 2, noNaN: true }), (e, m) => {
+      const x = m * 2 ** e;
+      const best = Math.min(...finiteValues.map((v) => Math.abs(v - x)));
+      return x > E4M3_MAX ? encodeE4M3(x) === 0x7e : Math.abs(decodeE4M3(encodeE4M3(x)) - x) === best;
+    }),
+    { numRuns: 5000 },
+  );
 });
 
 test('encodeRowE4M3: absmax maps to ±448, zero rows get scale 1', () => {
@@ -94,7 +110,10 @@ test('encodeRowE4M3: absmax maps to ±448, zero rows get scale 1', () => {
   assert.equal(dst[1], 0xfe);
   src.forEach((value, i) => {
     const decoded = (E4M3_TABLE[dst[i] ?? 0] ?? 0) * scale;
-    assert.ok(Math.abs(decoded - value) <= Math.abs(value) * 2 ** -4 + scale * 2 ** -10, `${i}: ${decoded} vs ${value}`);
+    assert.ok(
+      Math.abs(decoded - value) <= Math.abs(value) * 2 ** -4 + scale * 2 ** -10,
+      `${i}: ${decoded} vs ${value}`,
+    );
   });
   const zeros = new Uint8Array(3).fill(0xaa);
   assert.equal(encodeRowE4M3(new Float32Array(3), zeros), 1);

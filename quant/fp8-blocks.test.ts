@@ -34,7 +34,8 @@ test('round trip within E4M3 precision, edge blocks when rows and cols are not m
     for (let bc = 0; bc < 3; bc++) {
       let max = 0;
       for (let r = br * 128; r < Math.min(rows, br * 128 + 128); r++) {
-        for (let c = bc * 128; c < Math.min(cols, bc * 128 + 128); c++) max = Math.max(max, Math.abs(w[r * cols + c] ?? 0));
+        for (let c = bc * 128; c < Math.min(cols, bc * 128 + 128); c++)
+          max = Math.max(max, Math.abs(w[r * cols + c] ?? 0));
       }
       assert.equal(scaleInv[br * 3 + bc], Math.fround(max / 448), `block ${br},${bc}`);
     }

@@ -20,8 +20,13 @@ export interface Fp8Blocks {
 }
 
 function checkShape(length: number, rows: number, cols: number, block: number): void {
-  for (const [name, value] of [['rows', rows], ['cols', cols], ['block', block]] as const) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  for (const [name, value] of [
+    ['rows', rows],
+    ['cols', cols],
+    ['block', block],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
   if (length !== rows * cols) throw new RangeError(`${length} values for a [${rows}, ${cols}] weight`);
 }

@@ -3,7 +3,12 @@
 // threads): imports nothing else from the project.
 export { E4M3_MAX, E4M3_MAX_CODE, E4M3_NAN, E4M3_TABLE, decodeE4M3, encodeE4M3, encodeRowE4M3 } from './e4m3.js';
 export {
-  allocateBlocks, blockZeroPoint, bytesPerBlock, dequantizeBlocks, quantizeBlocks, quantizeRowsInto,
+  allocateBlocks,
+  blockZeroPoint,
+  bytesPerBlock,
+  dequantizeBlocks,
+  quantizeBlocks,
+  quantizeRowsInto,
 } from './int-blocks.js';
 export type { BlockBits, BlockQuantized, BlockQuantizer } from './int-blocks.js';
 export { BlockQuantizePool, parseQuantThreads } from './block-quantize-pool.js';

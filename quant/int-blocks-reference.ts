@@ -8,13 +8,22 @@ import { absMax, roundHalfEven, scaleFor } from './scale.js';
 /** quantizeRowsInto as it was (same contract, same output), element by element. */
 export function quantizeRowsIntoReference(dst: BlockQuantized, w: Float32Array, firstRow = 0, rowStride = 1): void {
   const { cols, bits, blockSize, blocksPerRow, data, scales } = dst;
-  if (w.length % cols !== 0) throw new RangeError(`quantizeRowsIntoReference: ${w.length} values is not a whole number of ${cols}-wide rows`);
+  if (w.length % cols !== 0)
+    throw new RangeError(`quantizeRowsIntoReference: ${w.length} values is not a whole number of ${cols}-wide rows`);
   const srcRows = w.length / cols;
   const lastRow = firstRow + (srcRows - 1) * rowStride;
-  if (!Number.isSafeInteger(firstRow) || firstRow < 0 || !Number.isSafeInteger(rowStride) || rowStride < 1 || lastRow >= dst.rows) {
-    throw new RangeError(`quantizeRowsIntoReference: rows ${firstRow}..${lastRow} (stride ${rowStride}) outside [0, ${dst.rows})`);
+  if (
+    !Number.isSafeInteger(firstRow) ||
+    firstRow < 0 ||
+    !Number.isSafeInteger(rowStride) ||
+    rowStride < 1 ||
+    lastRow >= dst.rows
+  ) {
+    throw new RangeError(
+      `quantizeRowsIntoReference: rows ${firstRow}..${lastRow} (stride ${rowStride}) outside [0, ${dst.rows})`,
+    );
   }
-  const codeMax = (bits === 8 ? 127 : 7);
+  const codeMax = bits === 8 ? 127 : 7;
   const zeroPoint = blockZeroPoint(bits);
   const blockBytes = bytesPerBlock(bits, blockSize);
   // Code of element `col` of the current block, padding included.

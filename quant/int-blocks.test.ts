@@ -30,7 +30,7 @@ test('layout: [rows, blocksPerRow, blockSize·bits/8] bytes, scales [rows, block
   for (const bits of [4, 8] as const) {
     const q = quantizeBlocks(w, rows, cols, bits, 4);
     assert.equal(q.blocksPerRow, 3);
-    assert.equal(q.data.length, rows * 3 * (4 * bits) / 8);
+    assert.equal(q.data.length, (rows * 3 * (4 * bits)) / 8);
     assert.equal(q.scales.length, rows * 3);
     assert.deepEqual([...q.scales], [1, 1, 1, 1, 1, Math.fround(5 / (bits === 8 ? 127 : 7)), 1, 1, 1]);
     const zero = bits === 8 ? 128 : 0x88;
@@ -54,31 +54,36 @@ test('property: round-trip error ≤ scale / 2 per element, any shape and block 
     magnitude: fc.constantFrom(1e-3, 1, 300),
     seed: fc.integer(),
   });
-  fc.assert(fc.property(arbitrary, ({ rows, cols, bits, blockSize, magnitude, seed }) => {
-    let state = seed >>> 0;
-    const w = Float32Array.from({ length: rows * cols }, () => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return (state / 2 ** 32 - 0.5) * magnitude;
-    });
-    const q = quantizeBlocks(w, rows, cols, bits, blockSize);
-    const back = dequantizeBlocks(q);
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) {
-        const scale = q.scales[r * q.blocksPerRow + Math.floor(c / blockSize)] ?? 0;
-        const error = Math.abs((back[r * cols + c] ?? 0) - (w[r * cols + c] ?? 0));
-        if (error > scale / 2 + scale * 2 ** -20) return false;
+  fc.assert(
+    fc.property(arbitrary, ({ rows, cols, bits, blockSize, magnitude, seed }) => {
+      let state = seed >>> 0;
+      const w = Float32Array.from({ length: rows * cols }, () => {
+        state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+        return (state / 2 ** 32 - 0.5) * magnitude;
+      });
+      const q = quantizeBlocks(w, rows, cols, bits, blockSize);
+      const back = dequantizeBlocks(q);
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          const scale = q.scales[r * q.blocksPerRow + Math.floor(c / blockSize)] ?? 0;
+          const error = Math.abs((back[r * cols + c] ?? 0) - (w[r * cols + c] ?? 0));
+          if (error > scale / 2 + scale * 2 ** -20) return false;
+        }
       }
-    }
-    return true;
-  }), { numRuns: 300 });
+      return true;
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('quantizeRowsInto stacks experts and interleaves gate/up rows at a stride', () => {
   const experts = 2;
   const inter = 3;
   const hidden = 8;
-  const gate = (e: number): Float32Array => Float32Array.from({ length: inter * hidden }, (_, i) => Math.sin(e * 100 + i));
-  const up = (e: number): Float32Array => Float32Array.from({ length: inter * hidden }, (_, i) => Math.cos(e * 100 + i));
+  const gate = (e: number): Float32Array =>
+    Float32Array.from({ length: inter * hidden }, (_, i) => Math.sin(e * 100 + i));
+  const up = (e: number): Float32Array =>
+    Float32Array.from({ length: inter * hidden }, (_, i) => Math.cos(e * 100 + i));
   const fc1 = allocateBlocks(experts * 2 * inter, hidden, 4, 4);
   for (let e = 0; e < experts; e++) {
     quantizeRowsInto(fc1, gate(e), e * 2 * inter, 2);
@@ -88,8 +93,8 @@ test('quantizeRowsInto stacks experts and interleaves gate/up rows at a stride',
   const interleaved = new Float32Array(experts * 2 * inter * hidden);
   for (let e = 0; e < experts; e++) {
     for (let j = 0; j < inter; j++) {
-      interleaved.set(gate(e).subarray(j * hidden, (j + 1) * hidden), ((e * 2 * inter) + 2 * j) * hidden);
-      interleaved.set(up(e).subarray(j * hidden, (j + 1) * hidden), ((e * 2 * inter) + 2 * j + 1) * hidden);
+      interleaved.set(gate(e).subarray(j * hidden, (j + 1) * hidden), (e * 2 * inter + 2 * j) * hidden);
+      interleaved.set(up(e).subarray(j * hidden, (j + 1) * hidden), (e * 2 * inter + 2 * j + 1) * hidden);
     }
   }
   const whole = quantizeBlocks(interleaved, experts * 2 * inter, hidden, 4, 4);
@@ -113,27 +118,33 @@ test('byte-identical to the reference quantizer: random weights, exact .5 ties, 
     seed: fc.integer(),
   });
   let ties = 0;
-  fc.assert(fc.property(arbitrary, ({ rows, cols, bits, blockSize, kind, exponent, rowStride, seed }) => {
-    let state = seed >>> 0;
-    const next = (): number => {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      return state / 2 ** 32;
-    };
-    const codeMax = bits === 8 ? 127 : 7;
-    const unit = 2 ** exponent; // a power of two: scale = codeMax · unit / codeMax is exact, so k/2 · unit is an exact tie
-    const w = Float32Array.from({ length: rows * cols }, (_, i) => {
-      const tie = kind === 'ties' || (kind === 'mixed' && next() < 0.5);
-      if ((i % cols) % blockSize === 0 && tie) return (next() < 0.5 ? -1 : 1) * codeMax * unit; // pins the block's absmax
-      if (tie) return (Math.floor(next() * 2 * codeMax) - codeMax + (next() < 0.7 ? 0.5 : 0)) * unit; // within ±codeMax
-      return (next() - 0.5) * 2 * codeMax * unit;
-    });
-    const fast = allocateBlocks(rows * rowStride, cols, bits, blockSize);
-    const reference = allocateBlocks(rows * rowStride, cols, bits, blockSize);
-    quantizeRowsInto(fast, w, rowStride - 1, rowStride);
-    quantizeRowsIntoReference(reference, w, rowStride - 1, rowStride);
-    if (kind !== 'random') ties++;
-    return Buffer.compare(fast.data, reference.data) === 0 && Buffer.compare(Buffer.from(fast.scales.buffer), Buffer.from(reference.scales.buffer)) === 0;
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(arbitrary, ({ rows, cols, bits, blockSize, kind, exponent, rowStride, seed }) => {
+      let state = seed >>> 0;
+      const next = (): number => {
+        state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+        return state / 2 ** 32;
+      };
+      const codeMax = bits === 8 ? 127 : 7;
+      const unit = 2 ** exponent; // a power of two: scale = codeMax · unit / codeMax is exact, so k/2 · unit is an exact tie
+      const w = Float32Array.from({ length: rows * cols }, (_, i) => {
+        const tie = kind === 'ties' || (kind === 'mixed' && next() < 0.5);
+        if ((i % cols) % blockSize === 0 && tie) return (next() < 0.5 ? -1 : 1) * codeMax * unit; // pins the block's absmax
+        if (tie) return (Math.floor(next() * 2 * codeMax) - codeMax + (next() < 0.7 ? 0.5 : 0)) * unit; // within ±codeMax
+        return (next() - 0.5) * 2 * codeMax * unit;
+      });
+      const fast = allocateBlocks(rows * rowStride, cols, bits, blockSize);
+      const reference = allocateBlocks(rows * rowStride, cols, bits, blockSize);
+      quantizeRowsInto(fast, w, rowStride - 1, rowStride);
+      quantizeRowsIntoReference(reference, w, rowStride - 1, rowStride);
+      if (kind !== 'random') ties++;
+      return (
+        Buffer.compare(fast.data, reference.data) === 0 &&
+        Buffer.compare(Buffer.from(fast.scales.buffer), Buffer.from(reference.scales.buffer)) === 0
+      );
+    }),
+    { numRuns: 500 },
+  );
   assert.ok(ties > 100);
   // Scales at the edges: all-zero blocks, float32 underflow (scale 1, codes 0), huge values, ±Infinity.
   for (const bits of [4, 8] as const) {

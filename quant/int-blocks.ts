@@ -44,8 +44,13 @@ export function bytesPerBlock(bits: BlockBits, blockSize: number): number {
 }
 
 function checkLayout(rows: number, cols: number, bits: number, blockSize: number): void {
-  for (const [name, value] of [['rows', rows], ['cols', cols], ['blockSize', blockSize]] as const) {
-    if (!Number.isSafeInteger(value) || value <= 0) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  for (const [name, value] of [
+    ['rows', rows],
+    ['cols', cols],
+    ['blockSize', blockSize],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value <= 0)
+      throw new RangeError(`${name} must be a positive integer, got ${value}`);
   }
   if (bits !== 4 && bits !== 8) throw new RangeError(`bits must be 4 or 8, got ${bits}`);
   // ORT itself accepts powers of two from 16 up; the layout only needs whole bytes per block.
@@ -71,7 +76,12 @@ export function allocateBlocks(rows: number, cols: number, bits: BlockBits, bloc
  * the caller must write every row with quantizeRowsInto. Skipping the fill leaves the first touch of each page
  * to the thread that quantizes its rows.
  */
-export function allocateSharedBlocksUnfilled(rows: number, cols: number, bits: BlockBits, blockSize: number): BlockQuantized {
+export function allocateSharedBlocksUnfilled(
+  rows: number,
+  cols: number,
+  bits: BlockBits,
+  blockSize: number,
+): BlockQuantized {
   checkLayout(rows, cols, bits, blockSize);
   const blocksPerRow = Math.ceil(cols / blockSize);
   const data = new Uint8Array(new SharedArrayBuffer(rows * blocksPerRow * bytesPerBlock(bits, blockSize)));
@@ -86,11 +96,20 @@ export function allocateSharedBlocksUnfilled(rows: number, cols: number, bits: B
  */
 export function quantizeRowsInto(dst: BlockQuantized, w: Float32Array, firstRow = 0, rowStride = 1): void {
   const { cols, bits, blockSize, blocksPerRow, data, scales } = dst;
-  if (w.length % cols !== 0) throw new RangeError(`quantizeRowsInto: ${w.length} values is not a whole number of ${cols}-wide rows`);
+  if (w.length % cols !== 0)
+    throw new RangeError(`quantizeRowsInto: ${w.length} values is not a whole number of ${cols}-wide rows`);
   const srcRows = w.length / cols;
   const lastRow = firstRow + (srcRows - 1) * rowStride;
-  if (!Number.isSafeInteger(firstRow) || firstRow < 0 || !Number.isSafeInteger(rowStride) || rowStride < 1 || lastRow >= dst.rows) {
-    throw new RangeError(`quantizeRowsInto: rows ${firstRow}..${lastRow} (stride ${rowStride}) outside [0, ${dst.rows})`);
+  if (
+    !Number.isSafeInteger(firstRow) ||
+    firstRow < 0 ||
+    !Number.isSafeInteger(rowStride) ||
+    rowStride < 1 ||
+    lastRow >= dst.rows
+  ) {
+    throw new RangeError(
+      `quantizeRowsInto: rows ${firstRow}..${lastRow} (stride ${rowStride}) outside [0, ${dst.rows})`,
+    );
   }
   const codeMax = blockCodeMax(bits);
   const zeroPoint = blockZeroPoint(bits);
@@ -150,12 +169,25 @@ function roundedCode(value: number, scale: number, codeMax: number): number {
 }
 
 /** quantizeBlocks's signature: what the graph builder calls, in place or through a BlockQuantizePool. */
-export type BlockQuantizer = (w: Float32Array, rows: number, cols: number, bits: BlockBits, blockSize: number) => BlockQuantized;
+export type BlockQuantizer = (
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  bits: BlockBits,
+  blockSize: number,
+) => BlockQuantized;
 
 /** Quantizes w [rows, cols] (row-major) in one go; see the layout at the top of the file. */
-export function quantizeBlocks(w: Float32Array, rows: number, cols: number, bits: BlockBits, blockSize: number): BlockQuantized {
+export function quantizeBlocks(
+  w: Float32Array,
+  rows: number,
+  cols: number,
+  bits: BlockBits,
+  blockSize: number,
+): BlockQuantized {
   checkLayout(rows, cols, bits, blockSize);
-  if (w.length !== rows * cols) throw new RangeError(`quantizeBlocks: ${w.length} values for a [${rows}, ${cols}] weight`);
+  if (w.length !== rows * cols)
+    throw new RangeError(`quantizeBlocks: ${w.length} values for a [${rows}, ${cols}] weight`);
   const out = allocateBlocks(rows, cols, bits, blockSize);
   quantizeRowsInto(out, w);
   return out;

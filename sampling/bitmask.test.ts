@@ -23,7 +23,10 @@ test('applyBitmask reads the mask at an offset (one bitmask per constrained row 
   masks.set(maskOf([5, 39], vocab), 2);
   const row = new Float32Array(vocab);
   applyBitmask(row, masks, 2, 2);
-  assert.deepEqual([...row.keys()].filter((i) => row[i] !== -Infinity), [5, 39]);
+  assert.deepEqual(
+    [...row.keys()].filter((i) => row[i] !== -Infinity),
+    [5, 39],
+  );
 });
 
 test('applyBitmask: an all-allowed word leaves logits alone; a row whose allowed tokens are all -inf is reported', () => {

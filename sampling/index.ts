@@ -9,6 +9,14 @@ export { logprobEntry } from './logprobs.js';
 export { RowSampler, sampleStep } from './row-sampler.js';
 export { SamplingScratch, argmax, logSoftmax, sampleToken, topK } from './sample-token.js';
 export type { TokenFilter } from './sample-token.js';
-export type { RowResult, RowSpec, SampleRowSpec, ScoreRowSpec, StepMaskRows, StepSampling, StepSamples } from './step-spec.js';
+export type {
+  RowResult,
+  RowSpec,
+  SampleRowSpec,
+  ScoreRowSpec,
+  StepMaskRows,
+  StepSampling,
+  StepSamples,
+} from './step-spec.js';
 export { DEFAULT_SAMPLING } from './types.js';
 export type { LogprobEntry, SamplingOptions, TokenLogprob, UniformSource } from './types.js';

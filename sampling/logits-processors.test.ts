@@ -17,7 +17,10 @@ test('PenaltyTracker counts output tokens and tracks prompt ∪ output', () => {
   t.add(2);
   t.add(5);
   t.add(2);
-  assert.deepEqual([...t.outputCounts].sort(), [[2, 2], [5, 1]]);
+  assert.deepEqual([...t.outputCounts].sort(), [
+    [2, 2],
+    [5, 1],
+  ]);
   assert.deepEqual([...t.seen].sort(), [1, 2, 5]);
 });
 
@@ -58,7 +61,18 @@ test('frequency and presence penalties apply to output tokens only', () => {
 test('logit bias is added last; out-of-range ids are ignored', () => {
   const t = new PenaltyTracker([]);
   const logits = Float32Array.from([0, 1, 2]);
-  applyLogitsProcessors(logits, opts({ logitBias: new Map([[0, 5], [2, -100], [7, 3], [-1, 3]]) }), t);
+  applyLogitsProcessors(
+    logits,
+    opts({
+      logitBias: new Map([
+        [0, 5],
+        [2, -100],
+        [7, 3],
+        [-1, 3],
+      ]),
+    }),
+    t,
+  );
   assertClose(logits, [5, 1, -98]);
 });
 
@@ -68,12 +82,19 @@ test('all together, in vLLM order: repetition, then frequency/presence, then bia
   t.add(1);
   t.add(2);
   const logits = Float32Array.from([3, 2, -1, 0.5]);
-  applyLogitsProcessors(logits, opts({
-    repetitionPenalty: 1.5,
-    frequencyPenalty: 0.2,
-    presencePenalty: 0.1,
-    logitBias: new Map([[1, 1], [3, -0.5]]),
-  }), t);
+  applyLogitsProcessors(
+    logits,
+    opts({
+      repetitionPenalty: 1.5,
+      frequencyPenalty: 0.2,
+      presencePenalty: 0.1,
+      logitBias: new Map([
+        [1, 1],
+        [3, -0.5],
+      ]),
+    }),
+    t,
+  );
   // 0: 3/1.5 = 2. 1: 2/1.5 − 0.2·2 − 0.1 + 1 = 1.8333. 2: −1·1.5 − 0.2 − 0.1 = −1.8. 3: 0.5 − 0.5 = 0.
   assertClose(logits, [2, 2 / 1.5 - 0.4 - 0.1 + 1, -1.8, 0]);
 });

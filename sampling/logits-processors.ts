@@ -53,7 +53,8 @@ export class PenaltyTracker implements PenaltyState {
 /** A snapshot read back as a PenaltyState. */
 export function penaltyState(snapshot: PenaltySnapshot): PenaltyState {
   const pairs: (readonly [number, number])[] = [];
-  for (let i = 0; i + 1 < snapshot.outputCounts.length; i += 2) pairs.push([snapshot.outputCounts[i]!, snapshot.outputCounts[i + 1]!]);
+  for (let i = 0; i + 1 < snapshot.outputCounts.length; i += 2)
+    pairs.push([snapshot.outputCounts[i]!, snapshot.outputCounts[i + 1]!]);
   return { seen: snapshot.seen, outputCounts: pairs };
 }
 
@@ -66,10 +67,12 @@ export function noPenalties(): PenaltyState {
 
 /** True when applyLogitsProcessors would leave every logit unchanged. */
 export function logitsProcessorsNeutral(sampling: SamplingOptions): boolean {
-  return sampling.repetitionPenalty === 1
-    && sampling.frequencyPenalty === 0
-    && sampling.presencePenalty === 0
-    && (sampling.logitBias === null || sampling.logitBias.size === 0);
+  return (
+    sampling.repetitionPenalty === 1 &&
+    sampling.frequencyPenalty === 0 &&
+    sampling.presencePenalty === 0 &&
+    (sampling.logitBias === null || sampling.logitBias.size === 0)
+  );
 }
 
 /**

@@ -22,8 +22,18 @@ function sampleSpec(row: number, options: SamplingOptions, extra: Partial<Sample
 
 test('a sampled row gives exactly what sampleToken gives on the main thread with the same draw, penalties and bias', () => {
   const options: SamplingOptions = {
-    ...DEFAULT_SAMPLING, temperature: 0.8, topP: 0.9, topK: 40, minP: 0.01,
-    repetitionPenalty: 1.3, frequencyPenalty: 0.4, presencePenalty: 0.2, logitBias: new Map([[7, 5], [9, -3]]),
+    ...DEFAULT_SAMPLING,
+    temperature: 0.8,
+    topP: 0.9,
+    topK: 40,
+    minP: 0.01,
+    repetitionPenalty: 1.3,
+    frequencyPenalty: 0.4,
+    presencePenalty: 0.2,
+    logitBias: new Map([
+      [7, 5],
+      [9, -3],
+    ]),
   };
   const sampler = new RowSampler(VOCAB);
   for (let seed = 0; seed < 40; seed++) {
@@ -38,7 +48,11 @@ test('a sampled row gives exactly what sampleToken gives on the main thread with
     const wantLogprob = logprobEntry(reference, want, 3, new Float32Array(VOCAB));
     // The new way: the draw travels with the step, the row is sampled where the logits are.
     const uniform = new Rng(seed).nextUnit();
-    const { results, held } = sampler.sample(logits, [sampleSpec(1, options, { uniform, penalties: tracker.snapshot(options), logprobs: 3 })], null);
+    const { results, held } = sampler.sample(
+      logits,
+      [sampleSpec(1, options, { uniform, penalties: tracker.snapshot(options), logprobs: 3 })],
+      null,
+    );
     assert.equal(held.length, 0);
     assert.deepEqual(results, [{ kind: 'token', token: want, logprob: wantLogprob }]);
   }
@@ -65,16 +79,24 @@ test('a NaN or +Inf row fails only its own spec; score rows report the prompt to
     { kind: 'score', row: 2, token: 3, numTop: 0 },
   ];
   const { results } = sampler.sample(logits, rows, null);
-  assert.deepEqual(results[0], { kind: 'score', entry: logprobEntry(logits.subarray(0, VOCAB), 17, 2, new Float32Array(VOCAB)) });
+  assert.deepEqual(results[0], {
+    kind: 'score',
+    entry: logprobEntry(logits.subarray(0, VOCAB), 17, 2, new Float32Array(VOCAB)),
+  });
   assert.equal(results[1]!.kind, 'failed');
   assert.equal(results[2]!.kind, 'failed');
   assert.equal(results[1]!.kind === 'failed' && results[1]!.code, 'non_finite_logits');
 });
 
-function maskRows(allowed: readonly (readonly number[])[], refused: readonly (string | null)[] = allowed.map(() => null)): StepMaskRows {
+function maskRows(
+  allowed: readonly (readonly number[])[],
+  refused: readonly (string | null)[] = allowed.map(() => null),
+): StepMaskRows {
   const words = Math.ceil(VOCAB / 32);
   const masks = new Int32Array(allowed.length * words);
-  allowed.forEach((ids, slot) => { for (const id of ids) masks[slot * words + (id >> 5)]! |= 1 << (id & 31); });
+  allowed.forEach((ids, slot) => {
+    for (const id of ids) masks[slot * words + (id >> 5)]! |= 1 << (id & 31);
+  });
   return { masks, words, refused };
 }
 
@@ -82,20 +104,36 @@ test('a constrained row samples only allowed tokens, reports the masked distribu
   const sampler = new RowSampler(VOCAB);
   const logits = logitsOf(2, 3);
   const options = { ...DEFAULT_SAMPLING, temperature: 1 };
-  const rows = [sampleSpec(0, options, { uniform: 0.5, maskSlot: 0, logprobs: 1 }), sampleSpec(1, options, { uniform: 0.5, maskSlot: 1 })];
-  const { results } = sampler.sample(logits, rows, maskRows([[4, 50, 99], [1]], [null, 'the previous token was refused']));
+  const rows = [
+    sampleSpec(0, options, { uniform: 0.5, maskSlot: 0, logprobs: 1 }),
+    sampleSpec(1, options, { uniform: 0.5, maskSlot: 1 }),
+  ];
+  const { results } = sampler.sample(
+    logits,
+    rows,
+    maskRows([[4, 50, 99], [1]], [null, 'the previous token was refused']),
+  );
   const first = results[0]!;
   assert.ok(first.kind === 'token' && [4, 50, 99].includes(first.token));
   assert.ok(first.kind === 'token' && first.logprob!.top.every((t) => [4, 50, 99].includes(t.id)));
-  assert.deepEqual(results[1], { kind: 'failed', code: 'grammar_error', message: 'grammar: the previous token was refused' });
+  assert.deepEqual(results[1], {
+    kind: 'failed',
+    code: 'grammar_error',
+    message: 'grammar: the previous token was refused',
+  });
 });
 
 test('masks later than the grace: constrained rows are held (copied), the rest answered now, the held ones when masks come', async () => {
   const sampler = new RowSampler(VOCAB);
   const logits = logitsOf(2, 4);
   let deliver!: (m: StepMaskRows) => void;
-  const masks = new Promise<StepMaskRows>((resolve) => { deliver = resolve; });
-  const rows = [sampleSpec(0, { ...DEFAULT_SAMPLING, temperature: 0 }), sampleSpec(1, { ...DEFAULT_SAMPLING, temperature: 0 }, { maskSlot: 0 })];
+  const masks = new Promise<StepMaskRows>((resolve) => {
+    deliver = resolve;
+  });
+  const rows = [
+    sampleSpec(0, { ...DEFAULT_SAMPLING, temperature: 0 }),
+    sampleSpec(1, { ...DEFAULT_SAMPLING, temperature: 0 }, { maskSlot: 0 }),
+  ];
   const { results, late } = await sampleStep(sampler, logits, { rows, maskGraceMs: 1 }, masks);
   assert.equal(results[0]!.kind, 'token');
   assert.deepEqual(results[1], { kind: 'held' });
@@ -109,7 +147,12 @@ test('with no grace the step waits for its masks and holds nothing', async () =>
   const sampler = new RowSampler(VOCAB);
   const logits = logitsOf(1, 5);
   const masks = new Promise<StepMaskRows>((resolve) => setTimeout(() => resolve(maskRows([[8]])), 20));
-  const { results, late } = await sampleStep(sampler, logits, { rows: [sampleSpec(0, { ...DEFAULT_SAMPLING, temperature: 0 }, { maskSlot: 0 })], maskGraceMs: null }, masks);
+  const { results, late } = await sampleStep(
+    sampler,
+    logits,
+    { rows: [sampleSpec(0, { ...DEFAULT_SAMPLING, temperature: 0 }, { maskSlot: 0 })], maskGraceMs: null },
+    masks,
+  );
   assert.equal(late, null);
   assert.deepEqual(results, [{ kind: 'token', token: 8, logprob: null }]);
 });

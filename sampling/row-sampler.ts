@@ -36,7 +36,11 @@ export class RowSampler {
    * One result per spec. `logits` is [rows, vocabSize]. Constrained rows use `masks`; with masks === null they
    * are copied out and held instead (their results come from sampleHeld).
    */
-  sample(logits: Float32Array, rows: readonly RowSpec[], masks: StepMaskRows | null): { results: RowResult[]; held: HeldRow[] } {
+  sample(
+    logits: Float32Array,
+    rows: readonly RowSpec[],
+    masks: StepMaskRows | null,
+  ): { results: RowResult[]; held: HeldRow[] } {
     const vocab = this.vocabSize;
     const results: RowResult[] = [];
     const held: HeldRow[] = [];
@@ -71,7 +75,7 @@ export class RowSampler {
   private sampleRow(spec: SampleRowSpec, row: Float32Array, masks: StepMaskRows | null): RowResult {
     let raw = row;
     if (spec.maskSlot !== null) {
-      const why = masks === null ? 'no mask' : masks.refused[spec.maskSlot] ?? null;
+      const why = masks === null ? 'no mask' : (masks.refused[spec.maskSlot] ?? null);
       if (why !== null) return { kind: 'failed', code: 'grammar_error', message: `grammar: ${why}` };
       this.masked.set(raw);
       if (!applyBitmask(this.masked, masks!.masks, spec.maskSlot * masks!.words, masks!.words)) {
@@ -83,10 +87,18 @@ export class RowSampler {
     if (!logitsProcessorsNeutral(spec.options)) {
       processed = this.processed;
       processed.set(raw);
-      applyLogitsProcessors(processed, spec.options, spec.penalties === null ? noPenalties() : penaltyState(spec.penalties));
+      applyLogitsProcessors(
+        processed,
+        spec.options,
+        spec.penalties === null ? noPenalties() : penaltyState(spec.penalties),
+      );
     }
     const token = sampleToken(processed, spec.options, drawOf(spec), this.samplingScratch);
-    return { kind: 'token', token, logprob: spec.logprobs === null ? null : logprobEntry(raw, token, spec.logprobs, this.scratch) };
+    return {
+      kind: 'token',
+      token,
+      logprob: spec.logprobs === null ? null : logprobEntry(raw, token, spec.logprobs, this.scratch),
+    };
   }
 }
 
@@ -94,10 +106,16 @@ export class RowSampler {
  * A step's results, waiting for its masks (when it has constrained rows) first: without limit when maskGraceMs
  * is null, else at most that long, after which the constrained rows are held and answered in `late`.
  */
-export async function sampleStep(sampler: RowSampler, logits: Float32Array, sampling: Pick<StepSampling, 'rows' | 'maskGraceMs'>, masks: Promise<StepMaskRows> | null): Promise<StepSamples> {
+export async function sampleStep(
+  sampler: RowSampler,
+  logits: Float32Array,
+  sampling: Pick<StepSampling, 'rows' | 'maskGraceMs'>,
+  masks: Promise<StepMaskRows> | null,
+): Promise<StepSamples> {
   const constrained = sampling.rows.some((r) => r.kind === 'sample' && r.maskSlot !== null);
   let ready: StepMaskRows | null = null;
-  if (constrained && masks !== null) ready = sampling.maskGraceMs === null ? await masks : await settledWithin(masks, sampling.maskGraceMs);
+  if (constrained && masks !== null)
+    ready = sampling.maskGraceMs === null ? await masks : await settledWithin(masks, sampling.maskGraceMs);
   else if (constrained) ready = { masks: new Int32Array(0), words: 0, refused: sampling.rows.map(() => 'no mask') };
   const { results, held } = sampler.sample(logits, sampling.rows, ready);
   const late = held.length === 0 ? null : masks!.then((m) => sampler.sampleHeld(held, m));
@@ -107,7 +125,9 @@ export async function sampleStep(sampler: RowSampler, logits: Float32Array, samp
 /** `promise`'s value if it settles within `ms`, else null. */
 async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | null> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), ms); });
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), ms);
+  });
   try {
     return await Promise.race([promise, timeout]);
   } finally {
@@ -119,7 +139,10 @@ async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | nu
 function drawOf(spec: SampleRowSpec): UniformSource {
   return {
     nextUnit: () => {
-      if (spec.uniform === null) throw new Error(`row ${spec.row}: temperature ${spec.options.temperature} needs a uniform draw and none was sent`);
+      if (spec.uniform === null)
+        throw new Error(
+          `row ${spec.row}: temperature ${spec.options.temperature} needs a uniform draw and none was sent`,
+        );
       return spec.uniform;
     },
   };

@@ -43,28 +43,49 @@ test('logSoftmax is stable for large logits and writes into the given buffer', (
 
 test('topK returns the k largest, highest first', () => {
   const v = Float32Array.from([0.1, 0.9, -2, 0.5, 0.7]);
-  assert.deepEqual(topK(v, 3).map((t) => t.id), [1, 4, 3]);
-  assert.deepEqual(topK(v, 3).map((t) => t.logprob), [v[1], v[4], v[3]]);
+  assert.deepEqual(
+    topK(v, 3).map((t) => t.id),
+    [1, 4, 3],
+  );
+  assert.deepEqual(
+    topK(v, 3).map((t) => t.logprob),
+    [v[1], v[4], v[3]],
+  );
   assert.deepEqual(topK(v, 0), []);
-  assert.deepEqual(topK(v, 10).map((t) => t.id), [1, 4, 3, 0, 2]);
+  assert.deepEqual(
+    topK(v, 10).map((t) => t.id),
+    [1, 4, 3, 0, 2],
+  );
 });
 
 test('topK breaks ties by lower id first, including at the cut-off', () => {
   const v = Float32Array.from([0.5, 0.8, 0.5, 0.8, 0.5, 0.1]);
-  assert.deepEqual(topK(v, 3).map((t) => t.id), [1, 3, 0]);
-  assert.deepEqual(topK(v, 4).map((t) => t.id), [1, 3, 0, 2]);
-  assert.deepEqual(topK(v, 1).map((t) => t.id), [1]);
+  assert.deepEqual(
+    topK(v, 3).map((t) => t.id),
+    [1, 3, 0],
+  );
+  assert.deepEqual(
+    topK(v, 4).map((t) => t.id),
+    [1, 3, 0, 2],
+  );
+  assert.deepEqual(
+    topK(v, 1).map((t) => t.id),
+    [1],
+  );
 });
 
 test('property: topK equals a stable sort by (value desc, id asc), truncated to k', () => {
   const valuesArb = fc.array(fc.integer({ min: -4, max: 4 }), { minLength: 1, maxLength: 40 });
-  fc.assert(fc.property(valuesArb, fc.integer({ min: 0, max: 45 }), (raw, k) => {
-    const v = Float32Array.from(raw, (x) => x / 2);
-    const want = Array.from(v, (logprob, id) => ({ id, logprob }))
-      .sort((a, b) => b.logprob - a.logprob || a.id - b.id)
-      .slice(0, k);
-    assert.deepEqual(topK(v, k), want);
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(valuesArb, fc.integer({ min: 0, max: 45 }), (raw, k) => {
+      const v = Float32Array.from(raw, (x) => x / 2);
+      const want = Array.from(v, (logprob, id) => ({ id, logprob }))
+        .sort((a, b) => b.logprob - a.logprob || a.id - b.id)
+        .slice(0, k);
+      assert.deepEqual(topK(v, k), want);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('argmax returns the first index of the maximum', () => {
@@ -140,19 +161,25 @@ test('topK restricts sampling to the k most likely tokens, in proportion', () =>
   const scratch = new SamplingScratch();
   const counts = [0, 0, 0, 0];
   const draws = 8000;
-  for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature: 1, topP: 1, topK: 2, minP: 0 }, rng, scratch)]!++;
+  for (let i = 0; i < draws; i++)
+    counts[sampleToken(logits, { temperature: 1, topP: 1, topK: 2, minP: 0 }, rng, scratch)]!++;
   assert.equal(counts[0]! + counts[1]!, draws);
   assert.ok(Math.abs(counts[1]! / draws - 4 / 7) < 0.03, `token 1 frequency ${counts[1]! / draws}`);
-  for (let i = 0; i < 50; i++) assert.equal(sampleToken(logits, { temperature: 1, topP: 1, topK: 1, minP: 0 }, rng, scratch), 1);
+  for (let i = 0; i < 50; i++)
+    assert.equal(sampleToken(logits, { temperature: 1, topP: 1, topK: 1, minP: 0 }, rng, scratch), 1);
   // k ≥ V is off.
-  const all = new Set(Array.from({ length: 400 }, () => sampleToken(logits, { temperature: 1, topP: 1, topK: 10, minP: 0 }, rng)));
+  const all = new Set(
+    Array.from({ length: 400 }, () => sampleToken(logits, { temperature: 1, topP: 1, topK: 10, minP: 0 }, rng)),
+  );
   assert.equal(all.size, 4);
 });
 
 test('topK breaks ties at the cut-off by lower id', () => {
   const logits = Float32Array.from([1, 2, 2, 2, 0]);
   const rng = new Rng(3);
-  const seen = new Set(Array.from({ length: 300 }, () => sampleToken(logits, { temperature: 1, topP: 1, topK: 2, minP: 0 }, rng)));
+  const seen = new Set(
+    Array.from({ length: 300 }, () => sampleToken(logits, { temperature: 1, topP: 1, topK: 2, minP: 0 }, rng)),
+  );
   assert.deepEqual([...seen].sort(), [1, 2]);
 });
 
@@ -163,20 +190,24 @@ test('minP drops tokens below minP × max probability, then renormalizes', () =>
   const scratch = new SamplingScratch();
   const counts = [0, 0, 0, 0];
   const draws = 12000;
-  for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature: 1, topP: 1, topK: 0, minP: 0.25 }, rng, scratch)]!++;
+  for (let i = 0; i < draws; i++)
+    counts[sampleToken(logits, { temperature: 1, topP: 1, topK: 0, minP: 0.25 }, rng, scratch)]!++;
   assert.equal(counts[3], 0);
   [10 / 19, 6 / 19, 3 / 19].forEach((want, id) => {
     assert.ok(Math.abs(counts[id]! / draws - want) < 0.02, `token ${id}: ${counts[id]! / draws} vs ${want}`);
   });
   // minP 1 keeps only the maximum.
-  for (let i = 0; i < 50; i++) assert.equal(sampleToken(logits, { temperature: 1, topP: 1, topK: 0, minP: 1 }, rng, scratch), 0);
+  for (let i = 0; i < 50; i++)
+    assert.equal(sampleToken(logits, { temperature: 1, topP: 1, topK: 0, minP: 1 }, rng, scratch), 0);
 });
 
 test('minP applies to temperature-scaled probabilities', () => {
   // At T = 0.5 the masses become ∝ 0.25, 0.09, 0.0225: relative 1, 0.36, 0.09; minP 0.2 keeps {0, 1}.
   const logits = Float32Array.from([0.5, 0.3, 0.15].map(Math.log));
   const rng = new Rng(8);
-  const seen = new Set(Array.from({ length: 500 }, () => sampleToken(logits, { temperature: 0.5, topP: 1, topK: 0, minP: 0.2 }, rng)));
+  const seen = new Set(
+    Array.from({ length: 500 }, () => sampleToken(logits, { temperature: 0.5, topP: 1, topK: 0, minP: 0.2 }, rng)),
+  );
   assert.deepEqual([...seen].sort(), [0, 1]);
 });
 
@@ -185,17 +216,22 @@ test('top-k, then min-p, then top-p over what remains', () => {
   // topP 0.6 of the remaining 0.65 = 0.39 → {0} alone would be 0.4 ≥ 0.39, so only token 0.
   const logits = Float32Array.from([0.4, 0.25, 0.2, 0.1, 0.05].map(Math.log));
   const rng = new Rng(12);
-  for (let i = 0; i < 100; i++) assert.equal(sampleToken(logits, { temperature: 1, topP: 0.6, topK: 3, minP: 0.55 }, rng), 0);
+  for (let i = 0; i < 100; i++)
+    assert.equal(sampleToken(logits, { temperature: 1, topP: 0.6, topK: 3, minP: 0.55 }, rng), 0);
   // topP 0.7 of 0.65 = 0.455 → {0, 1}, in proportion 8 : 5.
   const counts = [0, 0, 0, 0, 0];
   const draws = 6000;
-  for (let i = 0; i < draws; i++) counts[sampleToken(logits, { temperature: 1, topP: 0.7, topK: 3, minP: 0.55 }, rng)]!++;
+  for (let i = 0; i < draws; i++)
+    counts[sampleToken(logits, { temperature: 1, topP: 0.7, topK: 3, minP: 0.55 }, rng)]!++;
   assert.equal(counts[0]! + counts[1]!, draws);
   assert.ok(Math.abs(counts[0]! / draws - 8 / 13) < 0.03, `token 0 frequency ${counts[0]! / draws}`);
 });
 
 /** The filtered set by brute force: full sort by (logit desc, id asc), then top-k, min-p, top-p. */
-function referenceKept(logits: Float32Array, p: { temperature: number; topP: number; topK: number; minP: number }): Set<number> {
+function referenceKept(
+  logits: Float32Array,
+  p: { temperature: number; topP: number; topK: number; minP: number },
+): Set<number> {
   const probs = softmax64(logits, p.temperature);
   let order = Array.from(logits, (_, i) => i).sort((a, b) => logits[b]! - logits[a]! || a - b);
   if (p.topK > 0) order = order.slice(0, p.topK);
@@ -220,17 +256,25 @@ test('property: every draw lies in the brute-force filtered set', () => {
     seed: fc.nat(),
   });
   const scratch = new SamplingScratch();
-  fc.assert(fc.property(arb, ({ raw, seed, ...params }) => {
-    const logits = Float32Array.from(raw, (x) => x / 4);
-    const kept = referenceKept(logits, params);
-    const rng = new Rng(seed);
-    for (let i = 0; i < 20; i++) assert.ok(kept.has(sampleToken(logits, params, rng, scratch)), `outside ${[...kept]}`);
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(arb, ({ raw, seed, ...params }) => {
+      const logits = Float32Array.from(raw, (x) => x / 4);
+      const kept = referenceKept(logits, params);
+      const rng = new Rng(seed);
+      for (let i = 0; i < 20; i++)
+        assert.ok(kept.has(sampleToken(logits, params, rng, scratch)), `outside ${[...kept]}`);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('a reused scratch gives the same draws as a fresh one, across vocabulary sizes', () => {
   const scratch = new SamplingScratch();
-  for (const [n, params] of [[50, { temperature: 1, topP: 0.9, topK: 5, minP: 0 }], [500, { temperature: 0.8, topP: 1, topK: 0, minP: 0.1 }], [20, { temperature: 1.2, topP: 1, topK: 0, minP: 0 }]] as const) {
+  for (const [n, params] of [
+    [50, { temperature: 1, topP: 0.9, topK: 5, minP: 0 }],
+    [500, { temperature: 0.8, topP: 1, topK: 0, minP: 0.1 }],
+    [20, { temperature: 1.2, topP: 1, topK: 0, minP: 0 }],
+  ] as const) {
     const logits = randomLogits(n, n);
     const a = new Rng(1);
     const b = new Rng(1);
@@ -241,7 +285,10 @@ test('a reused scratch gives the same draws as a fresh one, across vocabulary si
 test('masked (-Infinity) tokens are never drawn', () => {
   const logits = Float32Array.from([-Infinity, 0, -Infinity, 0.5, -Infinity]);
   const rng = new Rng(77);
-  for (const params of [{ temperature: 1, topP: 1 }, { temperature: 1, topP: 0.99, topK: 4, minP: 0 }]) {
+  for (const params of [
+    { temperature: 1, topP: 1 },
+    { temperature: 1, topP: 0.99, topK: 4, minP: 0 },
+  ]) {
     for (let i = 0; i < 300; i++) assert.ok([1, 3].includes(sampleToken(logits, params, rng)));
   }
 });

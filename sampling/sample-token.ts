@@ -2,7 +2,8 @@
 import type { SamplingOptions, TokenLogprob, UniformSource } from './types.js';
 
 /** The part of SamplingOptions that chooses among tokens (topK and minP default to off). */
-export type TokenFilter = Pick<SamplingOptions, 'temperature' | 'topP'> & Partial<Pick<SamplingOptions, 'topK' | 'minP'>>;
+export type TokenFilter = Pick<SamplingOptions, 'temperature' | 'topP'> &
+  Partial<Pick<SamplingOptions, 'topK' | 'minP'>>;
 
 /**
  * Per-caller work buffers for sampleToken, grown to the vocabulary on first use. Keep one per engine (or per
@@ -73,7 +74,12 @@ export function argmax(values: Float32Array): number {
  * Temperature alone costs two O(V) passes and no sort. Filters add two O(V) passes that bucket tokens by −ln p,
  * so only the tokens in the buckets that can survive are sorted. Pass `scratch` to avoid allocating per call.
  */
-export function sampleToken(logits: Float32Array, params: TokenFilter, rng: UniformSource, scratch = new SamplingScratch()): number {
+export function sampleToken(
+  logits: Float32Array,
+  params: TokenFilter,
+  rng: UniformSource,
+  scratch = new SamplingScratch(),
+): number {
   const n = logits.length;
   let max = -Infinity;
   for (let i = 0; i < n; i++) if (logits[i]! > max) max = logits[i]!;
@@ -141,7 +147,15 @@ interface Candidates {
  * once that prefix has k tokens, or (when top-k does not cut) mass ≥ topP × the survivors' mass, nothing past B
  * can survive. Min-p (p < minP, the max p being exactly 1) cuts a rank suffix.
  */
-function findCandidates(logits: Float32Array, max: number, t: number, k: number, minP: number, topP: number, scratch: SamplingScratch): Candidates {
+function findCandidates(
+  logits: Float32Array,
+  max: number,
+  t: number,
+  k: number,
+  minP: number,
+  topP: number,
+  scratch: SamplingScratch,
+): Candidates {
   const { probs, ids, buckets, bucketCount, bucketMass } = scratch;
   bucketCount.fill(0);
   bucketMass.fill(0);

@@ -7,7 +7,9 @@ before(async () => {
   s = await startTestServer();
   s.engine.tokenDelayMs = 10;
 });
-after(async () => { await s.close(); });
+after(async () => {
+  await s.close();
+});
 
 async function waitFor(condition: () => boolean, timeoutMs = 3000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -40,7 +42,9 @@ test('a non-streaming client that disconnects aborts its engine request', async 
   const controller = new AbortController();
   const before = s.engine.requests.length;
   const pending = s.client.completions.create(
-    { model: MODEL, prompt: 'Hello', max_tokens: 200 }, { signal: controller.signal });
+    { model: MODEL, prompt: 'Hello', max_tokens: 200 },
+    { signal: controller.signal },
+  );
   await waitFor(() => s.engine.requests.length > before);
   await new Promise((r) => setTimeout(r, 30));
   controller.abort();

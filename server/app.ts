@@ -44,7 +44,8 @@ export function createApp(options: ServerOptions): Hono<AppEnv> {
   app.use(requestLog(opts.logger, opts.metrics));
   if ((opts.cors?.allowedOrigins.length ?? 0) > 0) app.use(cors(opts.cors!));
   app.use(opts.lifecycle.middleware());
-  if ((opts.apiKeys?.length ?? 0) > 0) app.use(apiKeyAuth(opts.apiKeys!, { protectMetrics: opts.protectMetrics ?? false }));
+  if ((opts.apiKeys?.length ?? 0) > 0)
+    app.use(apiKeyAuth(opts.apiKeys!, { protectMetrics: opts.protectMetrics ?? false }));
   app.use(bodyLimit(opts.limits.maxBodyBytes));
   addChatRoute(app, opts);
   addCompletionsRoute(app, opts);
@@ -53,9 +54,10 @@ export function createApp(options: ServerOptions): Hono<AppEnv> {
   addInfoRoutes(app, opts);
   app.notFound((c) => {
     const allow = routeMethods(app, c.req.path);
-    const err = allow.length > 0
-      ? new MethodNotAllowed(c.req.method, c.req.path, allow)
-      : new NotFound(`No route for ${c.req.method} ${c.req.path}.`);
+    const err =
+      allow.length > 0
+        ? new MethodNotAllowed(c.req.method, c.req.path, allow)
+        : new NotFound(`No route for ${c.req.method} ${c.req.path}.`);
     const { status, body, headers } = toErrorResponse(err);
     return c.json(body, status, headers);
   });

@@ -14,20 +14,32 @@ test('the checker accepts every configured key and nothing else (other lengths, 
   const checker = new ApiKeyChecker(['sk-first', 'sk-second-key']);
   assert.ok(checker.matches('sk-first'));
   assert.ok(checker.matches('sk-second-key'));
-  for (const wrong of ['', 'sk-firs', 'sk-first ', 'SK-FIRST', 'sk-second', 'sk-second-key-and-more', 'x'.repeat(10_000)]) {
+  for (const wrong of [
+    '',
+    'sk-firs',
+    'sk-first ',
+    'SK-FIRST',
+    'sk-second',
+    'sk-second-key-and-more',
+    'x'.repeat(10_000),
+  ]) {
     assert.ok(!checker.matches(wrong), JSON.stringify(wrong.slice(0, 20)));
   }
 });
 
 describe('Bearer auth on a live server', () => {
   let s: TestServer;
-  before(async () => { s = await startTestServer({ apiKeys: ['key-one', 'key-two'] }); });
-  after(async () => { await s.close(); });
+  before(async () => {
+    s = await startTestServer({ apiKeys: ['key-one', 'key-two'] });
+  });
+  after(async () => {
+    await s.close();
+  });
 
   const call = (path: string, init: RequestInit = {}): Promise<Response> => fetch(s.url + path, init);
   const body = JSON.stringify({ model: MODEL, prompt: 'Hello', max_tokens: 2 });
 
-  test('no key or a wrong key: 401 in OpenAI\'s error shape with WWW-Authenticate', async () => {
+  test("no key or a wrong key: 401 in OpenAI's error shape with WWW-Authenticate", async () => {
     const cases: [Record<string, string>, string | null][] = [
       [{}, null],
       [{ authorization: 'Bearer nope' }, 'invalid_api_key'],
@@ -37,7 +49,11 @@ describe('Bearer auth on a live server', () => {
       [{ authorization: 'Bearer key-one extra' }, null],
     ];
     for (const [headers, code] of cases) {
-      const res = await call('/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+      const res = await call('/v1/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
       assert.equal(res.status, 401, JSON.stringify(headers));
       assert.equal(res.headers.get('www-authenticate'), 'Bearer');
       const json = (await res.json()) as { error: Record<string, unknown> };
@@ -48,9 +64,13 @@ describe('Bearer auth on a live server', () => {
     }
   });
 
-  test('every key works, the scheme is case-insensitive, and the SDK\'s apiKey is the Bearer token', async () => {
+  test("every key works, the scheme is case-insensitive, and the SDK's apiKey is the Bearer token", async () => {
     for (const auth of ['Bearer key-one', 'Bearer key-two', 'bearer key-one', 'BEARER   key-two ']) {
-      const res = await call('/v1/completions', { method: 'POST', headers: { 'content-type': 'application/json', authorization: auth }, body });
+      const res = await call('/v1/completions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: auth },
+        body,
+      });
       assert.equal(res.status, 200, auth);
     }
     const client = new OpenAI({ baseURL: `${s.url}/v1`, apiKey: 'key-two', maxRetries: 0 });
@@ -60,7 +80,14 @@ describe('Bearer auth on a live server', () => {
   });
 
   test('/v1/*, /tokenize, /detokenize and unknown paths need the key; /health and /metrics stay open', async () => {
-    for (const [method, path] of [['GET', '/v1/models'], ['POST', '/tokenize'], ['POST', '/detokenize'], ['POST', '/v1/chat/completions'], ['GET', '/v1/nope'], ['GET', '/admin']]) {
+    for (const [method, path] of [
+      ['GET', '/v1/models'],
+      ['POST', '/tokenize'],
+      ['POST', '/detokenize'],
+      ['POST', '/v1/chat/completions'],
+      ['GET', '/v1/nope'],
+      ['GET', '/admin'],
+    ]) {
       assert.equal((await call(path!, { method: method! })).status, 401, path);
     }
     assert.equal((await call('/health')).status, 200);

@@ -17,13 +17,29 @@ export interface BestOfRequest {
 export function candidatesPerPrompt(req: BestOfRequest, limits: ServerLimits, numPrompts: number): number {
   const n = req.n ?? 1;
   const bestOf = req.best_of ?? n;
-  if (bestOf < n) throw new InvalidRequest(`best_of must be greater than or equal to n, got best_of ${bestOf} and n ${n}.`, 'best_of');
+  if (bestOf < n)
+    throw new InvalidRequest(
+      `best_of must be greater than or equal to n, got best_of ${bestOf} and n ${n}.`,
+      'best_of',
+    );
   if (bestOf === n) return n;
-  if (req.stream === true) throw new InvalidRequest('best_of greater than n cannot be streamed: the best candidates are known only at the end.', 'best_of');
-  if (req.temperature === 0) throw new InvalidRequest('best_of must be 1 (or n) with greedy sampling (temperature 0): every candidate would be the same.', 'best_of');
-  if (bestOf > limits.maxN) throw new InvalidRequest(`best_of must be at most ${limits.maxN}, got ${bestOf}.`, 'best_of');
+  if (req.stream === true)
+    throw new InvalidRequest(
+      'best_of greater than n cannot be streamed: the best candidates are known only at the end.',
+      'best_of',
+    );
+  if (req.temperature === 0)
+    throw new InvalidRequest(
+      'best_of must be 1 (or n) with greedy sampling (temperature 0): every candidate would be the same.',
+      'best_of',
+    );
+  if (bestOf > limits.maxN)
+    throw new InvalidRequest(`best_of must be at most ${limits.maxN}, got ${bestOf}.`, 'best_of');
   if (bestOf * numPrompts > limits.maxChoices) {
-    throw new InvalidRequest(`At most ${limits.maxChoices} candidates per request (prompts × best_of), got ${numPrompts} × ${bestOf}.`, 'best_of');
+    throw new InvalidRequest(
+      `At most ${limits.maxChoices} candidates per request (prompts × best_of), got ${numPrompts} × ${bestOf}.`,
+      'best_of',
+    );
   }
   return bestOf;
 }
@@ -40,7 +56,8 @@ export function pickBest<T extends { readonly index: number }>(
 ): T[] {
   const kept: T[] = [];
   for (let first = 0; first < choices.length; first += candidates) {
-    const group = choices.slice(first, first + candidates)
+    const group = choices
+      .slice(first, first + candidates)
       .map((choice, i) => ({ choice, score: scores[first + i] ?? -Infinity, i }))
       .sort((a, b) => b.score - a.score || a.i - b.i)
       .slice(0, returned);

@@ -4,8 +4,12 @@ import type OpenAI from 'openai';
 import { MAX_MODEL_LEN, MODEL, startTestServer, type TestServer } from './harness.test-helper.js';
 
 let s: TestServer;
-before(async () => { s = await startTestServer(); });
-after(async () => { await s.close(); });
+before(async () => {
+  s = await startTestServer();
+});
+after(async () => {
+  await s.close();
+});
 
 const messages = [
   { role: 'system' as const, content: 'Be brief.' },
@@ -19,14 +23,22 @@ function expectedPromptIds(): number[] {
 /** What the fake generates for this prompt and seed (no stop strings). */
 function expectedText(promptLen: number, maxTokens: number, seed = 0): string {
   const ids = Array.from({ length: maxTokens }, (_, k) =>
-    s.engine.tokenAt({ promptIds: new Array(promptLen), sampling: { seed } } as never, k));
+    s.engine.tokenAt({ promptIds: new Array(promptLen), sampling: { seed } } as never, k),
+  );
   return s.tokenizer.decode(ids);
 }
 
 test('non-streaming chat: content, usage, and the EngineRequest it submits', async () => {
   const res = await s.client.chat.completions.create({
-    model: MODEL, messages, max_tokens: 5, temperature: 0.5, top_p: 0.9, seed: 7,
-    presence_penalty: 0.5, frequency_penalty: 0.25, logit_bias: { '42': 3 },
+    model: MODEL,
+    messages,
+    max_tokens: 5,
+    temperature: 0.5,
+    top_p: 0.9,
+    seed: 7,
+    presence_penalty: 0.5,
+    frequency_penalty: 0.25,
+    logit_bias: { '42': 3 },
     // vLLM's extras, which the SDK passes through:
     ...({ top_k: 20, min_p: 0.05, repetition_penalty: 1.1, ignore_eos: true, user: 'u1' } as object),
   });
@@ -41,7 +53,9 @@ test('non-streaming chat: content, usage, and the EngineRequest it submits', asy
   assert.equal(choice.finish_reason, 'length');
   assert.equal(choice.logprobs, null);
   assert.deepEqual(res.usage, {
-    prompt_tokens: promptIds.length, completion_tokens: 5, total_tokens: promptIds.length + 5,
+    prompt_tokens: promptIds.length,
+    completion_tokens: 5,
+    total_tokens: promptIds.length + 5,
     prompt_tokens_details: { cached_tokens: 0 },
   });
   const req = s.engine.requests.at(-1)!;
@@ -51,19 +65,40 @@ test('non-streaming chat: content, usage, and the EngineRequest it submits', asy
   assert.deepEqual(req.stopTokenIds, []);
   assert.equal(req.ignoreEos, true);
   assert.equal(req.logprobs, null);
-  assert.deepEqual({ ...req.sampling, logitBias: [...req.sampling.logitBias!] }, {
-    temperature: 0.5, topP: 0.9, topK: 20, minP: 0.05, presencePenalty: 0.5, frequencyPenalty: 0.25,
-    repetitionPenalty: 1.1, logitBias: [[42, 3]], seed: 7,
-  });
+  assert.deepEqual(
+    { ...req.sampling, logitBias: [...req.sampling.logitBias!] },
+    {
+      temperature: 0.5,
+      topP: 0.9,
+      topK: 20,
+      minP: 0.05,
+      presencePenalty: 0.5,
+      frequencyPenalty: 0.25,
+      repetitionPenalty: 1.1,
+      logitBias: [[42, 3]],
+      seed: 7,
+    },
+  );
 });
 
 test('max_tokens defaults to what the context window leaves; text parts are joined', async () => {
   const res = await s.client.chat.completions.create({
     model: MODEL,
-    messages: [{ role: 'user', content: [{ type: 'text', text: 'Hello world,' }, { type: 'text', text: 'how are you?' }] }],
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Hello world,' },
+          { type: 'text', text: 'how are you?' },
+        ],
+      },
+    ],
   });
-  const promptIds = s.tokenizer.encode(s.tokenizer.applyChatTemplate(
-    [{ role: 'user', content: 'Hello world,\nhow are you?' }], { addGenerationPrompt: true }));
+  const promptIds = s.tokenizer.encode(
+    s.tokenizer.applyChatTemplate([{ role: 'user', content: 'Hello world,\nhow are you?' }], {
+      addGenerationPrompt: true,
+    }),
+  );
   const req = s.engine.requests.at(-1)!;
   assert.deepEqual(req.promptIds, promptIds);
   assert.equal(req.maxTokens, MAX_MODEL_LEN - promptIds.length);
@@ -72,7 +107,11 @@ test('max_tokens defaults to what the context window leaves; text parts are join
 
 test('streaming chat: role first, then content, finish, and the include_usage chunk', async () => {
   const stream = await s.client.chat.completions.create({
-    model: MODEL, messages, max_tokens: 6, stream: true, stream_options: { include_usage: true },
+    model: MODEL,
+    messages,
+    max_tokens: 6,
+    stream: true,
+    stream_options: { include_usage: true },
   });
   const chunks: OpenAI.ChatCompletionChunk[] = [];
   for await (const chunk of stream) chunks.push(chunk);
@@ -100,7 +139,13 @@ test('stop strings end the choice with finish_reason stop, the stop string exclu
 });
 
 test('logprobs with top_logprobs, token strings and token_id:N', async () => {
-  const res = await s.client.chat.completions.create({ model: MODEL, messages, max_tokens: 4, logprobs: true, top_logprobs: 2 });
+  const res = await s.client.chat.completions.create({
+    model: MODEL,
+    messages,
+    max_tokens: 4,
+    logprobs: true,
+    top_logprobs: 2,
+  });
   const content = res.choices[0]!.logprobs!.content!;
   assert.equal(s.engine.requests.at(-1)!.logprobs, 2);
   assert.equal(content.length, 4);
@@ -111,29 +156,53 @@ test('logprobs with top_logprobs, token strings and token_id:N', async () => {
     assert.equal(entry.top_logprobs.length, 2);
   }
   const asIds = await s.client.chat.completions.create({
-    model: MODEL, messages, max_tokens: 2, logprobs: true, ...({ return_tokens_as_token_ids: true } as object),
+    model: MODEL,
+    messages,
+    max_tokens: 2,
+    logprobs: true,
+    ...({ return_tokens_as_token_ids: true } as object),
   });
   const tokens = asIds.choices[0]!.logprobs!.content!.map((c) => c.token);
   const ids = [0, 1].map((k) => s.engine.tokenAt(s.engine.requests.at(-1)!, k));
-  assert.deepEqual(tokens, ids.map((id) => `token_id:${id}`));
+  assert.deepEqual(
+    tokens,
+    ids.map((id) => `token_id:${id}`),
+  );
 });
 
 test('n:3 with a seed: distinct seeded choices, reproducible as a whole', async () => {
   const ask = () => s.client.chat.completions.create({ model: MODEL, messages, max_tokens: 4, n: 3, seed: 11 });
   const a = await ask();
   const seeds = s.engine.requests.slice(-3).map((r) => [r.id, r.sampling.seed]);
-  assert.deepEqual(seeds, [[`${a.id}-0`, 11], [`${a.id}-1`, 12], [`${a.id}-2`, 13]]);
+  assert.deepEqual(seeds, [
+    [`${a.id}-0`, 11],
+    [`${a.id}-1`, 12],
+    [`${a.id}-2`, 13],
+  ]);
   const b = await ask();
-  assert.deepEqual(a.choices.map((c) => c.index), [0, 1, 2]);
+  assert.deepEqual(
+    a.choices.map((c) => c.index),
+    [0, 1, 2],
+  );
   const texts = a.choices.map((c) => c.message.content);
   assert.equal(new Set(texts).size, 3);
-  assert.deepEqual(b.choices.map((c) => c.message.content), texts);
+  assert.deepEqual(
+    b.choices.map((c) => c.message.content),
+    texts,
+  );
   assert.equal(a.usage?.completion_tokens, 12);
   assert.equal(a.usage?.prompt_tokens, expectedPromptIds().length);
 });
 
 test('n:2 streamed: every choice gets a role chunk and a finish chunk', async () => {
-  const stream = await s.client.chat.completions.create({ model: MODEL, messages, max_tokens: 3, n: 2, seed: 1, stream: true });
+  const stream = await s.client.chat.completions.create({
+    model: MODEL,
+    messages,
+    max_tokens: 3,
+    n: 2,
+    seed: 1,
+    stream: true,
+  });
   const text = ['', ''];
   const finishes: (string | null)[] = [null, null];
   for await (const chunk of stream) {
@@ -149,9 +218,13 @@ test('n:2 streamed: every choice gets a role chunk and a finish chunk', async ()
 
 test('prompt_logprobs: vLLM shape on each choice', async () => {
   const res = await s.client.chat.completions.create({
-    model: MODEL, messages, max_tokens: 1, ...({ prompt_logprobs: 1 } as object),
+    model: MODEL,
+    messages,
+    max_tokens: 1,
+    ...({ prompt_logprobs: 1 } as object),
   });
-  const promptLogprobs = (res.choices[0] as unknown as { prompt_logprobs: (Record<string, object> | null)[] }).prompt_logprobs;
+  const promptLogprobs = (res.choices[0] as unknown as { prompt_logprobs: (Record<string, object> | null)[] })
+    .prompt_logprobs;
   const promptIds = expectedPromptIds();
   assert.equal(promptLogprobs.length, promptIds.length);
   assert.equal(promptLogprobs[0], null);

@@ -4,7 +4,13 @@
 // prompt and only the `returned` best of each prompt's candidates are kept (best-of.ts).
 import type { LogprobEntry } from '../sampling/index.js';
 import type { ChoiceEvent } from './choices.js';
-import { appendLegacyLogprobs, emptyLegacyLogprobs, promptLogprobs, type LegacyLogprobs, type TokenNames } from './logprobs.js';
+import {
+  appendLegacyLogprobs,
+  emptyLegacyLogprobs,
+  promptLogprobs,
+  type LegacyLogprobs,
+  type TokenNames,
+} from './logprobs.js';
 import type { SendChunk } from './sse.js';
 import { UsageTally } from './usage.js';
 import { pickBest } from './best-of.js';
@@ -38,7 +44,10 @@ function promptOf(ctx: CompletionResponseContext, index: number) {
 }
 
 function usageTally(ctx: CompletionResponseContext): UsageTally {
-  return new UsageTally(ctx.prompts.reduce((sum, p) => sum + p.ids.length, 0), ctx.n);
+  return new UsageTally(
+    ctx.prompts.reduce((sum, p) => sum + p.ids.length, 0),
+    ctx.n,
+  );
 }
 
 function finishFields(ctx: CompletionResponseContext, finish: FinishEvent): object {
@@ -51,7 +60,10 @@ function finishFields(ctx: CompletionResponseContext, finish: FinishEvent): obje
   };
 }
 
-export async function collectCompletion(events: AsyncIterable<ChoiceEvent>, ctx: CompletionResponseContext): Promise<object> {
+export async function collectCompletion(
+  events: AsyncIterable<ChoiceEvent>,
+  ctx: CompletionResponseContext,
+): Promise<object> {
   const count = ctx.prompts.length * ctx.n;
   const texts: string[] = Array.from({ length: count }, () => '');
   const ids: number[][] = Array.from({ length: count }, () => []);
@@ -86,10 +98,23 @@ export async function collectCompletion(events: AsyncIterable<ChoiceEvent>, ctx:
     return { index, text, logprobs, ...finishFields(ctx, finish) };
   });
   const returned = ctx.returned ?? ctx.n;
-  const kept = returned === ctx.n
-    ? choices
-    : pickBest(choices, entries.map((e) => e.reduce((sum, entry) => sum + entry.logprob, 0)), ctx.n, returned);
-  return { id: ctx.id, object: 'text_completion', created: ctx.created, model: ctx.model, choices: kept, usage: usage.toJSON() };
+  const kept =
+    returned === ctx.n
+      ? choices
+      : pickBest(
+          choices,
+          entries.map((e) => e.reduce((sum, entry) => sum + entry.logprob, 0)),
+          ctx.n,
+          returned,
+        );
+  return {
+    id: ctx.id,
+    object: 'text_completion',
+    created: ctx.created,
+    model: ctx.model,
+    choices: kept,
+    usage: usage.toJSON(),
+  };
 }
 
 export async function streamCompletion(
@@ -120,7 +145,14 @@ export async function streamCompletion(
       let logprobs: LegacyLogprobs | null = null;
       if (ctx.logprobs !== null && event.logprobs) {
         logprobs = emptyLegacyLogprobs();
-        offsets[index] = appendLegacyLogprobs(logprobs, event.tokenIds, event.logprobs, ctx.names, ctx.logprobs, offsets[index]!);
+        offsets[index] = appendLegacyLogprobs(
+          logprobs,
+          event.tokenIds,
+          event.logprobs,
+          ctx.names,
+          ctx.logprobs,
+          offsets[index]!,
+        );
       }
       if (event.text === '' && logprobs === null) continue;
       await send(chunk([{ index, text: event.text, logprobs, finish_reason: null }]));

@@ -4,11 +4,17 @@ import type OpenAI from 'openai';
 import { MODEL, sseData, startTestServer, type TestServer } from './harness.test-helper.js';
 
 let s: TestServer;
-before(async () => { s = await startTestServer(); });
-after(async () => { await s.close(); });
+before(async () => {
+  s = await startTestServer();
+});
+after(async () => {
+  await s.close();
+});
 
 function generated(promptLen: number, maxTokens: number, seed = 0): number[] {
-  return Array.from({ length: maxTokens }, (_, k) => s.engine.tokenAt({ promptIds: new Array(promptLen), sampling: { seed } } as never, k));
+  return Array.from({ length: maxTokens }, (_, k) =>
+    s.engine.tokenAt({ promptIds: new Array(promptLen), sampling: { seed } } as never, k),
+  );
 }
 
 test('text prompt: encoded with special tokens, text_completion shape, usage', async () => {
@@ -21,7 +27,9 @@ test('text prompt: encoded with special tokens, text_completion shape, usage', a
   assert.equal(res.choices[0]!.finish_reason, 'length');
   assert.equal(res.choices[0]!.logprobs, null);
   assert.deepEqual(res.usage, {
-    prompt_tokens: promptIds.length, completion_tokens: 3, total_tokens: promptIds.length + 3,
+    prompt_tokens: promptIds.length,
+    completion_tokens: 3,
+    total_tokens: promptIds.length + 3,
     prompt_tokens_details: { cached_tokens: 0 },
   });
 });
@@ -29,7 +37,12 @@ test('text prompt: encoded with special tokens, text_completion shape, usage', a
 test('token-id prompt with logprobs, echo and return_tokens_as_token_ids', async () => {
   const prompt = [75, 104, 363, 114];
   const res = await s.client.completions.create({
-    model: MODEL, prompt, max_tokens: 3, logprobs: 2, echo: true, ...({ return_tokens_as_token_ids: true } as object),
+    model: MODEL,
+    prompt,
+    max_tokens: 3,
+    logprobs: 2,
+    echo: true,
+    ...({ return_tokens_as_token_ids: true } as object),
   });
   const req = s.engine.requests.at(-1)!;
   assert.deepEqual(req.promptIds, prompt);
@@ -39,24 +52,48 @@ test('token-id prompt with logprobs, echo and return_tokens_as_token_ids', async
   const choice = res.choices[0]!;
   assert.equal(choice.text, s.tokenizer.decode(prompt) + s.tokenizer.decode(out));
   const lp = choice.logprobs!;
-  assert.deepEqual(lp.tokens, [...prompt, ...out].map((id) => `token_id:${id}`));
+  assert.deepEqual(
+    lp.tokens,
+    [...prompt, ...out].map((id) => `token_id:${id}`),
+  );
   assert.equal(lp.token_logprobs![0], null);
   assert.equal(lp.top_logprobs![0], null);
   assert.ok(lp.token_logprobs!.slice(1).every((v) => typeof v === 'number'));
   // The chosen token plus up to 2 alternatives.
-  assert.ok(lp.top_logprobs!.slice(1).every((t) => t !== null && Object.keys(t).length >= 2 && Object.keys(t).length <= 3));
+  assert.ok(
+    lp.top_logprobs!.slice(1).every((t) => t !== null && Object.keys(t).length >= 2 && Object.keys(t).length <= 3),
+  );
   const lengths = [...prompt, ...out].map((id) => s.tokenizer.decode([id]).length);
-  assert.deepEqual(lp.text_offset, lengths.map((_, i) => lengths.slice(0, i).reduce((a, b) => a + b, 0)));
+  assert.deepEqual(
+    lp.text_offset,
+    lengths.map((_, i) => lengths.slice(0, i).reduce((a, b) => a + b, 0)),
+  );
 });
 
 test('number[][] prompts with n:2: one block of choices per prompt, usage summed', async () => {
-  const prompts = [[75, 104, 363], [281, 265, 594, 47, 393]];
+  const prompts = [
+    [75, 104, 363],
+    [281, 265, 594, 47, 393],
+  ];
   const res = await s.client.completions.create({ model: MODEL, prompt: prompts, max_tokens: 2, n: 2, seed: 3 });
-  assert.deepEqual(res.choices.map((c) => c.index), [0, 1, 2, 3]);
+  assert.deepEqual(
+    res.choices.map((c) => c.index),
+    [0, 1, 2, 3],
+  );
   const ids = s.engine.requests.slice(-4).map((r) => [r.id.slice(res.id.length), r.promptIds.length, r.sampling.seed]);
-  assert.deepEqual(ids, [['-0', 3, 3], ['-1', 3, 4], ['-2', 5, 3], ['-3', 5, 4]]);
+  assert.deepEqual(ids, [
+    ['-0', 3, 3],
+    ['-1', 3, 4],
+    ['-2', 5, 3],
+    ['-3', 5, 4],
+  ]);
   assert.equal(res.choices[2]!.text, s.tokenizer.decode(generated(5, 2, 3)));
-  assert.deepEqual(res.usage, { prompt_tokens: 8, completion_tokens: 8, total_tokens: 16, prompt_tokens_details: { cached_tokens: 0 } });
+  assert.deepEqual(res.usage, {
+    prompt_tokens: 8,
+    completion_tokens: 8,
+    total_tokens: 16,
+    prompt_tokens_details: { cached_tokens: 0 },
+  });
 });
 
 test('string[] prompts', async () => {
@@ -67,7 +104,12 @@ test('string[] prompts', async () => {
 
 test('streaming completions: echo first, text chunks with offsets, usage chunk', async () => {
   const stream = await s.client.completions.create({
-    model: MODEL, prompt: 'Hello world', max_tokens: 4, stream: true, echo: true, logprobs: 1,
+    model: MODEL,
+    prompt: 'Hello world',
+    max_tokens: 4,
+    stream: true,
+    echo: true,
+    logprobs: 1,
     stream_options: { include_usage: true },
   });
   const chunks: OpenAI.Completion[] = [];
@@ -87,7 +129,8 @@ test('streaming completions: echo first, text chunks with offsets, usage chunk',
 
 test('raw SSE framing: data lines, then [DONE]', async () => {
   const res = await fetch(`${s.url}/v1/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: MODEL, prompt: [75, 104], max_tokens: 2, stream: true }),
   });
   assert.equal(res.status, 200);

@@ -42,7 +42,8 @@ export function parseCorsList(values: readonly string[]): string[] {
       } catch {
         throw new Error(`not a JSON list of strings: ${text}`);
       }
-      if (!Array.isArray(items) || !items.every((i) => typeof i === 'string')) throw new Error(`not a JSON list of strings: ${text}`);
+      if (!Array.isArray(items) || !items.every((i) => typeof i === 'string'))
+        throw new Error(`not a JSON list of strings: ${text}`);
     }
     const list = Array.isArray(items) ? (items as string[]) : text.split(',');
     out.push(...list.map((i) => i.trim()).filter((i) => i.length > 0));
@@ -71,10 +72,13 @@ export function cors(options: CorsOptions): MiddlewareHandler<AppEnv> {
     const requestedMethod = c.req.header('access-control-request-method');
     if (c.req.method === 'OPTIONS' && origin !== undefined && requestedMethod !== undefined) {
       const requestedHeaders = (c.req.header('access-control-request-headers') ?? '')
-        .split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0);
-      const ok = allowed !== null
-        && methods.includes(requestedMethod.toUpperCase())
-        && (anyHeader || requestedHeaders.every((h) => headers.has(h)));
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h.length > 0);
+      const ok =
+        allowed !== null &&
+        methods.includes(requestedMethod.toUpperCase()) &&
+        (anyHeader || requestedHeaders.every((h) => headers.has(h)));
       // A refused preflight gets no CORS headers: the browser then refuses the real request itself.
       if (!ok) return c.body(null, 204, { Vary: 'Origin' });
       return c.body(null, 204, {
@@ -92,6 +96,8 @@ export function cors(options: CorsOptions): MiddlewareHandler<AppEnv> {
       c.res.headers.set('Access-Control-Allow-Origin', allowed);
       c.res.headers.set('Access-Control-Expose-Headers', EXPOSED_HEADERS.join(', '));
       if (allowed !== '*') c.res.headers.append('Vary', 'Origin');
-    } catch { /* immutable headers: nothing else to do */ }
+    } catch {
+      /* immutable headers: nothing else to do */
+    }
   };
 }

@@ -3,8 +3,12 @@ import assert from 'node:assert/strict';
 import { MAX_MODEL_LEN, MODEL, startTestServer, type TestServer } from './harness.test-helper.js';
 
 let s: TestServer;
-before(async () => { s = await startTestServer(); });
-after(async () => { await s.close(); });
+before(async () => {
+  s = await startTestServer();
+});
+after(async () => {
+  await s.close();
+});
 
 test('GET /v1/models lists the served model; retrieve by id; unknown id is 404', async () => {
   const models = [];
@@ -33,11 +37,19 @@ test('GET /metrics: Prometheus text with every metric, fed by the engine', async
   assert.match(res.headers.get('content-type')!, /^text\/plain/);
   const text = await res.text();
   const names = [
-    'latentserve_num_requests_running', 'latentserve_num_requests_waiting', 'latentserve_cache_blocks_used',
-    'latentserve_cache_blocks_total', 'latentserve_cache_bytes_per_token', 'latentserve_prefix_cache_hits_total',
-    'latentserve_prefix_cache_queries_total', 'latentserve_prompt_tokens_total', 'latentserve_generation_tokens_total',
-    'latentserve_num_preemptions_total', 'latentserve_time_to_first_token_seconds',
-    'latentserve_inter_token_latency_seconds', 'latentserve_e2e_request_latency_seconds',
+    'latentserve_num_requests_running',
+    'latentserve_num_requests_waiting',
+    'latentserve_cache_blocks_used',
+    'latentserve_cache_blocks_total',
+    'latentserve_cache_bytes_per_token',
+    'latentserve_prefix_cache_hits_total',
+    'latentserve_prefix_cache_queries_total',
+    'latentserve_prompt_tokens_total',
+    'latentserve_generation_tokens_total',
+    'latentserve_num_preemptions_total',
+    'latentserve_time_to_first_token_seconds',
+    'latentserve_inter_token_latency_seconds',
+    'latentserve_e2e_request_latency_seconds',
   ];
   for (const name of names) assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), name);
   assert.match(text, /^latentserve_cache_blocks_total 64$/m);

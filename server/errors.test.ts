@@ -5,8 +5,12 @@ import { Overloaded, Unavailable } from '../engine/errors.js';
 import { MAX_MODEL_LEN, MODEL, sseData, startTestServer, type TestServer } from './harness.test-helper.js';
 
 let s: TestServer;
-before(async () => { s = await startTestServer(); });
-after(async () => { await s.close(); });
+before(async () => {
+  s = await startTestServer();
+});
+after(async () => {
+  await s.close();
+});
 afterEach(() => {
   s.engine.submitError = null;
   s.engine.failAfterTokens = null;
@@ -108,7 +112,8 @@ test('unexpected failures: 500 with a generic message and no stack', async () =>
 test('a failure mid-stream is a final error event, then [DONE]', async () => {
   s.engine.failAfterTokens = 2;
   const res = await fetch(`${s.url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: MODEL, messages, max_tokens: 10, stream: true }),
   });
   assert.equal(res.status, 200);
@@ -117,8 +122,14 @@ test('a failure mid-stream is a final error event, then [DONE]', async () => {
   assertError(data.at(-2), 'server_error', null);
   assert.ok(data.slice(0, -2).every((d) => d.object === 'chat.completion.chunk'));
   // The SDK surfaces the error event as an exception.
-  const stream = await s.client.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], stream: true });
-  await assert.rejects(async () => { for await (const _ of stream); }, OpenAI.APIError);
+  const stream = await s.client.chat.completions.create({
+    model: MODEL,
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: true,
+  });
+  await assert.rejects(async () => {
+    for await (const _ of stream);
+  }, OpenAI.APIError);
 });
 
 test('n>1: one failing choice aborts the others', async () => {

@@ -28,7 +28,11 @@ export const RETRY_AFTER_S = 1;
 /** No such model, route or stored response (HTTP 404). */
 export class NotFound extends Error {
   override readonly name = 'NotFound';
-  constructor(message: string, readonly param: string | null = null, readonly code: string | null = null) {
+  constructor(
+    message: string,
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
     super(message);
   }
 }
@@ -41,7 +45,10 @@ export class Aborted extends Error {
 /** No valid API key (HTTP 401). `code` is null when no key was given at all, as OpenAI's API does. */
 export class Unauthorized extends Error {
   override readonly name = 'Unauthorized';
-  constructor(message: string, readonly code: string | null) {
+  constructor(
+    message: string,
+    readonly code: string | null,
+  ) {
     super(message);
   }
 }
@@ -54,7 +61,11 @@ export class PayloadTooLarge extends Error {
 /** The path exists but does not take this method (HTTP 405, with `Allow`). */
 export class MethodNotAllowed extends Error {
   override readonly name = 'MethodNotAllowed';
-  constructor(readonly method: string, readonly path: string, readonly allow: readonly string[]) {
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly allow: readonly string[],
+  ) {
     super(`Method ${method} is not allowed for ${path}; it takes ${allow.join(', ')}.`);
   }
 }
@@ -97,7 +108,11 @@ export function toErrorResponse(err: unknown): ErrorResponse {
       // A field latentserve does not implement: named, never silently dropped.
       const param = zodParam([...issue.path, issue.keys[0]!]);
       const message = `Unsupported request argument: '${param}'. latentserve does not implement it; remove it from the request.`;
-      return { status: 400, body: body(message, 'invalid_request_error', param, 'unsupported_parameter'), headers: NONE };
+      return {
+        status: 400,
+        body: body(message, 'invalid_request_error', param, 'unsupported_parameter'),
+        headers: NONE,
+      };
     }
     const param = issue === undefined ? null : zodParam(issue.path);
     const detail = issue?.message ?? 'invalid request';
@@ -109,13 +124,21 @@ export function toErrorResponse(err: unknown): ErrorResponse {
     return { status: 400, body: body(err.message, 'invalid_request_error', err.param, err.code), headers: NONE };
   }
   if (err instanceof Unauthorized) {
-    return { status: 401, body: body(err.message, 'invalid_request_error', null, err.code), headers: { 'WWW-Authenticate': 'Bearer' } };
+    return {
+      status: 401,
+      body: body(err.message, 'invalid_request_error', null, err.code),
+      headers: { 'WWW-Authenticate': 'Bearer' },
+    };
   }
   if (err instanceof NotFound) {
     return { status: 404, body: body(err.message, 'invalid_request_error', err.param, err.code), headers: NONE };
   }
   if (err instanceof MethodNotAllowed) {
-    return { status: 405, body: body(err.message, 'invalid_request_error', null, 'method_not_allowed'), headers: { Allow: err.allow.join(', ') } };
+    return {
+      status: 405,
+      body: body(err.message, 'invalid_request_error', null, 'method_not_allowed'),
+      headers: { Allow: err.allow.join(', ') },
+    };
   }
   if (err instanceof DeadlineExceeded) {
     return { status: 408, body: body(err.message, 'timeout_error', null, 'request_timeout'), headers: NONE };
@@ -132,7 +155,11 @@ export function toErrorResponse(err: unknown): ErrorResponse {
     return { status: 503, body: body(message, 'service_unavailable', null, 'service_unavailable'), headers: RETRY };
   }
   if (err instanceof Aborted) {
-    return { status: 503, body: body(err.message || 'The request was cancelled.', 'service_unavailable', null, 'aborted'), headers: RETRY };
+    return {
+      status: 503,
+      body: body(err.message || 'The request was cancelled.', 'service_unavailable', null, 'aborted'),
+      headers: RETRY,
+    };
   }
   if (err instanceof ExecutorError) {
     const message = EXECUTOR_MESSAGES[err.code] ?? EXECUTOR_MESSAGES['executor_error']!;
@@ -141,5 +168,9 @@ export function toErrorResponse(err: unknown): ErrorResponse {
       ? { status: 503, body: body(message, 'service_unavailable', null, err.code), headers: RETRY }
       : { status: 500, body: body(message, 'server_error', null, err.code), headers: NONE };
   }
-  return { status: 500, body: body('The server had an error while processing your request.', 'server_error'), headers: NONE };
+  return {
+    status: 500,
+    body: body('The server had an error while processing your request.', 'server_error'),
+    headers: NONE,
+  };
 }

@@ -29,7 +29,10 @@ export class FakeEngine implements Engine {
   private running = 0;
   private readonly cycle: number[];
 
-  constructor(private readonly tokenizer: ModelTokenizer, private readonly observer: EngineObserver = {}) {
+  constructor(
+    private readonly tokenizer: ModelTokenizer,
+    private readonly observer: EngineObserver = {},
+  ) {
     this.cycle = tokenizer.encode(SENTENCE);
   }
 
@@ -61,7 +64,10 @@ export class FakeEngine implements Engine {
   }
 
   private entry(id: number, k: number, top: number): LogprobEntry {
-    const alternatives: TokenLogprob[] = Array.from({ length: top }, (_, r) => ({ id: (id + r) % 900, logprob: -0.5 * (r + 1) }));
+    const alternatives: TokenLogprob[] = Array.from({ length: top }, (_, r) => ({
+      id: (id + r) % 900,
+      logprob: -0.5 * (r + 1),
+    }));
     return { id, logprob: -0.25 - k / 100, top: alternatives };
   }
 
@@ -99,13 +105,20 @@ export class FakeEngine implements Engine {
         emitted = text;
       }
       const usage = { promptTokens: request.promptIds.length, completionTokens: ids.length, cachedTokens: 0 };
-      const promptLogprobs = request.promptLogprobs === null
-        ? null
-        : request.promptIds.map((id, j) => (j === 0 ? null : this.entry(id, j, request.promptLogprobs!)));
+      const promptLogprobs =
+        request.promptLogprobs === null
+          ? null
+          : request.promptIds.map((id, j) => (j === 0 ? null : this.entry(id, j, request.promptLogprobs!)));
       this.finishedIds.push(request.id);
       this.observer.onRequestFinished?.((performance.now() - started) / 1000, usage);
       const scriptDone = this.script !== null && ids.length === this.script.length;
-      yield { type: 'finish', reason: stopReason === null && !scriptDone ? 'length' : 'stop', stopReason, usage, promptLogprobs };
+      yield {
+        type: 'finish',
+        reason: stopReason === null && !scriptDone ? 'length' : 'stop',
+        stopReason,
+        usage,
+        promptLogprobs,
+      };
     } catch (err) {
       if (signal?.aborted || (err as Error).name === 'AbortError') {
         this.abortedIds.push(request.id);

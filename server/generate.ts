@@ -33,7 +33,14 @@ export async function respondWithGeneration(
     const events = await startChoices(opts.engine, requests, scope.controller);
     if (out.stream) {
       handedOff = true;
-      return sseResponse(c, scope.controller, (send) => out.produce(events, send), done, opts.limits.streamStallTimeoutMs, out.doneSentinel ?? true);
+      return sseResponse(
+        c,
+        scope.controller,
+        (send) => out.produce(events, send),
+        done,
+        opts.limits.streamStallTimeoutMs,
+        out.doneSentinel ?? true,
+      );
     }
     return c.json(await out.collect(events));
   } finally {

@@ -24,7 +24,11 @@ export interface TestServer {
   readonly tokenizer: ModelTokenizer;
   close(): Promise<void>;
   /** POST a raw body; returns status, headers and parsed JSON (an SSE body as its list of data payloads). */
-  post(path: string, body: string | object, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
+  post(
+    path: string,
+    body: string | object,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; json: any; headers: Headers }>;
 }
 
 /** The optional parts of ServerOptions (limits, auth, logging, lifecycle), plus socket timeouts. */
@@ -39,13 +43,25 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const tokenizer = await ModelTokenizer.load(tokenizerDir ?? FIXTURE_DIR);
   const metrics: ServerMetrics = new ServerMetrics(() => engine.stats());
   const engine = new FakeEngine(tokenizer, metrics);
-  const app = createApp({ engine, tokenizer, servedModelName: MODEL, vocabSize: tokenizer.vocabSize, maxModelLen: MAX_MODEL_LEN, metrics, ...serverOptions });
+  const app = createApp({
+    engine,
+    tokenizer,
+    servedModelName: MODEL,
+    vocabSize: tokenizer.vocabSize,
+    maxModelLen: MAX_MODEL_LEN,
+    metrics,
+    ...serverOptions,
+  });
   const server = await listen(app, '127.0.0.1', 0, timeouts);
   const client = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: options.apiKeys?.[0] ?? 'x', maxRetries: 0 });
   const post = async (path: string, body: string | object, headers: Record<string, string> = {}) => {
     const res = await fetch(server.url + path, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(options.apiKeys?.[0] === undefined ? {} : { authorization: `Bearer ${options.apiKeys[0]}` }), ...headers },
+      headers: {
+        'content-type': 'application/json',
+        ...(options.apiKeys?.[0] === undefined ? {} : { authorization: `Bearer ${options.apiKeys[0]}` }),
+        ...headers,
+      },
       body: typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await res.text();
@@ -67,6 +83,13 @@ export function sseData(text: string): unknown[] {
 /** A pino logger (level debug) whose lines are parsed into `lines`, for asserting on logs. */
 export function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => { lines.push(JSON.parse(line) as Record<string, unknown>); } });
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  );
   return { logger, lines };
 }

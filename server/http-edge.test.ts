@@ -9,11 +9,18 @@ const ORIGIN = 'http://app.example';
 const KEY = 'k';
 
 test('CORS preflight: 204 without an API key, naming the allowed methods and headers', async () => {
-  const s = await startTestServer({ apiKeys: [KEY], cors: { allowedOrigins: [ORIGIN], allowedMethods: ['*'], allowedHeaders: ['*'] } });
+  const s = await startTestServer({
+    apiKeys: [KEY],
+    cors: { allowedOrigins: [ORIGIN], allowedMethods: ['*'], allowedHeaders: ['*'] },
+  });
   try {
     const res = await fetch(`${s.url}/v1/chat/completions`, {
       method: 'OPTIONS',
-      headers: { origin: ORIGIN, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
+      headers: {
+        origin: ORIGIN,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
     });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), ORIGIN);
@@ -22,7 +29,8 @@ test('CORS preflight: 204 without an API key, naming the allowed methods and hea
     assert.equal(await res.text(), '');
     // A preflight from an origin not on the list gets no CORS headers, so the browser refuses the real request.
     const other = await fetch(`${s.url}/v1/chat/completions`, {
-      method: 'OPTIONS', headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
     });
     assert.equal(other.headers.get('access-control-allow-origin'), null);
   } finally {
@@ -31,7 +39,10 @@ test('CORS preflight: 204 without an API key, naming the allowed methods and hea
 });
 
 test('CORS: Access-Control-Allow-Origin on every response to an allowed origin (200, 401, 404, 400, SSE stream)', async () => {
-  const s = await startTestServer({ apiKeys: [KEY], cors: { allowedOrigins: [ORIGIN], allowedMethods: ['*'], allowedHeaders: ['*'] } });
+  const s = await startTestServer({
+    apiKeys: [KEY],
+    cors: { allowedOrigins: [ORIGIN], allowedMethods: ['*'], allowedHeaders: ['*'] },
+  });
   try {
     const auth = { authorization: `Bearer ${KEY}`, origin: ORIGIN };
     const acao = async (res: Response): Promise<string | null> => {
@@ -44,14 +55,21 @@ test('CORS: Access-Control-Allow-Origin on every response to an allowed origin (
     const bad = await s.post('/v1/completions', { model: MODEL, prompt: 'x', temperature: 9 }, { origin: ORIGIN });
     assert.equal(bad.status, 400);
     assert.equal(bad.headers.get('access-control-allow-origin'), ORIGIN);
-    const streamed = await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', max_tokens: 3, stream: true }, { origin: ORIGIN });
+    const streamed = await s.post(
+      '/v1/completions',
+      { model: MODEL, prompt: 'Hi', max_tokens: 3, stream: true },
+      { origin: ORIGIN },
+    );
     assert.equal(streamed.status, 200);
     assert.equal(streamed.headers.get('access-control-allow-origin'), ORIGIN);
     assert.equal(streamed.json.at(-1), '[DONE]');
     assert.match(streamed.headers.get('access-control-expose-headers') ?? '', /x-request-id/);
     assert.match(streamed.headers.get('vary') ?? '', /Origin/);
     // Another origin, or none: no CORS headers.
-    assert.equal(await acao(await fetch(`${s.url}/v1/models`, { headers: { ...auth, origin: 'http://evil.example' } })), null);
+    assert.equal(
+      await acao(await fetch(`${s.url}/v1/models`, { headers: { ...auth, origin: 'http://evil.example' } })),
+      null,
+    );
     assert.equal(await acao(await fetch(`${s.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } })), null);
   } finally {
     await s.close();
@@ -59,14 +77,21 @@ test('CORS: Access-Control-Allow-Origin on every response to an allowed origin (
 });
 
 test('CORS: `*` allows any origin; explicit methods and headers lists are enforced on preflight', async () => {
-  const s = await startTestServer({ cors: { allowedOrigins: ['*'], allowedMethods: ['GET', 'POST'], allowedHeaders: ['content-type'] } });
+  const s = await startTestServer({
+    cors: { allowedOrigins: ['*'], allowedMethods: ['GET', 'POST'], allowedHeaders: ['content-type'] },
+  });
   try {
     const res = await fetch(`${s.url}/v1/models`, { headers: { origin: 'http://anything.example' } });
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
-    const preflight = (method: string, headers: string) => fetch(`${s.url}/v1/completions`, {
-      method: 'OPTIONS',
-      headers: { origin: 'http://anything.example', 'access-control-request-method': method, 'access-control-request-headers': headers },
-    });
+    const preflight = (method: string, headers: string) =>
+      fetch(`${s.url}/v1/completions`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://anything.example',
+          'access-control-request-method': method,
+          'access-control-request-headers': headers,
+        },
+      });
     const ok = await preflight('POST', 'Content-Type');
     assert.equal(ok.status, 204);
     assert.equal(ok.headers.get('access-control-allow-origin'), '*');
@@ -83,7 +108,10 @@ test('without --allowed-origins no CORS headers are sent, and OPTIONS is a 405 l
   try {
     const res = await fetch(`${s.url}/v1/models`, { headers: { origin: ORIGIN } });
     assert.equal(res.headers.get('access-control-allow-origin'), null);
-    const preflight = await fetch(`${s.url}/v1/completions`, { method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'POST' } });
+    const preflight = await fetch(`${s.url}/v1/completions`, {
+      method: 'OPTIONS',
+      headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+    });
     assert.equal(preflight.status, 405);
     assert.equal(preflight.headers.get('access-control-allow-origin'), null);
   } finally {
@@ -91,7 +119,7 @@ test('without --allowed-origins no CORS headers are sent, and OPTIONS is a 405 l
   }
 });
 
-test('a method the route does not take: 405 with Allow, in OpenAI\'s error shape; unknown paths stay 404', async () => {
+test("a method the route does not take: 405 with Allow, in OpenAI's error shape; unknown paths stay 404", async () => {
   const s = await startTestServer();
   try {
     const get = await fetch(`${s.url}/v1/chat/completions`);
@@ -186,10 +214,13 @@ test('a client that leaves before any response is logged as 499 (never 503) and 
   }
 });
 
-test('CORS flag values: comma lists, JSON lists (vLLM\'s form), repeats; a malformed JSON list is refused', async () => {
+test("CORS flag values: comma lists, JSON lists (vLLM's form), repeats; a malformed JSON list is refused", async () => {
   const { parseCorsList } = await import('./cors.js');
   assert.deepEqual(parseCorsList(['http://a.example, http://b.example']), ['http://a.example', 'http://b.example']);
-  assert.deepEqual(parseCorsList(['["http://a.example", "http://c.example"]', 'http://a.example']), ['http://a.example', 'http://c.example']);
+  assert.deepEqual(parseCorsList(['["http://a.example", "http://c.example"]', 'http://a.example']), [
+    'http://a.example',
+    'http://c.example',
+  ]);
   assert.deepEqual(parseCorsList(['*']), ['*']);
   assert.deepEqual(parseCorsList([]), []);
   assert.throws(() => parseCorsList(['["http://a.example"']), /JSON list/);

@@ -3,14 +3,19 @@ import assert from 'node:assert/strict';
 import { MODEL, sseData, startTestServer } from './harness.test-helper.js';
 import { ServerLifecycle } from './lifecycle.js';
 
-const streamBody = (maxTokens: number) => JSON.stringify({ model: MODEL, prompt: 'Hello', max_tokens: maxTokens, stream: true });
+const streamBody = (maxTokens: number) =>
+  JSON.stringify({ model: MODEL, prompt: 'Hello', max_tokens: maxTokens, stream: true });
 
 test('draining: new requests 503 with Retry-After and Connection: close, /health 503, running streams finish', async () => {
   const lifecycle = new ServerLifecycle();
   const s = await startTestServer({ lifecycle });
   try {
     s.engine.tokenDelayMs = 5;
-    const running = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody(40) });
+    const running = await fetch(`${s.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: streamBody(40),
+    });
     assert.equal(running.status, 200);
     assert.equal(lifecycle.numInFlight, 1);
     lifecycle.startDrain();
@@ -40,7 +45,11 @@ test('abortAll after the drain timeout: streams end with a final shutting-down e
   const s = await startTestServer({ lifecycle });
   try {
     s.engine.tokenDelayMs = 10;
-    const stream = fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: streamBody(200) });
+    const stream = fetch(`${s.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: streamBody(200),
+    });
     const collected = s.post('/v1/completions', { model: MODEL, prompt: 'x', max_tokens: 200 });
     // Both must be running before the drain starts (a fixed 50 ms sleep lost this race on a loaded machine).
     const deadline = Date.now() + 5000;

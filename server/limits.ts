@@ -60,7 +60,10 @@ export function resolveLimits(limits: Partial<ServerLimits> | undefined, maxMode
  */
 export function checkChoiceCount(n: number, limits: ServerLimits, numPrompts = 1): void {
   if (n * numPrompts > limits.maxChoices) {
-    throw new InvalidRequest(`At most ${limits.maxChoices} choices per request (prompts × n), got ${numPrompts} × ${n}.`, 'n');
+    throw new InvalidRequest(
+      `At most ${limits.maxChoices} choices per request (prompts × n), got ${numPrompts} × ${n}.`,
+      'n',
+    );
   }
 }
 
@@ -75,7 +78,8 @@ export function limitMaxTokens(
   maxModelLen: number,
   param = 'max_tokens',
 ): number {
-  if (requested === null || requested === undefined) return Math.min(limits.maxCompletionTokens, maxModelLen - promptLen);
+  if (requested === null || requested === undefined)
+    return Math.min(limits.maxCompletionTokens, maxModelLen - promptLen);
   // Past the context window is resolveMaxTokens' context_length_exceeded; only a stricter cap is reported here.
   if (requested > limits.maxCompletionTokens && promptLen + requested <= maxModelLen) {
     throw new InvalidRequest(`${param} must be at most ${limits.maxCompletionTokens}, got ${requested}.`, param);
@@ -85,7 +89,11 @@ export function limitMaxTokens(
 
 export function checkPromptTokens(numTokens: number, limits: ServerLimits, param: string): void {
   if (numTokens > limits.maxPromptTokens) {
-    throw new InvalidRequest(`The prompt has ${numTokens} tokens; this server accepts at most ${limits.maxPromptTokens}.`, param, 'context_length_exceeded');
+    throw new InvalidRequest(
+      `The prompt has ${numTokens} tokens; this server accepts at most ${limits.maxPromptTokens}.`,
+      param,
+      'context_length_exceeded',
+    );
   }
 }
 
@@ -98,7 +106,10 @@ export function checkPromptTokens(numTokens: number, limits: ServerLimits, param
 export class PromptSizeGuard {
   private readonly maxBytes: number;
 
-  constructor(tokenizer: ModelTokenizer, private readonly limits: ServerLimits) {
+  constructor(
+    tokenizer: ModelTokenizer,
+    private readonly limits: ServerLimits,
+  ) {
     let maxTokenBytes = 1;
     for (let id = 0; id < tokenizer.vocabSize; id++) {
       const token = tokenizer.idToToken(id);
@@ -111,7 +122,11 @@ export class PromptSizeGuard {
     let bytes = 0;
     for (const t of texts) bytes += Buffer.byteLength(t);
     if (bytes > this.maxBytes) {
-      throw new InvalidRequest(`The prompt is too long: ${bytes} bytes of text cannot fit in ${this.limits.maxPromptTokens} tokens.`, param, 'context_length_exceeded');
+      throw new InvalidRequest(
+        `The prompt is too long: ${bytes} bytes of text cannot fit in ${this.limits.maxPromptTokens} tokens.`,
+        param,
+        'context_length_exceeded',
+      );
     }
   }
 }
@@ -120,7 +135,10 @@ export class PromptSizeGuard {
 export class ConcurrencyLimit {
   private used = 0;
 
-  constructor(readonly max: number, private readonly what: string) {}
+  constructor(
+    readonly max: number,
+    private readonly what: string,
+  ) {}
 
   get inUse(): number {
     return this.used;

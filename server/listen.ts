@@ -23,7 +23,10 @@ export const DEFAULT_TIMEOUTS: ConnectionTimeouts = {
 /** Another process holds the address (EADDRINUSE). */
 export class PortInUse extends Error {
   override readonly name = 'PortInUse';
-  constructor(readonly host: string, readonly port: number) {
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
     super(`${host}:${port} is in use`);
   }
 }
@@ -54,7 +57,12 @@ export interface FetchApp {
   fetch(request: Request, env: HttpBindings): Response | Promise<Response>;
 }
 
-export function listen(app: FetchApp, host: string, port: number, timeouts: Partial<ConnectionTimeouts> = {}): Promise<Listening> {
+export function listen(
+  app: FetchApp,
+  host: string,
+  port: number,
+  timeouts: Partial<ConnectionTimeouts> = {},
+): Promise<Listening> {
   const t = { ...DEFAULT_TIMEOUTS, ...timeouts };
   return new Promise((resolve, reject) => {
     const serverOptions = {
@@ -65,30 +73,33 @@ export function listen(app: FetchApp, host: string, port: number, timeouts: Part
       // How often Node checks the two timeouts above (default 30 s, too coarse for short limits).
       connectionsCheckingInterval: Math.max(50, Math.min(1000, t.headersTimeoutMs / 4)),
     };
-    const server = serve({
-      fetch: (req, env) => app.fetch(req, env as HttpBindings),
-      hostname: host,
-      port,
-      serverOptions,
-      // A body the app never read (a 413 from Content-Length, a 401) is discarded by Node itself, for as long as it
-      // takes, and the keep-alive connection stays usable. The adapter's own clean-up gives it 500 ms and then
-      // closes the socket without a `Connection: close`, so a client that had already sent its next request on
-      // that connection (a busy server, a slow upload) lost it ("other side closed"). Bodies the app stops
-      // reading part-way (body-limit.ts) are answered with `Connection: close`, so Node closes those itself.
-      autoCleanupIncoming: false,
-    }, (info: AddressInfo) => {
-      server.off('error', onError);
-      const urlHost = host.includes(':') ? `[${host}]` : host;
-      resolve({
-        url: `http://${urlHost}:${info.port}`,
-        port: info.port,
-        close: () =>
-          new Promise<void>((done, fail) => {
-            server.close((err) => (err ? fail(err) : done()));
-            server.closeAllConnections();
-          }),
-      });
-    }) as Server;
+    const server = serve(
+      {
+        fetch: (req, env) => app.fetch(req, env as HttpBindings),
+        hostname: host,
+        port,
+        serverOptions,
+        // A body the app never read (a 413 from Content-Length, a 401) is discarded by Node itself, for as long as it
+        // takes, and the keep-alive connection stays usable. The adapter's own clean-up gives it 500 ms and then
+        // closes the socket without a `Connection: close`, so a client that had already sent its next request on
+        // that connection (a busy server, a slow upload) lost it ("other side closed"). Bodies the app stops
+        // reading part-way (body-limit.ts) are answered with `Connection: close`, so Node closes those itself.
+        autoCleanupIncoming: false,
+      },
+      (info: AddressInfo) => {
+        server.off('error', onError);
+        const urlHost = host.includes(':') ? `[${host}]` : host;
+        resolve({
+          url: `http://${urlHost}:${info.port}`,
+          port: info.port,
+          close: () =>
+            new Promise<void>((done, fail) => {
+              server.close((err) => (err ? fail(err) : done()));
+              server.closeAllConnections();
+            }),
+        });
+      },
+    ) as Server;
     const onError = (err: Error): void => reject(bindError(err, host, port));
     server.once('error', onError);
   });

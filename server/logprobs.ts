@@ -12,7 +12,10 @@ export function clampLogprob(logprob: number): number {
 
 /** Token text for logprob listings: the decoded token, or `token_id:N` when the client asked for ids. */
 export class TokenNames {
-  constructor(private readonly tokenizer: ModelTokenizer, private readonly asTokenIds: boolean) {}
+  constructor(
+    private readonly tokenizer: ModelTokenizer,
+    private readonly asTokenIds: boolean,
+  ) {}
 
   text(id: number): string {
     return this.tokenizer.decode([id]);

@@ -38,32 +38,64 @@ export class ServerMetrics implements EngineObserver {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
     const gauge = (name: string, help: string, read: (s: EngineStats) => number): void => {
-      new Gauge({ name, help, registers, collect() { this.set(read(engineStats())); } });
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read(engineStats()));
+        },
+      });
     };
     gauge('latentserve_num_requests_running', 'Requests in the running batch.', (s) => s.numRunning);
     gauge('latentserve_num_requests_waiting', 'Requests waiting to be scheduled.', (s) => s.numWaiting);
     gauge('latentserve_cache_blocks_used', 'Latent cache blocks held by live requests.', (s) => s.cacheBlocksUsed);
     gauge('latentserve_cache_blocks_total', 'Latent cache blocks in the pool.', (s) => s.cacheBlocksTotal);
-    gauge('latentserve_cache_blocks_touched', 'Latent cache blocks allocated at least once since start (their memory is resident).', (s) => s.cacheBlocksTouched);
-    gauge('latentserve_cache_bytes_per_token', 'Latent cache bytes per token, all layers.', (s) => s.cacheBytesPerToken);
-    gauge('latentserve_cache_capacity_tokens', 'Tokens the latent cache holds when full.', (s) => s.cacheBlocksTotal * s.cacheBlockSize);
+    gauge(
+      'latentserve_cache_blocks_touched',
+      'Latent cache blocks allocated at least once since start (their memory is resident).',
+      (s) => s.cacheBlocksTouched,
+    );
+    gauge(
+      'latentserve_cache_bytes_per_token',
+      'Latent cache bytes per token, all layers.',
+      (s) => s.cacheBytesPerToken,
+    );
+    gauge(
+      'latentserve_cache_capacity_tokens',
+      'Tokens the latent cache holds when full.',
+      (s) => s.cacheBlocksTotal * s.cacheBlockSize,
+    );
     new Gauge({
-      name: 'latentserve_process_resident_memory_bytes', help: 'Resident memory of the server process (HTTP, engine, executor worker, cache pools).',
-      registers, collect() { this.set(process.memoryUsage.rss()); },
+      name: 'latentserve_process_resident_memory_bytes',
+      help: 'Resident memory of the server process (HTTP, engine, executor worker, cache pools).',
+      registers,
+      collect() {
+        this.set(process.memoryUsage.rss());
+      },
     });
     if (executorStats !== undefined) {
       new Gauge({
-        name: 'latentserve_executor_step_shapes', help: 'Distinct step input shapes (N, B, T, max_blocks, R combinations) the executor has run.',
-        registers, collect() { this.set(executorStats().numShapesSeen); },
+        name: 'latentserve_executor_step_shapes',
+        help: 'Distinct step input shapes (N, B, T, max_blocks, R combinations) the executor has run.',
+        registers,
+        collect() {
+          this.set(executorStats().numShapesSeen);
+        },
       });
       new Gauge({
-        name: 'latentserve_executor_step_sizes', help: 'Distinct sizes of the step dimensions the executor has run, summed (shape buckets seen).',
-        registers, collect() { this.set(executorStats().numSizesSeen); },
+        name: 'latentserve_executor_step_sizes',
+        help: 'Distinct sizes of the step dimensions the executor has run, summed (shape buckets seen).',
+        registers,
+        collect() {
+          this.set(executorStats().numSizesSeen);
+        },
       });
       new Gauge({
         name: 'latentserve_executor_largest_step',
         help: 'Largest step run so far by each term of its working set: tokens (N), gathered (batch × blocks), attention (batch × query length × blocks).',
-        labelNames: ['term'], registers,
+        labelNames: ['term'],
+        registers,
         collect() {
           for (const [term, value] of Object.entries(executorStats().largestStep)) this.set({ term }, value);
         },
@@ -72,18 +104,27 @@ export class ServerMetrics implements EngineObserver {
 
     const counter = (name: string, help: string): Counter => new Counter({ name, help, registers });
     this.prefixCacheHits = counter('latentserve_prefix_cache_hits_total', 'Prompt tokens found in the prefix cache.');
-    this.prefixCacheQueries = counter('latentserve_prefix_cache_queries_total', 'Prompt tokens looked up in the prefix cache.');
+    this.prefixCacheQueries = counter(
+      'latentserve_prefix_cache_queries_total',
+      'Prompt tokens looked up in the prefix cache.',
+    );
     this.promptTokens = counter('latentserve_prompt_tokens_total', 'Prompt tokens prefilled.');
     this.generationTokens = counter('latentserve_generation_tokens_total', 'Tokens generated.');
     this.preemptions = counter('latentserve_num_preemptions_total', 'Requests preempted for lack of cache blocks.');
-    this.clientClosed = counter('latentserve_http_client_closed_requests_total',
-      'Requests whose client closed the connection before any response (logged with status 499).');
+    this.clientClosed = counter(
+      'latentserve_http_client_closed_requests_total',
+      'Requests whose client closed the connection before any response (logged with status 499).',
+    );
 
     const histogram = (name: string, help: string, buckets: number[]): Histogram =>
       new Histogram({ name, help, buckets, registers });
     this.timeToFirstToken = histogram('latentserve_time_to_first_token_seconds', 'Time to first token.', TTFT_BUCKETS);
     this.interTokenLatency = histogram('latentserve_inter_token_latency_seconds', 'Time between tokens.', ITL_BUCKETS);
-    this.e2eLatency = histogram('latentserve_e2e_request_latency_seconds', 'Request latency, arrival to finish.', E2E_BUCKETS);
+    this.e2eLatency = histogram(
+      'latentserve_e2e_request_latency_seconds',
+      'Request latency, arrival to finish.',
+      E2E_BUCKETS,
+    );
   }
 
   // Arrow properties so the engine may call them detached; bad values are dropped (prom-client throws on a

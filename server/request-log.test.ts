@@ -7,7 +7,8 @@ const SECRET_PROMPT = 'my secret prompt about zebras';
 test('x-request-id: a sane client id is echoed, anything else is replaced by a UUID, on every response', async () => {
   const s = await startTestServer({ apiKeys: ['k'] });
   try {
-    const get = (headers: Record<string, string>, path = '/v1/models') => fetch(s.url + path, { headers: { authorization: 'Bearer k', ...headers } });
+    const get = (headers: Record<string, string>, path = '/v1/models') =>
+      fetch(s.url + path, { headers: { authorization: 'Bearer k', ...headers } });
     assert.equal((await get({ 'x-request-id': 'trace-42.a:b_c' })).headers.get('x-request-id'), 'trace-42.a:b_c');
     const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
     for (const bad of ['has space', 'x'.repeat(129), 'new\u00e9line', '']) {
@@ -17,7 +18,11 @@ test('x-request-id: a sane client id is echoed, anything else is replaced by a U
     // Errors from middleware and from the not-found handler carry it too.
     assert.match((await fetch(`${s.url}/v1/models`)).headers.get('x-request-id') ?? '', uuid); // 401
     assert.match((await get({}, '/nope')).headers.get('x-request-id') ?? '', uuid); // 404
-    const streamed = await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', max_tokens: 2, stream: true }, { 'x-request-id': 'stream-1' });
+    const streamed = await s.post(
+      '/v1/completions',
+      { model: MODEL, prompt: 'Hi', max_tokens: 2, stream: true },
+      { 'x-request-id': 'stream-1' },
+    );
     assert.equal(streamed.headers.get('x-request-id'), 'stream-1');
   } finally {
     await s.close();
@@ -28,8 +33,16 @@ test('logs are JSON lines with reqId, method, path, status and duration; prompts
   const { logger, lines } = captureLogger();
   const s = await startTestServer({ logger });
   try {
-    await s.post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: SECRET_PROMPT }], max_tokens: 2 }, { 'x-request-id': 'req-chat' });
-    await s.post('/v1/completions', { model: MODEL, prompt: SECRET_PROMPT, max_tokens: 2, stream: true }, { 'x-request-id': 'req-stream' });
+    await s.post(
+      '/v1/chat/completions',
+      { model: MODEL, messages: [{ role: 'user', content: SECRET_PROMPT }], max_tokens: 2 },
+      { 'x-request-id': 'req-chat' },
+    );
+    await s.post(
+      '/v1/completions',
+      { model: MODEL, prompt: SECRET_PROMPT, max_tokens: 2, stream: true },
+      { 'x-request-id': 'req-stream' },
+    );
     await s.post('/tokenize', { model: MODEL, prompt: SECRET_PROMPT });
     await s.post('/v1/completions', { model: MODEL, prompt: SECRET_PROMPT, max_tokens: 2, temperature: 9 });
     await new Promise((r) => setTimeout(r, 20)); // access lines are written when the response closes
@@ -53,12 +66,20 @@ test('--log-prompts logs them; a 500 logs the stack server-side but not to the c
   const { logger, lines } = captureLogger();
   const s = await startTestServer({ logger, logPrompts: true });
   try {
-    await s.post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: SECRET_PROMPT }], max_tokens: 2 }, { 'x-request-id': 'req-logged' });
+    await s.post(
+      '/v1/chat/completions',
+      { model: MODEL, messages: [{ role: 'user', content: SECRET_PROMPT }], max_tokens: 2 },
+      { 'x-request-id': 'req-logged' },
+    );
     const prompt = lines.find((l) => l['msg'] === 'prompt' && l['reqId'] === 'req-logged');
     assert.ok(JSON.stringify(prompt).includes('zebras'));
 
     s.engine.failAfterTokens = 0;
-    const failed = await s.post('/v1/completions', { model: MODEL, prompt: 'x', max_tokens: 2 }, { 'x-request-id': 'req-500' });
+    const failed = await s.post(
+      '/v1/completions',
+      { model: MODEL, prompt: 'x', max_tokens: 2 },
+      { 'x-request-id': 'req-500' },
+    );
     assert.equal(failed.status, 500);
     assert.ok(!JSON.stringify(failed.json).includes('exploded'));
     const error = lines.find((l) => l['reqId'] === 'req-500' && l['level'] === 50);

@@ -30,7 +30,13 @@ export function requestLog(logger: Logger, metrics?: Pick<ServerMetrics, 'onClie
     const outgoing = (c.env as AppEnv['Bindings'] | undefined)?.outgoing;
     let closedBeforeResponse = false;
     if (outgoing !== undefined) {
-      c.req.raw.signal.addEventListener('abort', () => { closedBeforeResponse = !outgoing.headersSent; }, { once: true });
+      c.req.raw.signal.addEventListener(
+        'abort',
+        () => {
+          closedBeforeResponse = !outgoing.headersSent;
+        },
+        { once: true },
+      );
     }
     try {
       await next();
@@ -38,7 +44,9 @@ export function requestLog(logger: Logger, metrics?: Pick<ServerMetrics, 'onClie
       // Responses made outside the context (e.g. returned by a middleware) get the header here.
       try {
         if (!c.res.headers.has('x-request-id')) c.res.headers.set('x-request-id', requestId);
-      } catch { /* immutable headers: a proxied response keeps its own */ }
+      } catch {
+        /* immutable headers: a proxied response keeps its own */
+      }
       const line = { method: c.req.method, path: c.req.path, status: c.res.status };
       onResponseClosed(c, () => {
         const status = closedBeforeResponse ? CLIENT_CLOSED_REQUEST : line.status;

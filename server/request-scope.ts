@@ -17,7 +17,11 @@ export class RequestScope {
     this.follow(shutdown, () => shutdown.reason as unknown);
     if (deadlineMs > 0 && Number.isFinite(deadlineMs)) {
       const timer = setTimeout(() => {
-        this.controller.abort(new DeadlineExceeded(`The request did not finish within its deadline of ${deadlineMs / 1000} s and was cancelled.`));
+        this.controller.abort(
+          new DeadlineExceeded(
+            `The request did not finish within its deadline of ${deadlineMs / 1000} s and was cancelled.`,
+          ),
+        );
       }, deadlineMs);
       this.cleanups.push(() => clearTimeout(timer));
     }

@@ -48,24 +48,38 @@ export function sseResponse(
     const aborted = whenAborted(controller.signal);
     // One watchdog per stream rather than a timer per chunk: is the current write older than the stall limit?
     let writingSince: number | null = null;
-    const watchdog = stallTimeoutMs <= 0 ? undefined : setInterval(() => {
-      if (writingSince === null || performance.now() - writingSince < stallTimeoutMs) return;
-      stalled = true;
-      log?.info({ stalledMs: Math.round(performance.now() - writingSince) }, 'stream reader stopped reading; dropping it');
-      controller.abort();
-      destroyConnection(c);
-    }, Math.max(10, Math.min(1000, stallTimeoutMs / 4)));
+    const watchdog =
+      stallTimeoutMs <= 0
+        ? undefined
+        : setInterval(
+            () => {
+              if (writingSince === null || performance.now() - writingSince < stallTimeoutMs) return;
+              stalled = true;
+              log?.info(
+                { stalledMs: Math.round(performance.now() - writingSince) },
+                'stream reader stopped reading; dropping it',
+              );
+              controller.abort();
+              destroyConnection(c);
+            },
+            Math.max(10, Math.min(1000, stallTimeoutMs / 4)),
+          );
     const send: SendChunk = async (chunk, event) => {
       writingSince = performance.now();
       try {
-        await Promise.race([stream.writeSSE({ data: JSON.stringify(chunk), ...(event !== undefined && { event }) }), aborted.promise]);
+        await Promise.race([
+          stream.writeSSE({ data: JSON.stringify(chunk), ...(event !== undefined && { event }) }),
+          aborted.promise,
+        ]);
       } finally {
         writingSince = null;
       }
     };
     const final = async (data: string): Promise<boolean> => {
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), FINAL_WRITE_MS); });
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), FINAL_WRITE_MS);
+      });
       const written = await Promise.race([stream.writeSSE({ data }).then(() => true), timeout]);
       clearTimeout(timer);
       return written;

@@ -4,16 +4,21 @@ import { InvalidRequest } from '../engine/errors.js';
 import { outputConstraint } from './structured-output.js';
 import { DEEPSEEK_V3_TOOL_FORMAT } from './tools/deepseek-v3.js';
 
-const tool = (name: string, parameters: object | null = { type: 'object', properties: { q: { type: 'string' } } }) =>
-  ({ type: 'function' as const, function: { name, parameters: parameters as Record<string, unknown> | null } });
+const tool = (name: string, parameters: object | null = { type: 'object', properties: { q: { type: 'string' } } }) => ({
+  type: 'function' as const,
+  function: { name, parameters: parameters as Record<string, unknown> | null },
+});
 
 function refusal(req: object, param: RegExp | string): void {
-  assert.throws(() => outputConstraint(req, DEEPSEEK_V3_TOOL_FORMAT), (err: unknown) => {
-    assert.ok(err instanceof InvalidRequest, String(err));
-    if (typeof param === 'string') assert.equal(err.param, param);
-    else assert.match(err.param ?? '', param);
-    return true;
-  });
+  assert.throws(
+    () => outputConstraint(req, DEEPSEEK_V3_TOOL_FORMAT),
+    (err: unknown) => {
+      assert.ok(err instanceof InvalidRequest, String(err));
+      if (typeof param === 'string') assert.equal(err.param, param);
+      else assert.match(err.param ?? '', param);
+      return true;
+    },
+  );
 }
 
 test('each constraint source becomes one grammar', () => {
@@ -42,15 +47,34 @@ test('each constraint source becomes one grammar', () => {
   }
   const choice = outputConstraint({ guided_choice: ['yes', 'no "quoted"'] }, null).grammar;
   assert.deepEqual(choice, { kind: 'ebnf', grammar: 'root ::= "yes" | "no \\"quoted\\""' });
-  const named = JSON.stringify(outputConstraint({ tools: [tool('f'), tool('g')], tool_choice: { type: 'function', function: { name: 'g' } } }, DEEPSEEK_V3_TOOL_FORMAT).grammar);
-  assert.ok(named.includes('<｜tool▁sep｜>g\\n') && !named.includes('<｜tool▁sep｜>f\\n'), 'a named choice constrains to that tool only');
+  const named = JSON.stringify(
+    outputConstraint(
+      { tools: [tool('f'), tool('g')], tool_choice: { type: 'function', function: { name: 'g' } } },
+      DEEPSEEK_V3_TOOL_FORMAT,
+    ).grammar,
+  );
+  assert.ok(
+    named.includes('<｜tool▁sep｜>g\\n') && !named.includes('<｜tool▁sep｜>f\\n'),
+    'a named choice constrains to that tool only',
+  );
   assert.equal(outputConstraint({ tools: [tool('f')] }, DEEPSEEK_V3_TOOL_FORMAT).toolFormat, DEEPSEEK_V3_TOOL_FORMAT);
   assert.equal(outputConstraint({ tools: [tool('f')], tool_choice: 'none' }, DEEPSEEK_V3_TOOL_FORMAT).toolFormat, null);
 });
 
 test('bad constraints are refused with the param that is wrong', () => {
-  refusal({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'strin' } } } }, 'response_format.json_schema.schema');
-  refusal({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'array', uniqueItems: true } } } }, 'response_format.json_schema.schema');
+  refusal(
+    { response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'strin' } } } },
+    'response_format.json_schema.schema',
+  );
+  refusal(
+    {
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'x', schema: { type: 'array', uniqueItems: true } },
+      },
+    },
+    'response_format.json_schema.schema',
+  );
   refusal({ guided_json: { type: 'object', properties: { n: { type: 'integer', multipleOf: 3 } } } }, 'guided_json');
   refusal({ guided_json: { type: 'number', minimum: 0.5 } }, 'guided_json');
   refusal({ guided_json: { allOf: [{ type: 'object' }, { required: ['a'] }] } }, 'guided_json');
@@ -60,15 +84,22 @@ test('bad constraints are refused with the param that is wrong', () => {
   refusal({ tool_choice: 'required' }, 'tool_choice');
   refusal({ tools: [tool('f')], tool_choice: { type: 'function', function: { name: 'nope' } } }, 'tool_choice');
   refusal({ tools: [tool('f'), tool('f')] }, 'tools.1.function.name');
-  refusal({ tools: [tool('f', { type: 'object', properties: { a: { not: { type: 'string' } } } })] }, 'tools.0.function.parameters');
+  refusal(
+    { tools: [tool('f', { type: 'object', properties: { a: { not: { type: 'string' } } } })] },
+    'tools.0.function.parameters',
+  );
   refusal({ tools: [tool('f')], tool_choice: 'required', response_format: { type: 'json_object' } }, 'response_format');
   assert.throws(() => outputConstraint({ tools: [tool('f')] }, null), /no tool-call format/);
 });
 
 test('supported keywords pass the check, annotations included', () => {
   const schema = {
-    $schema: 'https://json-schema.org/draft/2020-12/schema', title: 'T', description: 'd',
-    type: 'object', additionalProperties: false, required: ['id', 'tags'],
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    title: 'T',
+    description: 'd',
+    type: 'object',
+    additionalProperties: false,
+    required: ['id', 'tags'],
     $defs: { tag: { type: 'string', enum: ['a', 'b'] } },
     properties: {
       id: { type: 'integer', minimum: 0, maximum: 9 },
@@ -78,5 +109,9 @@ test('supported keywords pass the check, annotations included', () => {
       pair: { type: 'array', prefixItems: [{ type: 'boolean' }, { const: 1 }], items: false },
     },
   };
-  assert.equal(outputConstraint({ response_format: { type: 'json_schema', json_schema: { name: 'n', schema } } }, null).grammar?.kind, 'json_schema');
+  assert.equal(
+    outputConstraint({ response_format: { type: 'json_schema', json_schema: { name: 'n', schema } } }, null).grammar
+      ?.kind,
+    'json_schema',
+  );
 });

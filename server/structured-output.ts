@@ -56,26 +56,49 @@ export function structuredGrammar(req: StructuredFields): { grammar: GrammarSpec
   if (rf?.type === 'json_schema') {
     const param = 'response_format.json_schema.schema';
     const schema = rf.json_schema.schema;
-    found.push({ grammar: schema === null || schema === undefined ? { kind: 'json_object' } : schemaGrammar(schema as Json, param), param });
+    found.push({
+      grammar: schema === null || schema === undefined ? { kind: 'json_object' } : schemaGrammar(schema as Json, param),
+      param,
+    });
   }
   const so = req.structured_outputs;
   if (so) {
     const fields: [string, GrammarSpec | null][] = [
-      ['json', so.json == null ? null : schemaGrammar(jsonValue(so.json, 'structured_outputs.json'), 'structured_outputs.json')],
+      [
+        'json',
+        so.json == null
+          ? null
+          : schemaGrammar(jsonValue(so.json, 'structured_outputs.json'), 'structured_outputs.json'),
+      ],
       ['regex', so.regex == null ? null : { kind: 'regex', pattern: so.regex }],
       ['choice', so.choice == null ? null : choiceGrammar(so.choice)],
       ['grammar', so.grammar == null ? null : { kind: 'ebnf', grammar: so.grammar }],
       ['json_object', so.json_object === true ? { kind: 'json_object' } : null],
-      ['structural_tag', so.structural_tag == null ? null : { kind: 'structural_tag', tag: jsonValue(so.structural_tag, 'structured_outputs.structural_tag') }],
+      [
+        'structural_tag',
+        so.structural_tag == null
+          ? null
+          : { kind: 'structural_tag', tag: jsonValue(so.structural_tag, 'structured_outputs.structural_tag') },
+      ],
     ];
-    for (const [name, grammar] of fields) if (grammar !== null) found.push({ grammar, param: `structured_outputs.${name}` });
+    for (const [name, grammar] of fields)
+      if (grammar !== null) found.push({ grammar, param: `structured_outputs.${name}` });
   }
-  if (req.guided_json != null) found.push({ grammar: schemaGrammar(jsonValue(req.guided_json, 'guided_json'), 'guided_json'), param: 'guided_json' });
-  if (req.guided_regex != null) found.push({ grammar: { kind: 'regex', pattern: req.guided_regex }, param: 'guided_regex' });
+  if (req.guided_json != null)
+    found.push({
+      grammar: schemaGrammar(jsonValue(req.guided_json, 'guided_json'), 'guided_json'),
+      param: 'guided_json',
+    });
+  if (req.guided_regex != null)
+    found.push({ grammar: { kind: 'regex', pattern: req.guided_regex }, param: 'guided_regex' });
   if (req.guided_choice != null) found.push({ grammar: choiceGrammar(req.guided_choice), param: 'guided_choice' });
-  if (req.guided_grammar != null) found.push({ grammar: { kind: 'ebnf', grammar: req.guided_grammar }, param: 'guided_grammar' });
+  if (req.guided_grammar != null)
+    found.push({ grammar: { kind: 'ebnf', grammar: req.guided_grammar }, param: 'guided_grammar' });
   if (found.length > 1) {
-    throw new InvalidRequest(`Only one output constraint may be given; got ${found.map((f) => f.param).join(' and ')}.`, found[1]!.param);
+    throw new InvalidRequest(
+      `Only one output constraint may be given; got ${found.map((f) => f.param).join(' and ')}.`,
+      found[1]!.param,
+    );
   }
   return found[0] ?? null;
 }
@@ -88,7 +111,8 @@ function toolConstraint(req: ToolFields, format: ToolCallFormat | null): OutputC
   const tools = req.tools ?? [];
   const choice = req.tool_choice ?? (tools.length > 0 ? 'auto' : 'none');
   if (tools.length === 0) {
-    if (choice !== 'none') throw new InvalidRequest('tool_choice is only allowed when tools are specified.', 'tool_choice');
+    if (choice !== 'none')
+      throw new InvalidRequest('tool_choice is only allowed when tools are specified.', 'tool_choice');
     return NONE;
   }
   const names = new Set<string>();
@@ -100,12 +124,22 @@ function toolConstraint(req: ToolFields, format: ToolCallFormat | null): OutputC
     return { name, parameters: (parameters ?? null) as Json | null };
   });
   if (choice === 'none') return NONE;
-  if (format === null) throw new InvalidRequest("This model's tokenizer has no tool-call format latentserve knows (DeepSeek-V3's).", 'tools');
+  if (format === null)
+    throw new InvalidRequest(
+      "This model's tokenizer has no tool-call format latentserve knows (DeepSeek-V3's).",
+      'tools',
+    );
   const parallel = req.parallel_tool_calls ?? true;
-  if (choice === 'auto') return { grammar: format.autoGrammar(functions, parallel), param: 'tools', toolFormat: format };
-  if (choice === 'required') return { grammar: format.requiredGrammar(functions, parallel), param: 'tools', toolFormat: format };
+  if (choice === 'auto')
+    return { grammar: format.autoGrammar(functions, parallel), param: 'tools', toolFormat: format };
+  if (choice === 'required')
+    return { grammar: format.requiredGrammar(functions, parallel), param: 'tools', toolFormat: format };
   const named = functions.find((f) => f.name === choice.function.name);
-  if (named === undefined) throw new InvalidRequest(`tool_choice names '${choice.function.name}', which is not among the tools.`, 'tool_choice');
+  if (named === undefined)
+    throw new InvalidRequest(
+      `tool_choice names '${choice.function.name}', which is not among the tools.`,
+      'tool_choice',
+    );
   return { grammar: format.requiredGrammar([named], parallel), param: 'tool_choice', toolFormat: format };
 }
 
@@ -114,19 +148,29 @@ export function outputConstraint(req: StructuredFields & ToolFields, format: Too
   const structured = structuredGrammar(req);
   if (structured === null) return tools;
   if (tools.grammar !== null) {
-    throw new InvalidRequest(`${structured.param} cannot be combined with tool calling; pass tool_choice "none" or drop one.`, structured.param);
+    throw new InvalidRequest(
+      `${structured.param} cannot be combined with tool calling; pass tool_choice "none" or drop one.`,
+      structured.param,
+    );
   }
   return { grammar: structured.grammar, param: structured.param, toolFormat: null };
 }
 
 /** Compiles the request's grammar before any engine work, so a bad or slow grammar is a 400 on its own. */
 export async function compileGrammar(opts: RouteOptions, grammar: GrammarSpec, param: string | null): Promise<void> {
-  if (opts.grammars === undefined) throw new InvalidRequest('Structured output is not available on this server.', param);
+  if (opts.grammars === undefined)
+    throw new InvalidRequest('Structured output is not available on this server.', param);
   try {
     await opts.grammars.compile(grammar);
   } catch (err) {
     if (!(err instanceof GrammarCompileError)) throw err;
     const code = err.timedOut ? 'grammar_compile_timeout' : 'invalid_grammar';
-    throw new InvalidRequest(err.timedOut ? `${err.message}; simplify the ${param ?? 'grammar'}` : `The ${param ?? 'grammar'} does not compile: ${err.message}`, param, code);
+    throw new InvalidRequest(
+      err.timedOut
+        ? `${err.message}; simplify the ${param ?? 'grammar'}`
+        : `The ${param ?? 'grammar'} does not compile: ${err.message}`,
+      param,
+      code,
+    );
   }
 }

@@ -14,7 +14,10 @@ export class UsageTally {
   private cachedTokens = 0;
 
   /** `n` choices per prompt; choice index i belongs to prompt ⌊i / n⌋. */
-  constructor(private readonly promptTokens: number, private readonly n: number) {}
+  constructor(
+    private readonly promptTokens: number,
+    private readonly n: number,
+  ) {}
 
   add(choiceIndex: number, usage: Usage): void {
     this.completionTokens += usage.completionTokens;

@@ -7,8 +7,12 @@ import { MODEL, startTestServer, type TestServer } from './harness.test-helper.j
 
 const CONFIG_VOCAB = 1024;
 let s: TestServer;
-before(async () => { s = await startTestServer({ vocabSize: CONFIG_VOCAB }); });
-after(async () => { await s.close(); });
+before(async () => {
+  s = await startTestServer({ vocabSize: CONFIG_VOCAB });
+});
+after(async () => {
+  await s.close();
+});
 
 test('the fixture pads its vocabulary (the premise of this test)', () => {
   assert.ok(s.tokenizer.vocabSize < CONFIG_VOCAB);
@@ -21,18 +25,35 @@ test('a padding row id is refused with the same 400 by completions (ids, lists),
   const refusals = [
     ['prompt', await s.post('/v1/completions', { model: MODEL, prompt: [1, padded], max_tokens: 1 })],
     ['prompt', await s.post('/v1/completions', { model: MODEL, prompt: [[1, 2], [padded]], max_tokens: 1 })],
-    ['logit_bias', await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', max_tokens: 1, logit_bias: { [padded]: 5 } })],
-    ['logit_bias', await s.post('/v1/chat/completions', { model: MODEL, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 1, logit_bias: { [padded]: 5 } })],
+    [
+      'logit_bias',
+      await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', max_tokens: 1, logit_bias: { [padded]: 5 } }),
+    ],
+    [
+      'logit_bias',
+      await s.post('/v1/chat/completions', {
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Hi' }],
+        max_tokens: 1,
+        logit_bias: { [padded]: 5 },
+      }),
+    ],
     ['tokens', await s.post('/detokenize', { model: MODEL, tokens: [1, padded] })],
   ] as const;
   for (const [param, res] of refusals) {
     assert.equal(res.status, 400, JSON.stringify(res.json));
     assert.equal(res.json.error.param, param);
     assert.equal(res.json.error.type, 'invalid_request_error');
-    assert.equal(res.json.error.message, `Token id ${padded} is out of vocabulary: this model's token ids are 0 to ${last}.`);
+    assert.equal(
+      res.json.error.message,
+      `Token id ${padded} is out of vocabulary: this model's token ids are 0 to ${last}.`,
+    );
   }
   // The last id the tokenizer knows is accepted everywhere.
   assert.equal((await s.post('/v1/completions', { model: MODEL, prompt: [1, last], max_tokens: 1 })).status, 200);
-  assert.equal((await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', max_tokens: 1, logit_bias: { [last]: 5 } })).status, 200);
+  assert.equal(
+    (await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', max_tokens: 1, logit_bias: { [last]: 5 } })).status,
+    200,
+  );
   assert.equal((await s.post('/detokenize', { model: MODEL, tokens: [1, last] })).status, 200);
 });

@@ -139,14 +139,16 @@ export class SafetensorsWriter {
       if (writtenBytes > expectedBytes) throw new Error(`tensor ${name}: more than ${expectedBytes} bytes supplied`);
       await this.file.write(toBytes(chunk));
     }
-    if (writtenBytes !== expectedBytes) throw new Error(`tensor ${name}: ${writtenBytes} of ${expectedBytes} bytes supplied`);
+    if (writtenBytes !== expectedBytes)
+      throw new Error(`tensor ${name}: ${writtenBytes} of ${expectedBytes} bytes supplied`);
     this.nextTensor++;
   }
 
   private encode(chunk: Float32Array, dtype: SafetensorsDtype): Uint8Array {
     if (dtype === 'F32') return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const outBytes = chunk.length * BYTES_PER_ELEMENT[dtype];
-    if (this.scratch.byteLength < outBytes) this.scratch = new Uint8Array(Math.max(outBytes, 2 * this.scratch.byteLength));
+    if (this.scratch.byteLength < outBytes)
+      this.scratch = new Uint8Array(Math.max(outBytes, 2 * this.scratch.byteLength));
     if (dtype === 'F8_E4M3') {
       for (let i = 0; i < chunk.length; i++) this.scratch[i] = encodeE4M3(chunk[i] ?? 0);
       return this.scratch.subarray(0, outBytes);

@@ -6,7 +6,8 @@ export function byteLevelAlphabet(): string[] {
   const alphabet: string[] = new Array<string>(256);
   let nextUnprintable = 256;
   for (let byte = 0; byte < 256; byte++) {
-    const printable = (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
+    const printable =
+      (byte >= 0x21 && byte <= 0x7e) || (byte >= 0xa1 && byte <= 0xac) || (byte >= 0xae && byte <= 0xff);
     alphabet[byte] = String.fromCharCode(printable ? byte : nextUnprintable++);
   }
   return alphabet;
@@ -38,7 +39,11 @@ export interface BpeTrainingResult {
  * space-prefixed letters) with a continuation (bare lowercase letters), taken in order of the pieces' ids, so
  * the vocabulary always fills up and stays plausible.
  */
-export function trainByteLevelBpe(corpus: string, targetNewTokens: number, alphabet: readonly string[]): BpeTrainingResult {
+export function trainByteLevelBpe(
+  corpus: string,
+  targetNewTokens: number,
+  alphabet: readonly string[],
+): BpeTrainingResult {
   const known = new Set<string>(alphabet);
   const result: BpeTrainingResult = { merges: [], newTokens: [] };
   const accept = (left: string, right: string): void => {

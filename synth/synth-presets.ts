@@ -141,7 +141,8 @@ const PRESET_SHAPES: Record<SynthPreset, PresetShape> = {
 /** The full HF config.json object for `preset`, with torch_dtype matching the preset's default dtype. */
 export function synthPresetConfig(preset: SynthPreset): Record<string, unknown> {
   const shape = PRESET_SHAPES[preset];
-  if (shape === undefined) throw new Error(`unknown synth preset ${String(preset)}; expected ${SYNTH_PRESETS.join(', ')}`);
+  if (shape === undefined)
+    throw new Error(`unknown synth preset ${String(preset)}; expected ${SYNTH_PRESETS.join(', ')}`);
   return {
     architectures: ['DeepseekV3ForCausalLM'],
     model_type: 'deepseek_v3',

@@ -154,8 +154,12 @@ export function planTensors(shape: SynthShape, usedVocabRows: number): PlannedTe
     }
     linear(`${p}.mlp.gate.weight`, shape.nRoutedExperts, h, layer, ROUTER_LOGIT_STD, false);
     if (shape.topkMethod === 'noaux_tc') {
-      add(`${p}.mlp.gate.e_score_correction_bias`, [shape.nRoutedExperts],
-        { kind: 'normal', mean: 0, std: CORRECTION_BIAS_STD }, layer);
+      add(
+        `${p}.mlp.gate.e_score_correction_bias`,
+        [shape.nRoutedExperts],
+        { kind: 'normal', mean: 0, std: CORRECTION_BIAS_STD },
+        layer,
+      );
     }
     for (let expert = 0; expert < shape.nRoutedExperts; expert++) {
       mlp(`${p}.mlp.experts.${expert}`, shape.moeIntermediateSize, layer, residualScale / shape.routedScalingFactor);
@@ -167,9 +171,10 @@ export function planTensors(shape: SynthShape, usedVocabRows: number): PlannedTe
   norm('model.norm.weight', h, null);
   if (!shape.tieWordEmbeddings) {
     const std = logitWeightStd;
-    const init: TensorInit = usedVocabRows < shape.vocabSize
-      ? { kind: 'normal-quiet-rows', std, rowLength: h, fromRow: usedVocabRows, scale: UNUSED_VOCAB_ROW_SCALE }
-      : { kind: 'normal', mean: 0, std };
+    const init: TensorInit =
+      usedVocabRows < shape.vocabSize
+        ? { kind: 'normal-quiet-rows', std, rowLength: h, fromRow: usedVocabRows, scale: UNUSED_VOCAB_ROW_SCALE }
+        : { kind: 'normal', mean: 0, std };
     add('lm_head.weight', [shape.vocabSize, h], init, null);
   }
   return plan;

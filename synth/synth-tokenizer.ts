@@ -26,8 +26,15 @@ const TRAILING_SPECIALS: readonly (readonly [string, boolean])[] = [
   ['</think>', false],
   // Tool-call markers: ordinary (non-special) added tokens in DeepSeek-V3, so decoded text keeps them.
   ...[
-    '<｜tool▁calls▁begin｜>', '<｜tool▁calls▁end｜>', '<｜tool▁call▁begin｜>', '<｜tool▁call▁end｜>',
-    '<｜tool▁outputs▁begin｜>', '<｜tool▁outputs▁end｜>', '<｜tool▁output▁begin｜>', '<｜tool▁output▁end｜>', '<｜tool▁sep｜>',
+    '<｜tool▁calls▁begin｜>',
+    '<｜tool▁calls▁end｜>',
+    '<｜tool▁call▁begin｜>',
+    '<｜tool▁call▁end｜>',
+    '<｜tool▁outputs▁begin｜>',
+    '<｜tool▁outputs▁end｜>',
+    '<｜tool▁output▁begin｜>',
+    '<｜tool▁output▁end｜>',
+    '<｜tool▁sep｜>',
   ].map((t) => [t, false] as const),
 ];
 const BYTE_SYMBOLS = 256;
@@ -41,15 +48,15 @@ const CHAT_TEMPLATE = [
   "{%- for m in messages -%}{%- if m['role'] == 'system' -%}",
   "{%- if ns.first_sp -%}{%- set ns.system = m['content'] -%}{%- set ns.first_sp = false -%}",
   "{%- else -%}{%- set ns.system = ns.system + '\n\n' + m['content'] -%}{%- endif -%}",
-  "{%- endif -%}{%- endfor -%}",
+  '{%- endif -%}{%- endfor -%}',
   "{%- if tools -%}{%- set ns.system = ns.system + ('\n\n' if ns.system else '') + '## Tools\nYou have access to the following tools:\n' -%}",
   "{%- for tool in tools -%}{%- set ns.system = ns.system + '\n### ' + tool['function']['name'] + '\nDescription: ' +",
   " (tool['function']['description'] or '') + '\n\nParameters: ' + (tool['function']['parameters'] | tojson) + '\n' -%}{%- endfor -%}",
   "{%- set ns.system = ns.system + '\nIMPORTANT: ALWAYS adhere to this exact format for tool use:\n' +",
   " '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>tool_call_name\n```json\ntool_call_arguments\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>' -%}",
-  "{%- endif -%}",
-  "{{- bos_token -}}{{- ns.system -}}",
-  "{%- for m in messages -%}",
+  '{%- endif -%}',
+  '{{- bos_token -}}{{- ns.system -}}',
+  '{%- for m in messages -%}',
   "{%- if m['role'] == 'user' -%}{%- set ns.is_tool = false -%}{{- '<｜User｜>' + m['content'] -}}",
   "{%- elif m['role'] == 'assistant' -%}",
   "{%- if ns.is_tool -%}{{- '<｜tool▁outputs▁end｜>' -}}{%- set ns.is_tool = false -%}{%- else -%}{{- '<｜Assistant｜>' -}}{%- endif -%}",
@@ -58,12 +65,12 @@ const CHAT_TEMPLATE = [
   "{%- for tool in m['tool_calls'] -%}{%- if not loop.first -%}{{- '\n' -}}{%- endif -%}",
   "{{- '<｜tool▁call▁begin｜>' + tool['type'] + '<｜tool▁sep｜>' + tool['function']['name'] + '\n```json\n' + tool['function']['arguments'] + '\n```<｜tool▁call▁end｜>' -}}",
   "{%- endfor -%}{{- '<｜tool▁calls▁end｜>' -}}{%- endif -%}",
-  "{{- eos_token -}}",
+  '{{- eos_token -}}',
   "{%- elif m['role'] == 'tool' -%}",
   "{%- if not ns.is_tool -%}{{- '<｜tool▁outputs▁begin｜>' -}}{%- set ns.is_tool = true -%}{%- else -%}{{- '\n' -}}{%- endif -%}",
   "{{- '<｜tool▁output▁begin｜>' + m['content'] + '<｜tool▁output▁end｜>' -}}",
-  "{%- endif -%}",
-  "{%- endfor -%}",
+  '{%- endif -%}',
+  '{%- endfor -%}',
   "{%- if ns.is_tool -%}{{- '<｜tool▁outputs▁end｜>' -}}{%- endif -%}",
   "{%- if add_generation_prompt and not ns.is_tool -%}{{- '<｜Assistant｜>' -}}{%- endif -%}",
 ].join('');
@@ -92,7 +99,15 @@ export function buildSynthTokenizer(vocabSize: number): SynthTokenizerFiles {
     const id = nextId++;
     vocab[content] = id;
     if (added !== null) {
-      addedTokens.push({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: added });
+      addedTokens.push({
+        id,
+        content,
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: added,
+      });
     }
   };
   for (const special of LEADING_SPECIALS) addToken(special, true);
@@ -100,9 +115,12 @@ export function buildSynthTokenizer(vocabSize: number): SynthTokenizerFiles {
   for (const token of newTokens) addToken(token, null);
   for (const [content, special] of TRAILING_SPECIALS.slice(0, numTrailing)) addToken(content, special);
 
-  const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean): Record<string, unknown> => (
-    { type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: trimOffsets, use_regex: true }
-  );
+  const byteLevel = (addPrefixSpace: boolean, trimOffsets: boolean): Record<string, unknown> => ({
+    type: 'ByteLevel',
+    add_prefix_space: addPrefixSpace,
+    trim_offsets: trimOffsets,
+    use_regex: true,
+  });
   const tokenizerJson = {
     version: '1.0',
     truncation: null,

@@ -14,8 +14,17 @@ import { buildSynthTokenizer } from './synth-tokenizer.js';
 
 const FIXTURE_DIR = fileURLToPath(new URL('../../tests/fixtures/deepseek-v3-tiny-b', import.meta.url));
 
-interface HeaderEntry { dtype: string; shape: number[]; data_offsets: [number, number] }
-interface ParsedSafetensors { headerBytes: number; metadata: Record<string, string>; tensors: [string, HeaderEntry][]; dataStart: number }
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+interface ParsedSafetensors {
+  headerBytes: number;
+  metadata: Record<string, string>;
+  tensors: [string, HeaderEntry][];
+  dataStart: number;
+}
 
 function parseSafetensors(file: Buffer): ParsedSafetensors {
   const headerBytes = Number(file.readBigUInt64LE(0));
@@ -44,7 +53,10 @@ function tensorF32(file: Buffer, parsed: ParsedSafetensors, name: string): Float
 function std(values: Float32Array): number {
   let sum = 0;
   let sumSquares = 0;
-  for (const v of values) { sum += v; sumSquares += v * v; }
+  for (const v of values) {
+    sum += v;
+    sumSquares += v * v;
+  }
   const mean = sum / values.length;
   return Math.sqrt(sumSquares / values.length - mean * mean);
 }
@@ -59,18 +71,31 @@ test('tiny preset: deterministic per seed, fixture names and shapes, sane weight
   const root = await mkdtemp(join(tmpdir(), 'synth-test-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   const progress: string[] = [];
-  await synthesizeCheckpoint({ outDir: join(root, 'a'), seed: 1234, preset: 'tiny', onProgress: (m) => progress.push(m) });
+  await synthesizeCheckpoint({
+    outDir: join(root, 'a'),
+    seed: 1234,
+    preset: 'tiny',
+    onProgress: (m) => progress.push(m),
+  });
   await synthesizeCheckpoint({ outDir: join(root, 'b'), seed: 1234, preset: 'tiny' });
   await synthesizeCheckpoint({ outDir: join(root, 'c'), seed: 1235, preset: 'tiny' });
   const [a, b, c] = await Promise.all(['a', 'b', 'c'].map((dir) => readFolder(join(root, dir))));
   assert.ok(a && b && c);
 
-  assert.deepEqual([...a.keys()], [
-    'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json',
-  ]);
-  for (const [name, bytes] of a) assert.ok(bytes.equals(b.get(name) ?? Buffer.alloc(0)), `${name} differs for the same seed`);
-  assert.ok(!a.get('model.safetensors')?.equals(c.get('model.safetensors') ?? Buffer.alloc(0)), 'weights ignore the seed');
-  assert.ok(progress.some((line) => line.startsWith('layer 3/3')), progress.join('\n'));
+  assert.deepEqual(
+    [...a.keys()],
+    ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'],
+  );
+  for (const [name, bytes] of a)
+    assert.ok(bytes.equals(b.get(name) ?? Buffer.alloc(0)), `${name} differs for the same seed`);
+  assert.ok(
+    !a.get('model.safetensors')?.equals(c.get('model.safetensors') ?? Buffer.alloc(0)),
+    'weights ignore the seed',
+  );
+  assert.ok(
+    progress.some((line) => line.startsWith('layer 3/3')),
+    progress.join('\n'),
+  );
 
   // The tiny preset is the fixture's config, and its tensors are the fixture's names, shapes and order.
   const fixtureConfig = JSON.parse(await readFile(join(FIXTURE_DIR, 'config.json'), 'utf8')) as unknown;
@@ -123,15 +148,26 @@ test('tokenizer.json loads in @huggingface/tokenizers and round-trips text', asy
   t.after(() => rm(root, { recursive: true, force: true }));
   await synthesizeCheckpoint({ outDir: root, seed: 1, preset: 'tiny' });
   const tokenizerJson = JSON.parse(await readFile(join(root, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
-  const tokenizerConfig = JSON.parse(await readFile(join(root, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
-  const fixtureTokenizerConfig = JSON.parse(await readFile(join(FIXTURE_DIR, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  const tokenizerConfig = JSON.parse(await readFile(join(root, 'tokenizer_config.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  const fixtureTokenizerConfig = JSON.parse(
+    await readFile(join(FIXTURE_DIR, 'tokenizer_config.json'), 'utf8'),
+  ) as Record<string, unknown>;
   // Same as the fixture's except model_max_length, which follows max_position_embeddings (the fixture says 4096),
   // and the chat template, which also renders tools (checked below to render plain chats as the fixture's does).
-  assert.deepEqual({ ...tokenizerConfig, model_max_length: 0, chat_template: '' }, { ...fixtureTokenizerConfig, model_max_length: 0, chat_template: '' });
+  assert.deepEqual(
+    { ...tokenizerConfig, model_max_length: 0, chat_template: '' },
+    { ...fixtureTokenizerConfig, model_max_length: 0, chat_template: '' },
+  );
   assert.equal(tokenizerConfig['model_max_length'], synthPresetConfig('tiny')['max_position_embeddings']);
   const tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
 
-  for (const text of ['The weather is warm, and the market is full of voices.', 'Grüße aus Köln — 日本語 🙂 naïve café']) {
+  for (const text of [
+    'The weather is warm, and the market is full of voices.',
+    'Grüße aus Köln — 日本語 🙂 naïve café',
+  ]) {
     const { ids } = tokenizer.encode(text);
     assert.equal(tokenizer.decode(ids), text);
   }
@@ -160,7 +196,10 @@ test('tokenizer vocab size equals config vocab_size for tiny and demo', () => {
     const ids = Object.values(model.vocab).sort((x, y) => x - y);
     assert.equal(numTokens, vocabSize);
     assert.equal(ids.length, vocabSize);
-    assert.deepEqual(ids, Array.from({ length: vocabSize as number }, (_, i) => i));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: vocabSize as number }, (_, i) => i),
+    );
     assert.equal(new Set(model.merges).size, model.merges.length, `${preset}: duplicate merges`);
   }
 });
@@ -168,7 +207,8 @@ test('tokenizer vocab size equals config vocab_size for tiny and demo', () => {
 test('BF16 conversion rounds to nearest even and survives a safetensors round trip', async (t) => {
   const bitsOf = (value: number): number => new Uint32Array(new Float32Array([value]).buffer)[0] ?? 0;
   const toBf16 = (value: number): number => bf16BitsToF32(f32BitsToBf16Bits(bitsOf(value)));
-  for (const exact of [0, 1, -2.5, 0.15625, 3.140625, -65280, Number.POSITIVE_INFINITY]) assert.equal(toBf16(exact), exact);
+  for (const exact of [0, 1, -2.5, 0.15625, 3.140625, -65280, Number.POSITIVE_INFINITY])
+    assert.equal(toBf16(exact), exact);
   assert.equal(toBf16(1 + 2 ** -8), 1); // tie → even mantissa (down)
   assert.equal(toBf16(1 + 3 * 2 ** -8), 1 + 2 ** -6); // tie → even mantissa (up)
   assert.equal(toBf16(1 + 2 ** -8 + 2 ** -12), 1 + 2 ** -7); // above the tie → up
@@ -199,16 +239,29 @@ test('FP8: DeepSeek-V3 layout (F8_E4M3 linears + F32 scale_inv, BF16 rest), same
   await synthesizeCheckpoint({ outDir: join(root, 'f32'), seed: 77, preset: 'tiny', dtype: 'F32' });
   await synthesizeCheckpoint({ outDir: join(root, 'fp8'), seed: 77, preset: 'tiny', dtype: 'FP8' });
   const config = JSON.parse(await readFile(join(root, 'fp8', 'config.json'), 'utf8')) as Record<string, unknown>;
-  assert.deepEqual(config['quantization_config'],
-    { activation_scheme: 'dynamic', fmt: 'e4m3', quant_method: 'fp8', weight_block_size: [128, 128] });
-  assert.deepEqual({ ...config, quantization_config: undefined }, { ...synthPresetConfig('tiny'), torch_dtype: 'bfloat16', quantization_config: undefined });
+  assert.deepEqual(config['quantization_config'], {
+    activation_scheme: 'dynamic',
+    fmt: 'e4m3',
+    quant_method: 'fp8',
+    weight_block_size: [128, 128],
+  });
+  assert.deepEqual(
+    { ...config, quantization_config: undefined },
+    { ...synthPresetConfig('tiny'), torch_dtype: 'bfloat16', quantization_config: undefined },
+  );
 
-  const [f32File, file] = await Promise.all(['f32', 'fp8'].map((dir) => readFile(join(root, dir, 'model.safetensors'))));
+  const [f32File, file] = await Promise.all(
+    ['f32', 'fp8'].map((dir) => readFile(join(root, dir, 'model.safetensors'))),
+  );
   assert.ok(f32File && file);
   const [f32, parsed] = [parseSafetensors(f32File), parseSafetensors(file)];
   const entries = new Map(parsed.tensors);
-  assert.deepEqual(parsed.tensors.map(([name]) => name).filter((name) => !name.endsWith('_scale_inv')), f32.tensors.map(([name]) => name));
-  const linear = /\.(self_attn\.(q_a|q_b|q|kv_a|kv_b|o)_proj(_with_mqa)?|mlp\.(experts\.\d+\.|shared_experts\.)?(gate|up|down)_proj)\.weight$/;
+  assert.deepEqual(
+    parsed.tensors.map(([name]) => name).filter((name) => !name.endsWith('_scale_inv')),
+    f32.tensors.map(([name]) => name),
+  );
+  const linear =
+    /\.(self_attn\.(q_a|q_b|q|kv_a|kv_b|o)_proj(_with_mqa)?|mlp\.(experts\.\d+\.|shared_experts\.)?(gate|up|down)_proj)\.weight$/;
   let fp8Weights = 0;
   for (const [name, f32Entry] of f32.tensors) {
     const entry = entries.get(name);
@@ -221,14 +274,19 @@ test('FP8: DeepSeek-V3 layout (F8_E4M3 linears + F32 scale_inv, BF16 rest), same
     }
     if (!linear.test(name)) {
       const bf16 = tensorBytes(file, parsed, name, 'BF16');
-      reference.forEach((value, i) => assert.ok(Math.abs(bf16BitsToF32(bf16.readUInt16LE(2 * i)) - value) <= Math.abs(value) * 2 ** -8));
+      reference.forEach((value, i) =>
+        assert.ok(Math.abs(bf16BitsToF32(bf16.readUInt16LE(2 * i)) - value) <= Math.abs(value) * 2 ** -8),
+      );
       continue;
     }
     fp8Weights++;
     const codes = tensorBytes(file, parsed, name, 'F8_E4M3');
     const scaleEntry = entries.get(`${name}_scale_inv`);
     const [rows = 0, cols = 0] = entry.shape;
-    assert.deepEqual(scaleEntry && { dtype: scaleEntry.dtype, shape: scaleEntry.shape }, { dtype: 'F32', shape: [Math.ceil(rows / 128), Math.ceil(cols / 128)] });
+    assert.deepEqual(scaleEntry && { dtype: scaleEntry.dtype, shape: scaleEntry.shape }, {
+      dtype: 'F32',
+      shape: [Math.ceil(rows / 128), Math.ceil(cols / 128)],
+    });
     const scaleInv = tensorF32(file, parsed, `${name}_scale_inv`);
     const blockCols = Math.ceil(cols / 128);
     reference.forEach((value, i) => {
@@ -245,24 +303,45 @@ test('FP8: DeepSeek-V3 layout (F8_E4M3 linears + F32 scale_inv, BF16 rest), same
   // A config carrying an fp8 quantization_config defaults to FP8; an explicit float dtype drops it.
   const fp8Config = { quantization_config: { quant_method: 'fp8' } };
   await synthesizeCheckpoint({ outDir: join(root, 'auto'), seed: 77, preset: 'tiny', config: fp8Config });
-  await synthesizeCheckpoint({ outDir: join(root, 'bf16'), seed: 77, preset: 'tiny', config: fp8Config, dtype: 'BF16' });
+  await synthesizeCheckpoint({
+    outDir: join(root, 'bf16'),
+    seed: 77,
+    preset: 'tiny',
+    config: fp8Config,
+    dtype: 'BF16',
+  });
   assert.ok((await readFile(join(root, 'auto', 'model.safetensors'))).equals(file));
-  assert.equal((JSON.parse(await readFile(join(root, 'bf16', 'config.json'), 'utf8')) as Record<string, unknown>)['quantization_config'], undefined);
+  assert.equal(
+    (JSON.parse(await readFile(join(root, 'bf16', 'config.json'), 'utf8')) as Record<string, unknown>)[
+      'quantization_config'
+    ],
+    undefined,
+  );
 });
 
 test('SafetensorsWriter: F8_E4M3 from F32 values (unscaled, saturating) or raw codes, mixed dtypes', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'synth-f8w-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   const path = join(root, 'x.safetensors');
-  const decls = [{ name: 'a', shape: [4], dtype: 'F8_E4M3' as const }, { name: 'b', shape: [2], dtype: 'F8_E4M3' as const }, { name: 'c', shape: [1] }];
+  const decls = [
+    { name: 'a', shape: [4], dtype: 'F8_E4M3' as const },
+    { name: 'b', shape: [2], dtype: 'F8_E4M3' as const },
+    { name: 'c', shape: [1] },
+  ];
   const writer = await SafetensorsWriter.create(path, decls, 'F32');
   await writer.writeTensor('a', [new Float32Array([1, 448, 1000, -0.5])]);
   await assert.rejects(writer.writeTensorBytes('b', [new Uint8Array(3)]), /more than 2 bytes/);
   await writer.close().catch(() => {});
   const file = await readFile(path);
   const parsed = parseSafetensors(file);
-  assert.deepEqual(parsed.tensors.map(([name, entry]) => [name, entry.dtype, entry.data_offsets]),
-    [['a', 'F8_E4M3', [0, 4]], ['b', 'F8_E4M3', [4, 6]], ['c', 'F32', [6, 10]]]);
+  assert.deepEqual(
+    parsed.tensors.map(([name, entry]) => [name, entry.dtype, entry.data_offsets]),
+    [
+      ['a', 'F8_E4M3', [0, 4]],
+      ['b', 'F8_E4M3', [4, 6]],
+      ['c', 'F32', [6, 10]],
+    ],
+  );
   assert.deepEqual([...file.subarray(parsed.dataStart, parsed.dataStart + 4)], [0x38, 0x7e, 0x7e, 0xb0]);
 });
 
@@ -280,7 +359,7 @@ test('Rng: per-stream determinism, chunking does not change the draws', () => {
   assert.ok(Math.abs(std(whole) - 1) < 0.25);
 });
 
-test('the synthetic chat template renders plain chats as the fixture\'s DeepSeek template does, and renders tools', async (t) => {
+test("the synthetic chat template renders plain chats as the fixture's DeepSeek template does, and renders tools", async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'synth-tpl-'));
   t.after(() => rm(root, { recursive: true, force: true }));
   await synthesizeCheckpoint({ outDir: root, seed: 1, preset: 'tiny' });
@@ -288,24 +367,53 @@ test('the synthetic chat template renders plain chats as the fixture\'s DeepSeek
   const fixture = await ModelTokenizer.load(FIXTURE_DIR);
   const chats = [
     [{ role: 'user', content: 'Hi' }],
-    [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Hi' }, { role: 'assistant', content: 'Hello.' }, { role: 'user', content: 'More?' }],
+    [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'Hi' },
+      { role: 'assistant', content: 'Hello.' },
+      { role: 'user', content: 'More?' },
+    ],
   ];
   for (const messages of chats) {
     for (const addGenerationPrompt of [true, false]) {
-      assert.equal(synth.applyChatTemplate(messages, { addGenerationPrompt }), fixture.applyChatTemplate(messages, { addGenerationPrompt }));
+      assert.equal(
+        synth.applyChatTemplate(messages, { addGenerationPrompt }),
+        fixture.applyChatTemplate(messages, { addGenerationPrompt }),
+      );
     }
   }
-  const tools = [{ type: 'function', function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }];
-  const rendered = synth.applyChatTemplate([
-    { role: 'user', content: 'Paris?' },
-    { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } }] },
-    { role: 'tool', content: '21C', tool_call_id: 'call_1' },
-  ], { addGenerationPrompt: true, tools });
-  assert.equal(rendered, '<｜begin▁of▁sentence｜>## Tools\nYou have access to the following tools:\n\n### get_weather\nDescription: Weather now\n\n' +
-    'Parameters: {"type": "object", "properties": {"city": {"type": "string"}}}\n\nIMPORTANT: ALWAYS adhere to this exact format for tool use:\n' +
-    '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>tool_call_name\n```json\ntool_call_arguments\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>' +
-    '<｜User｜>Paris?<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{"city": "Paris"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜><｜end▁of▁sentence｜>' +
-    '<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>21C<｜tool▁output▁end｜><｜tool▁outputs▁end｜>');
+  const tools = [
+    {
+      type: 'function',
+      function: {
+        name: 'get_weather',
+        description: 'Weather now',
+        parameters: { type: 'object', properties: { city: { type: 'string' } } },
+      },
+    },
+  ];
+  const rendered = synth.applyChatTemplate(
+    [
+      { role: 'user', content: 'Paris?' },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city": "Paris"}' } },
+        ],
+      },
+      { role: 'tool', content: '21C', tool_call_id: 'call_1' },
+    ],
+    { addGenerationPrompt: true, tools },
+  );
+  assert.equal(
+    rendered,
+    '<｜begin▁of▁sentence｜>## Tools\nYou have access to the following tools:\n\n### get_weather\nDescription: Weather now\n\n' +
+      'Parameters: {"type": "object", "properties": {"city": {"type": "string"}}}\n\nIMPORTANT: ALWAYS adhere to this exact format for tool use:\n' +
+      '<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>tool_call_name\n```json\ntool_call_arguments\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>' +
+      '<｜User｜>Paris?<｜Assistant｜><｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{"city": "Paris"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜><｜end▁of▁sentence｜>' +
+      '<｜tool▁outputs▁begin｜><｜tool▁output▁begin｜>21C<｜tool▁output▁end｜><｜tool▁outputs▁end｜>',
+  );
   // The markers are single tokens, kept when decoding (not special).
   const id = synth.tokenToId('<｜tool▁call▁begin｜>');
   assert.ok(id !== null);

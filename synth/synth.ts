@@ -12,7 +12,12 @@ import { FP8_WEIGHT_BLOCK, fp8ScaleInvShape, quantizeFp8Blocks } from '../quant/
 import { Rng } from '../util/rng.js';
 import { SafetensorsWriter, elementCount, type TensorDecl } from './safetensors-writer.js';
 import {
-  fp8QuantizationConfig, synthPresetConfig, synthPresetDtype, torchDtypeName, type SynthDtype, type SynthPreset,
+  fp8QuantizationConfig,
+  synthPresetConfig,
+  synthPresetDtype,
+  torchDtypeName,
+  type SynthDtype,
+  type SynthPreset,
 } from './synth-presets.js';
 import { buildSynthGenerationConfig, buildSynthTokenizer, buildSynthTokenizerConfig } from './synth-tokenizer.js';
 import { planTensors, synthShapeFromConfig, type PlannedTensor } from './synth-tensors.js';
@@ -72,11 +77,21 @@ export async function synthesizeCheckpoint(opts: SynthOptions): Promise<void> {
   const plan = planTensors(shape, tokenizer.numTokens);
   const numParams = plan.reduce((sum, tensor) => sum + elementCount(tensor.shape), 0);
   progress(`weights: ${plan.length} tensors, ${(numParams / 1e6).toFixed(1)}M parameters, ${dtype}`);
-  const metadata = { format: 'pt', generator: GENERATOR_NAME, seed: String(opts.seed), ...(opts.preset ? { preset: opts.preset } : {}) };
+  const metadata = {
+    format: 'pt',
+    generator: GENERATOR_NAME,
+    seed: String(opts.seed),
+    ...(opts.preset ? { preset: opts.preset } : {}),
+  };
   // Written under a temporary name so an interrupted run never leaves a plausible-looking model.safetensors.
   const finalPath = join(opts.outDir, 'model.safetensors');
   const partialPath = `${finalPath}.partial`;
-  const writer = await SafetensorsWriter.create(partialPath, storedTensors(plan, dtype), dtype === 'FP8' ? 'BF16' : dtype, metadata);
+  const writer = await SafetensorsWriter.create(
+    partialPath,
+    storedTensors(plan, dtype),
+    dtype === 'FP8' ? 'BF16' : dtype,
+    metadata,
+  );
   try {
     const chunk = new Float32Array(CHUNK_ELEMENTS);
     let currentLayer: number | null = null;
@@ -104,12 +119,15 @@ function resolveConfig(opts: SynthOptions): { config: Record<string, unknown>; d
   const merged: Record<string, unknown> = { ...base, ...(opts.config ?? {}) };
   const requested = opts.config?.['torch_dtype'];
   const quantization = opts.config?.['quantization_config'];
-  const requestsFp8 = typeof quantization === 'object' && quantization !== null
-    && (quantization as Record<string, unknown>)['quant_method'] === 'fp8';
-  const dtype = opts.dtype
-    ?? (requestsFp8 ? 'FP8' : undefined)
-    ?? (requested === 'bfloat16' ? 'BF16' : requested === 'float32' ? 'F32' : undefined)
-    ?? (preset !== undefined ? synthPresetDtype(preset) : 'F32');
+  const requestsFp8 =
+    typeof quantization === 'object' &&
+    quantization !== null &&
+    (quantization as Record<string, unknown>)['quant_method'] === 'fp8';
+  const dtype =
+    opts.dtype ??
+    (requestsFp8 ? 'FP8' : undefined) ??
+    (requested === 'bfloat16' ? 'BF16' : requested === 'float32' ? 'F32' : undefined) ??
+    (preset !== undefined ? synthPresetDtype(preset) : 'F32');
   // torch_dtype and quantization_config describe the stored weights, so they must follow the dtype actually written.
   merged['torch_dtype'] = torchDtypeName(dtype);
   if (dtype === 'FP8') merged['quantization_config'] = fp8QuantizationConfig(FP8_WEIGHT_BLOCK);
@@ -134,7 +152,12 @@ function storedTensors(plan: readonly PlannedTensor[], dtype: SynthDtype): Tenso
  * Streams an FP8 weight [rows, cols] in bands of whole 128-row blocks (so no block straddles two bands), then its
  * scale_inv, whose rows the bands produced in order.
  */
-async function writeFp8Weight(writer: SafetensorsWriter, tensor: PlannedTensor, seed: number, chunk: Float32Array): Promise<void> {
+async function writeFp8Weight(
+  writer: SafetensorsWriter,
+  tensor: PlannedTensor,
+  seed: number,
+  chunk: Float32Array,
+): Promise<void> {
   const cols = tensor.shape[1] ?? 1;
   const bandRows = FP8_WEIGHT_BLOCK * Math.max(1, Math.floor(chunk.length / (FP8_WEIGHT_BLOCK * cols)));
   const band = bandRows * cols <= chunk.length ? chunk.subarray(0, bandRows * cols) : new Float32Array(bandRows * cols);

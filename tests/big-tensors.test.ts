@@ -19,7 +19,10 @@ const enabled = process.env['LATENTSERVE_BIG_TESTS'] === '1';
 const VOCAB = 1024;
 const HIDDEN = 524_416;
 
-interface Initializer { name: string; external_data?: { key: string; value: string }[] }
+interface Initializer {
+  name: string;
+  external_data?: { key: string; value: string }[];
+}
 
 /** `length` bytes of `file` from `offset`, read in pieces (sample checks, not whole tensors). */
 function bytesAt(file: string, offset: number, length: number): Buffer {
@@ -33,7 +36,10 @@ function bytesAt(file: string, offset: number, length: number): Buffer {
   }
 }
 
-test('a checkpoint with >2 GiB float32 tensors compiles and runs (LATENTSERVE_BIG_TESTS=1)', { skip: enabled ? false : 'set LATENTSERVE_BIG_TESTS=1 to run (≈9 GB disk)', timeout: 30 * 60_000 }, async () => {
+test('a checkpoint with >2 GiB float32 tensors compiles and runs (LATENTSERVE_BIG_TESTS=1)', {
+  skip: enabled ? false : 'set LATENTSERVE_BIG_TESTS=1 to run (≈9 GB disk)',
+  timeout: 30 * 60_000,
+}, async () => {
   const root = tempCacheDir();
   try {
     const modelDir = join(root, 'model');
@@ -42,13 +48,21 @@ test('a checkpoint with >2 GiB float32 tensors compiles and runs (LATENTSERVE_BI
       seed: 0,
       preset: 'tiny',
       dtype: 'F32',
-      config: { ...synthPresetConfig('tiny'), vocab_size: VOCAB, hidden_size: HIDDEN, num_hidden_layers: 1, first_k_dense_replace: 1, intermediate_size: 16 },
+      config: {
+        ...synthPresetConfig('tiny'),
+        vocab_size: VOCAB,
+        hidden_size: HIDDEN,
+        num_hidden_layers: 1,
+        first_k_dense_replace: 1,
+        intermediate_size: 16,
+      },
     });
     const ckpt = SafetensorsCheckpoint.open(modelDir);
     const embed = ckpt.info('model.embed_tokens.weight');
     const head = ckpt.info('lm_head.weight');
     assert.ok(embed.byteLength > 2 ** 31 && head.byteLength > 2 ** 31);
-    const embedRow = (row: number): Float32Array => ckpt.readFloat32('model.embed_tokens.weight').subarray(row * HIDDEN, (row + 1) * HIDDEN);
+    const embedRow = (row: number): Float32Array =>
+      ckpt.readFloat32('model.embed_tokens.weight').subarray(row * HIDDEN, (row + 1) * HIDDEN);
     const lastEmbedRow = embedRow(VOCAB - 1).slice();
 
     const model = await loadModel(modelDir, { cacheDir: join(root, 'cache'), numBlocks: 4, blockSize: 16 });
@@ -66,14 +80,31 @@ test('a checkpoint with >2 GiB float32 tensors compiles and runs (LATENTSERVE_BI
       assert.ok(tail.equals(Buffer.from(lastEmbedRow.buffer)), 'last embedding row, written past 2 GiB');
       const headInits = graph.graph.initializer.filter((i) => i.name.startsWith('lm_head.weight'));
       assert.ok(headInits.length > 0);
-      assert.ok(headInits.every((i) => Number(Object.fromEntries((i.external_data ?? []).map((e) => [e.key, e.value]))['offset']) > 2 ** 31), 'lm_head lies past 2³¹ in the data file');
+      assert.ok(
+        headInits.every(
+          (i) => Number(Object.fromEntries((i.external_data ?? []).map((e) => [e.key, e.value]))['offset']) > 2 ** 31,
+        ),
+        'lm_head lies past 2³¹ in the data file',
+      );
 
-      const params = { maxTokens: 4, temperature: 0, topP: 1, seed: 0, logprobs: 3, echo: true, ignoreEos: true, eosTokenIds: [1], maxBatchTokens: 64 };
+      const params = {
+        maxTokens: 4,
+        temperature: 0,
+        topP: 1,
+        seed: 0,
+        logprobs: 3,
+        echo: true,
+        ignoreEos: true,
+        eosTokenIds: [1],
+        maxBatchTokens: 64,
+      };
       const prompt = [0, VOCAB - 1, 5, VOCAB - 2];
       const first = await generateOffline(model.executor, model.tokenizer, prompt, params);
       const second = await generateOffline(model.executor, model.tokenizer, prompt, params);
       assert.equal(first.tokens.length, 4);
-      const logprobs = [...first.promptLogprobs.slice(1), ...first.logprobs].flatMap((e) => e!.top.map((t) => t.logprob));
+      const logprobs = [...first.promptLogprobs.slice(1), ...first.logprobs].flatMap((e) =>
+        e!.top.map((t) => t.logprob),
+      );
       assert.ok(logprobs.length > 0 && logprobs.every(Number.isFinite), 'finite logprobs');
       assert.deepEqual(second.tokens, first.tokens);
     } finally {

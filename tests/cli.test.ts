@@ -18,8 +18,25 @@ describe('latentserve complete', () => {
 
   it('--json prints tokens, text, finish_reason, logprobs and prompt_logprobs', async () => {
     const prompt = loadReference('deepseek-v2-tiny').prompts.find((p) => p.name === 'short7')!;
-    const { stdout } = await run(process.execPath, [BIN, 'complete', '--model', fixtureDir('deepseek-v2-tiny'),
-      '--prompt-ids', prompt.prompt_ids.join(','), '--max-tokens', '4', '--logprobs', '3', '--echo', '--ignore-eos', '--json'], { env });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        BIN,
+        'complete',
+        '--model',
+        fixtureDir('deepseek-v2-tiny'),
+        '--prompt-ids',
+        prompt.prompt_ids.join(','),
+        '--max-tokens',
+        '4',
+        '--logprobs',
+        '3',
+        '--echo',
+        '--ignore-eos',
+        '--json',
+      ],
+      { env },
+    );
     const out = JSON.parse(stdout) as CompleteJson;
     assert.deepEqual(out.tokens, prompt.continuation_ids.slice(0, 4));
     assert.equal(out.finish_reason, 'length');
@@ -31,40 +48,125 @@ describe('latentserve complete', () => {
     }
     assert.equal(out.prompt_logprobs.length, prompt.prompt_ids.length);
     assert.equal(out.prompt_logprobs[0], null);
-    assert.deepEqual(out.prompt_logprobs.slice(1).map((e) => e!.id), prompt.prompt_ids.slice(1));
+    assert.deepEqual(
+      out.prompt_logprobs.slice(1).map((e) => e!.id),
+      prompt.prompt_ids.slice(1),
+    );
     assert.ok(out.text.startsWith('<｜begin▁of▁sentence｜>The license is free software.'), out.text); // echo includes the prompt
   });
 
   it('--prompt text is tokenized and generation stops at EOS unless --ignore-eos', async () => {
-    const { stdout } = await run(process.execPath, [BIN, 'complete', '--model', fixtureDir('deepseek-v3-tiny-b'),
-      '--prompt', 'The license is free software.', '--max-tokens', '3', '--temperature', '0.8', '--seed', '7', '--json'], { env });
+    const { stdout } = await run(
+      process.execPath,
+      [
+        BIN,
+        'complete',
+        '--model',
+        fixtureDir('deepseek-v3-tiny-b'),
+        '--prompt',
+        'The license is free software.',
+        '--max-tokens',
+        '3',
+        '--temperature',
+        '0.8',
+        '--seed',
+        '7',
+        '--json',
+      ],
+      { env },
+    );
     const out = JSON.parse(stdout) as CompleteJson;
     assert.ok(out.tokens.length >= 1 && out.tokens.length <= 3);
     assert.equal(out.finish_reason === 'stop', out.tokens.at(-1) === 1);
-    const again = JSON.parse((await run(process.execPath, [BIN, 'complete', '--model', fixtureDir('deepseek-v3-tiny-b'),
-      '--prompt', 'The license is free software.', '--max-tokens', '3', '--temperature', '0.8', '--seed', '7', '--json'], { env })).stdout) as CompleteJson;
+    const again = JSON.parse(
+      (
+        await run(
+          process.execPath,
+          [
+            BIN,
+            'complete',
+            '--model',
+            fixtureDir('deepseek-v3-tiny-b'),
+            '--prompt',
+            'The license is free software.',
+            '--max-tokens',
+            '3',
+            '--temperature',
+            '0.8',
+            '--seed',
+            '7',
+            '--json',
+          ],
+          { env },
+        )
+      ).stdout,
+    ) as CompleteJson;
     assert.deepEqual(again.tokens, out.tokens, 'same seed, same tokens');
   });
 
   it('--quant auto plans memory, picks the most precise mode that fits and says so; convert refuses it', async () => {
-    const { stderr } = await run(process.execPath, [BIN, 'complete', '--model', fixtureDir('deepseek-v3-tiny-b'),
-      '--prompt-ids', '0,865', '--max-tokens', '1', '--quant', 'auto', '--json'], { env });
+    const { stderr } = await run(
+      process.execPath,
+      [
+        BIN,
+        'complete',
+        '--model',
+        fixtureDir('deepseek-v3-tiny-b'),
+        '--prompt-ids',
+        '0,865',
+        '--max-tokens',
+        '1',
+        '--quant',
+        'auto',
+        '--json',
+      ],
+      { env },
+    );
     assert.match(stderr, /--quant auto chose --quant none: [\d.]+ GiB of memory/);
-    await assert.rejects(run(process.execPath, [BIN, 'convert', '--model', fixtureDir('deepseek-v3-tiny-b'), '--out', join(cacheDir, 'x'), '--quant', 'auto'], { env }),
-      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--quant auto chooses a mode when loading'));
+    await assert.rejects(
+      run(
+        process.execPath,
+        [BIN, 'convert', '--model', fixtureDir('deepseek-v3-tiny-b'), '--out', join(cacheDir, 'x'), '--quant', 'auto'],
+        { env },
+      ),
+      (err: { code: number; stderr: string }) =>
+        err.code === 2 && err.stderr.includes('--quant auto chooses a mode when loading'),
+    );
   });
 
   it('bad input exits 2 with a clear message', async () => {
-    await assert.rejects(run(process.execPath, [BIN, 'complete', '--model', fixtureDir('deepseek-v2-tiny'), '--prompt-ids', '0,99999'], { env }),
-      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('99999 is not a token id'));
-    await assert.rejects(run(process.execPath, [BIN, 'complete', '--prompt', 'x'], { env }),
-      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--model DIR is required'));
-    await assert.rejects(run(process.execPath, [BIN, 'complete', '--model', '/nonexistent', '--prompt', 'x'], { env }),
-      (err: { code: number; stderr: string }) => err.code === 1 && err.stderr.includes('config.json'));
-    await assert.rejects(run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v2-tiny'), '--executor-memory', 'arenaExtend=1'], { env }),
-      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--executor-memory: bad executor memory option "arenaExtend=1"'));
-    await assert.rejects(run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v2-tiny'), '--session-options', '{"intraOpThreads": 2}'], { env }),
-      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--session-options: unknown session option "intraOpThreads"'));
+    await assert.rejects(
+      run(process.execPath, [BIN, 'complete', '--model', fixtureDir('deepseek-v2-tiny'), '--prompt-ids', '0,99999'], {
+        env,
+      }),
+      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('99999 is not a token id'),
+    );
+    await assert.rejects(
+      run(process.execPath, [BIN, 'complete', '--prompt', 'x'], { env }),
+      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--model DIR is required'),
+    );
+    await assert.rejects(
+      run(process.execPath, [BIN, 'complete', '--model', '/nonexistent', '--prompt', 'x'], { env }),
+      (err: { code: number; stderr: string }) => err.code === 1 && err.stderr.includes('config.json'),
+    );
+    await assert.rejects(
+      run(
+        process.execPath,
+        [BIN, 'serve', '--model', fixtureDir('deepseek-v2-tiny'), '--executor-memory', 'arenaExtend=1'],
+        { env },
+      ),
+      (err: { code: number; stderr: string }) =>
+        err.code === 2 && err.stderr.includes('--executor-memory: bad executor memory option "arenaExtend=1"'),
+    );
+    await assert.rejects(
+      run(
+        process.execPath,
+        [BIN, 'serve', '--model', fixtureDir('deepseek-v2-tiny'), '--session-options', '{"intraOpThreads": 2}'],
+        { env },
+      ),
+      (err: { code: number; stderr: string }) =>
+        err.code === 2 && err.stderr.includes('--session-options: unknown session option "intraOpThreads"'),
+    );
   });
 });
 
@@ -81,8 +183,20 @@ describe('latentserve <command> --help and serve on a taken port', () => {
   });
 
   it('a malformed --allowed-origins is a usage error (exit 2) before anything loads', async () => {
-    await assert.rejects(run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), '--port', '0', '--allowed-origins', '["http://a"']),
-      (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('--allowed-origins: not a JSON list'));
+    await assert.rejects(
+      run(process.execPath, [
+        BIN,
+        'serve',
+        '--model',
+        fixtureDir('deepseek-v3-tiny-b'),
+        '--port',
+        '0',
+        '--allowed-origins',
+        '["http://a"',
+      ]),
+      (err: { code: number; stderr: string }) =>
+        err.code === 2 && err.stderr.includes('--allowed-origins: not a JSON list'),
+    );
   });
 
   it('serve on a port in use prints one clear line and exits 1', async () => {
@@ -93,7 +207,11 @@ describe('latentserve <command> --help and serve on a taken port', () => {
     try {
       const started = Date.now();
       await assert.rejects(
-        run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), '--host', '127.0.0.1', '--port', String(port)], { timeout: 20_000 }),
+        run(
+          process.execPath,
+          [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), '--host', '127.0.0.1', '--port', String(port)],
+          { timeout: 20_000 },
+        ),
         (err: { code: number; stderr: string; killed: boolean }) => {
           assert.equal(err.killed, false, 'exited on its own');
           assert.equal(err.code, 1);

@@ -23,7 +23,10 @@ const Weather = z.object({
 
 test('openai-node: chat.completions.parse with zodResponseFormat returns a parsed, valid object', async () => {
   const res = await live.server.client.chat.completions.parse({
-    model: 'fixture', messages: [{ role: 'user', content: 'Weather?' }], max_tokens: 300, seed: 4,
+    model: 'fixture',
+    messages: [{ role: 'user', content: 'Weather?' }],
+    max_tokens: 300,
+    seed: 4,
     response_format: zodResponseFormat(Weather, 'weather'),
   });
   const choice = res.choices[0]!;
@@ -33,8 +36,18 @@ test('openai-node: chat.completions.parse with zodResponseFormat returns a parse
 
 test('openai-node: tool_choice "required" streamed through the stream helper yields parseable calls', async () => {
   const stream = live.server.client.chat.completions.stream({
-    model: 'fixture', messages: [{ role: 'user', content: 'Weather in Oslo?' }], max_tokens: 300, seed: 2, tool_choice: 'required', parallel_tool_calls: false,
-    tools: [{ type: 'function', function: { name: 'get_weather', parameters: z.toJSONSchema(Weather) as Record<string, unknown> } }],
+    model: 'fixture',
+    messages: [{ role: 'user', content: 'Weather in Oslo?' }],
+    max_tokens: 300,
+    seed: 2,
+    tool_choice: 'required',
+    parallel_tool_calls: false,
+    tools: [
+      {
+        type: 'function',
+        function: { name: 'get_weather', parameters: z.toJSONSchema(Weather) as Record<string, unknown> },
+      },
+    ],
   });
   const final = await stream.finalChatCompletion();
   const calls = final.choices[0]!.message.tool_calls ?? [];
@@ -43,13 +56,30 @@ test('openai-node: tool_choice "required" streamed through the stream helper yie
 });
 
 test('Vercel AI SDK (openai-compatible): generateObject and a required tool call', async () => {
-  const provider = createOpenAICompatible({ name: 'latentserve', baseURL: `${live.server.url}/v1`, apiKey: 'unused', supportsStructuredOutputs: true });
-  const { object } = await generateObject({ model: provider('fixture'), schema: Weather, prompt: 'Weather?', maxOutputTokens: 300, seed: 4 });
+  const provider = createOpenAICompatible({
+    name: 'latentserve',
+    baseURL: `${live.server.url}/v1`,
+    apiKey: 'unused',
+    supportsStructuredOutputs: true,
+  });
+  const { object } = await generateObject({
+    model: provider('fixture'),
+    schema: Weather,
+    prompt: 'Weather?',
+    maxOutputTokens: 300,
+    seed: 4,
+  });
   assert.deepEqual(Weather.parse(object), object);
 
   const result = await generateText({
-    model: provider('fixture'), prompt: 'Weather in Oslo?', maxOutputTokens: 300, seed: 2, toolChoice: 'required',
-    tools: { get_weather: aiTool({ description: 'Weather', inputSchema: jsonSchema(z.toJSONSchema(Weather) as never) }) },
+    model: provider('fixture'),
+    prompt: 'Weather in Oslo?',
+    maxOutputTokens: 300,
+    seed: 2,
+    toolChoice: 'required',
+    tools: {
+      get_weather: aiTool({ description: 'Weather', inputSchema: jsonSchema(z.toJSONSchema(Weather) as never) }),
+    },
   });
   assert.ok(result.toolCalls.length >= 1, `finish: ${result.finishReason}`);
   for (const call of result.toolCalls) Weather.parse(call.input);
@@ -57,13 +87,24 @@ test('Vercel AI SDK (openai-compatible): generateObject and a required tool call
 });
 
 test('LangChain JS: withStructuredOutput and bindTools', async () => {
-  const chat = new ChatOpenAI({ model: 'fixture', apiKey: 'unused', configuration: { baseURL: `${live.server.url}/v1` }, maxTokens: 300, temperature: 1, maxRetries: 0 });
+  const chat = new ChatOpenAI({
+    model: 'fixture',
+    apiKey: 'unused',
+    configuration: { baseURL: `${live.server.url}/v1` },
+    maxTokens: 300,
+    temperature: 1,
+    maxRetries: 0,
+  });
   for (const method of ['jsonSchema', 'functionCalling'] as const) {
     const structured = chat.withStructuredOutput(Weather, { name: 'weather', method });
     const value = await structured.invoke('Weather?');
     assert.deepEqual(Weather.parse(value), value, method);
   }
-  const getWeather = langchainTool(async () => 'sunny', { name: 'get_weather', description: 'Weather', schema: Weather });
+  const getWeather = langchainTool(async () => 'sunny', {
+    name: 'get_weather',
+    description: 'Weather',
+    schema: Weather,
+  });
   const reply = await chat.bindTools([getWeather], { tool_choice: 'required' }).invoke('Weather in Oslo?');
   assert.ok((reply.tool_calls ?? []).length >= 1);
   for (const call of reply.tool_calls ?? []) {

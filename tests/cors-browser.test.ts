@@ -10,18 +10,30 @@ import { after, before, describe, it } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { MODEL, startTestServer, type TestServer } from '../server/harness.test-helper.js';
 
-const CHROMIUM = [process.env['LATENTSERVE_CHROMIUM'], '/usr/bin/chromium', '/usr/bin/chromium-browser']
-  .find((p): p is string => p !== undefined && p !== '' && existsSync(p));
-const SKIP = CHROMIUM === undefined
-  ? 'no Chromium found (install Debian\'s `chromium`, as .ci/run does, or set LATENTSERVE_CHROMIUM)'
-  : false;
+const CHROMIUM = [process.env['LATENTSERVE_CHROMIUM'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].find(
+  (p): p is string => p !== undefined && p !== '' && existsSync(p),
+);
+const SKIP =
+  CHROMIUM === undefined
+    ? "no Chromium found (install Debian's `chromium`, as .ci/run does, or set LATENTSERVE_CHROMIUM)"
+    : false;
 const KEY = 'browser-key';
 
 /**
  * What the page runs (playwright sends its source to the browser, so it uses nothing from this module): a streamed
  * chat completion read chunk by chunk, or the error fetch raised.
  */
-async function streamChat({ apiUrl, key, model }: { apiUrl: string; key: string; model: string }): Promise<{ ok: true; status: number; deltas: string[]; done: boolean; requestId: string | null } | { ok: false; error: string }> {
+async function streamChat({
+  apiUrl,
+  key,
+  model,
+}: {
+  apiUrl: string;
+  key: string;
+  model: string;
+}): Promise<
+  { ok: true; status: number; deltas: string[]; done: boolean; requestId: string | null } | { ok: false; error: string }
+> {
   try {
     const res = await fetch(`${apiUrl}/v1/chat/completions`, {
       method: 'POST',
@@ -36,11 +48,21 @@ async function streamChat({ apiUrl, key, model }: { apiUrl: string; key: string;
       if (done) break;
       text += decoder.decode(value, { stream: true });
     }
-    const datas = text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice(6));
-    const deltas = datas.filter((d) => d !== '[DONE]')
+    const datas = text
+      .split('\n\n')
+      .filter((b) => b.startsWith('data: '))
+      .map((b) => b.slice(6));
+    const deltas = datas
+      .filter((d) => d !== '[DONE]')
       .map((d) => (JSON.parse(d) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? '')
       .filter((c) => c !== '');
-    return { ok: true, status: res.status, deltas, done: datas.at(-1) === '[DONE]', requestId: res.headers.get('x-request-id') };
+    return {
+      ok: true,
+      status: res.status,
+      deltas,
+      done: datas.at(-1) === '[DONE]',
+      requestId: res.headers.get('x-request-id'),
+    };
   } catch (err) {
     return { ok: false, error: String(err) };
   }
@@ -56,7 +78,10 @@ describe('CORS from headless Chromium', { skip: SKIP }, () => {
     page = createServer((_req, res) => res.end('<!doctype html><title>client</title>'));
     await new Promise<void>((resolve) => page.listen(0, '127.0.0.1', resolve));
     pageOrigin = `http://127.0.0.1:${(page.address() as AddressInfo).port}`;
-    api = await startTestServer({ apiKeys: [KEY], cors: { allowedOrigins: [pageOrigin], allowedMethods: ['*'], allowedHeaders: ['*'] } });
+    api = await startTestServer({
+      apiKeys: [KEY],
+      cors: { allowedOrigins: [pageOrigin], allowedMethods: ['*'], allowedHeaders: ['*'] },
+    });
     browser = await chromium.launch({ executablePath: CHROMIUM!, headless: true, timeout: 30_000 });
   });
   after(async () => {

@@ -11,13 +11,18 @@ import { fixtureDir, loadReference, tempCacheDir } from './helpers/fixtures.js';
 
 const BLOCK_SIZE = 8;
 
-interface Seq { ids: number[]; blocks: BlockId[] }
+interface Seq {
+  ids: number[];
+  blocks: BlockId[];
+}
 
 /** One step prefilling each sequence completely, returning logits of every token of every sequence. */
 function prefillStep(seqs: Seq[]): ForwardInputs {
   const slices: SequenceSlice[] = seqs.map((s) => ({ queryLen: s.ids.length, contextLen: 0, blockTable: s.blocks }));
   const positions = seqs.flatMap((s) => s.ids.map((_, i) => i));
-  const slots = seqs.flatMap((s) => s.ids.map((_, i) => s.blocks[Math.floor(i / BLOCK_SIZE)]! * BLOCK_SIZE + (i % BLOCK_SIZE)));
+  const slots = seqs.flatMap((s) =>
+    s.ids.map((_, i) => s.blocks[Math.floor(i / BLOCK_SIZE)]! * BLOCK_SIZE + (i % BLOCK_SIZE)),
+  );
   const total = positions.length;
   return {
     tokenIds: Int32Array.from(seqs.flatMap((s) => s.ids)),
@@ -47,15 +52,20 @@ describe('executor', () => {
   it('sequences batched into one padded step give the logits each gives alone', async () => {
     const a: Seq = { ids: short, blocks: blocks(0, 1, 2) };
     const b: Seq = { ids: chat, blocks: blocks(10, 11, 12, 13, 14, 15, 16) };
-    const alone = [...stepLogits(await model.executor.step(prefillStep([a]))), ...stepLogits(await model.executor.step(prefillStep([b])))];
+    const alone = [
+      ...stepLogits(await model.executor.step(prefillStep([a]))),
+      ...stepLogits(await model.executor.step(prefillStep([b]))),
+    ];
     const together = stepLogits(await model.executor.step(prefillStep([a, b])));
     assert.equal(together.length, alone.length);
     let maxDiff = 0;
-    together.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - alone[i]!)); });
+    together.forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - alone[i]!));
+    });
     assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
   });
 
-  it('decode reads earlier steps\' rows through the block table', async () => {
+  it("decode reads earlier steps' rows through the block table", async () => {
     const ids = short;
     const seqBlocks = blocks(5, 3, 20); // deliberately non-contiguous
     const full = stepLogits(await model.executor.step(prefillStep([{ ids, blocks: seqBlocks }])));
@@ -63,13 +73,15 @@ describe('executor', () => {
     const split = ids.length - 1;
     await model.executor.step(prefillStep([{ ids: ids.slice(0, split), blocks: seqBlocks }]));
     const pos = split;
-    const logits = stepLogits(await model.executor.step({
-      tokenIds: Int32Array.of(ids[pos]!),
-      positions: Int32Array.of(pos),
-      seqs: [{ queryLen: 1, contextLen: split, blockTable: seqBlocks }],
-      slotMapping: Int32Array.of(seqBlocks[Math.floor(pos / BLOCK_SIZE)]! * BLOCK_SIZE + (pos % BLOCK_SIZE)),
-      logitsIndices: Int32Array.of(0),
-    }));
+    const logits = stepLogits(
+      await model.executor.step({
+        tokenIds: Int32Array.of(ids[pos]!),
+        positions: Int32Array.of(pos),
+        seqs: [{ queryLen: 1, contextLen: split, blockTable: seqBlocks }],
+        slotMapping: Int32Array.of(seqBlocks[Math.floor(pos / BLOCK_SIZE)]! * BLOCK_SIZE + (pos % BLOCK_SIZE)),
+        logitsIndices: Int32Array.of(0),
+      }),
+    );
     const want = full.subarray(pos * vocab, (pos + 1) * vocab);
     logits.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-4, `logit ${i}: ${v} vs ${want[i]}`));
   });
@@ -82,20 +94,36 @@ describe('executor', () => {
     const fullB = stepLogits(await model.executor.step(prefillStep([b])));
     const cachedA = a.ids.length - 1; // a decodes its last token
     const cachedB = 19; // b feeds its last 6 tokens on 19 cached (its key slots cross a block boundary)
-    await model.executor.step(prefillStep([{ ids: a.ids.slice(0, cachedA), blocks: a.blocks }, { ids: b.ids.slice(0, cachedB), blocks: b.blocks }]));
-    const slot = (s: Seq, pos: number): number => s.blocks[Math.floor(pos / BLOCK_SIZE)]! * BLOCK_SIZE + (pos % BLOCK_SIZE);
+    await model.executor.step(
+      prefillStep([
+        { ids: a.ids.slice(0, cachedA), blocks: a.blocks },
+        { ids: b.ids.slice(0, cachedB), blocks: b.blocks },
+      ]),
+    );
+    const slot = (s: Seq, pos: number): number =>
+      s.blocks[Math.floor(pos / BLOCK_SIZE)]! * BLOCK_SIZE + (pos % BLOCK_SIZE);
     const newB = b.ids.length - cachedB;
-    const logits = stepLogits(await model.executor.step({
-      tokenIds: Int32Array.from([a.ids[cachedA]!, ...b.ids.slice(cachedB)]),
-      positions: Int32Array.from([cachedA, ...Array.from({ length: newB }, (_, t) => cachedB + t)]),
-      seqs: [{ queryLen: 1, contextLen: cachedA, blockTable: a.blocks }, { queryLen: newB, contextLen: cachedB, blockTable: b.blocks }],
-      slotMapping: Int32Array.from([slot(a, cachedA), ...Array.from({ length: newB }, (_, t) => slot(b, cachedB + t))]),
-      logitsIndices: Int32Array.from({ length: 1 + newB }, (_, i) => i),
-    }));
+    const logits = stepLogits(
+      await model.executor.step({
+        tokenIds: Int32Array.from([a.ids[cachedA]!, ...b.ids.slice(cachedB)]),
+        positions: Int32Array.from([cachedA, ...Array.from({ length: newB }, (_, t) => cachedB + t)]),
+        seqs: [
+          { queryLen: 1, contextLen: cachedA, blockTable: a.blocks },
+          { queryLen: newB, contextLen: cachedB, blockTable: b.blocks },
+        ],
+        slotMapping: Int32Array.from([
+          slot(a, cachedA),
+          ...Array.from({ length: newB }, (_, t) => slot(b, cachedB + t)),
+        ]),
+        logitsIndices: Int32Array.from({ length: 1 + newB }, (_, i) => i),
+      }),
+    );
     const want = [...fullA.subarray(cachedA * vocab), ...fullB.subarray(cachedB * vocab)];
     assert.equal(logits.length, want.length);
     let maxDiff = 0;
-    logits.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - want[i]!)); });
+    logits.forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - want[i]!));
+    });
     assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
   });
 
@@ -110,8 +138,18 @@ describe('executor', () => {
 describe('shape buckets', () => {
   it('a bucketed step (padding tokens, sequences, blocks and logits rows) returns the logits of the plain step', async () => {
     const cacheDir = tempCacheDir();
-    const plain = await loadModel(fixtureDir('deepseek-v3-tiny-b'), { cacheDir, blockSize: BLOCK_SIZE, numBlocks: 32, memory: { shapeBuckets: false } });
-    const bucketed = await loadModel(fixtureDir('deepseek-v3-tiny-b'), { cacheDir, blockSize: BLOCK_SIZE, numBlocks: 32, memory: { shapeBuckets: true } });
+    const plain = await loadModel(fixtureDir('deepseek-v3-tiny-b'), {
+      cacheDir,
+      blockSize: BLOCK_SIZE,
+      numBlocks: 32,
+      memory: { shapeBuckets: false },
+    });
+    const bucketed = await loadModel(fixtureDir('deepseek-v3-tiny-b'), {
+      cacheDir,
+      blockSize: BLOCK_SIZE,
+      numBlocks: 32,
+      memory: { shapeBuckets: true },
+    });
     try {
       const prompts = loadReference('deepseek-v3-tiny-b').prompts;
       const chat = prompts.find((p) => p.name === 'chat40')!.fed_ids;
@@ -124,7 +162,9 @@ describe('shape buckets', () => {
       const got = stepLogits(await bucketed.executor.step(prefillStep(seqs)));
       assert.equal(got.length, want.length);
       let maxDiff = 0;
-      got.forEach((v, i) => { maxDiff = Math.max(maxDiff, Math.abs(v - want[i]!)); });
+      got.forEach((v, i) => {
+        maxDiff = Math.max(maxDiff, Math.abs(v - want[i]!));
+      });
       assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
       assert.equal(bucketed.executor.numShapesSeen, 1);
       assert.equal(bucketed.executor.numSizesSeen, 5);
@@ -142,7 +182,12 @@ describe('--device cuda without the CUDA provider', () => {
   it('falls back to CPU with one warning line', async () => {
     const cacheDir = tempCacheDir();
     const warnings: string[] = [];
-    const model = await loadModel(fixtureDir('deepseek-v2-tiny'), { cacheDir, device: 'cuda', numBlocks: 4, warn: (l) => warnings.push(l) });
+    const model = await loadModel(fixtureDir('deepseek-v2-tiny'), {
+      cacheDir,
+      device: 'cuda',
+      numBlocks: 4,
+      warn: (l) => warnings.push(l),
+    });
     try {
       assert.equal(model.executor.device, 'cpu');
       assert.equal(warnings.length, 1);

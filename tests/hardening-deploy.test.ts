@@ -18,10 +18,14 @@ interface Instruction {
 /** Dockerfile instructions, continuation lines joined, comments dropped. */
 function dockerInstructions(text: string): Instruction[] {
   const joined = text.replace(/\\\n/g, ' ');
-  return joined.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).map((l) => {
-    const [op, ...rest] = l.split(/\s+/);
-    return { op: op!.toUpperCase(), args: rest.join(' ') };
-  });
+  return joined
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const [op, ...rest] = l.split(/\s+/);
+      return { op: op!.toUpperCase(), args: rest.join(' ') };
+    });
 }
 
 describe('Dockerfile', () => {
@@ -41,24 +45,38 @@ describe('Dockerfile', () => {
     }
   }
   const runtime = stages.at(-1)!;
-  const runs = (stage: { body: Instruction[] }): string => stage.body.filter((i) => i.op === 'RUN').map((i) => i.args).join('\n');
+  const runs = (stage: { body: Instruction[] }): string =>
+    stage.body
+      .filter((i) => i.op === 'RUN')
+      .map((i) => i.args)
+      .join('\n');
 
   it('is multi-stage: build, production dependencies, runtime; COPY --from names earlier stages', () => {
     assert.ok(stages.length >= 3, `${stages.length} stages`);
     stages.forEach((stage, i) => {
       for (const copy of stage.body.filter((c) => c.op === 'COPY' && c.args.includes('--from='))) {
         const from = /--from=(\S+)/.exec(copy.args)![1]!;
-        assert.ok(stages.slice(0, i).some((s) => s.name === from), `${stage.name} copies from earlier stage ${from}`);
+        assert.ok(
+          stages.slice(0, i).some((s) => s.name === from),
+          `${stage.name} copies from earlier stage ${from}`,
+        );
       }
     });
     assert.match(runs(stages.find((s) => s.name === 'build')!), /npx tsc/);
-    assert.ok(runtime.body.some((i) => i.op === 'COPY' && /--from=build\s+\S*dist/.test(i.args)), 'runtime takes dist/ from the build stage');
+    assert.ok(
+      runtime.body.some((i) => i.op === 'COPY' && /--from=build\s+\S*dist/.test(i.args)),
+      'runtime takes dist/ from the build stage',
+    );
   });
 
   it('installs production dependencies with npm ci --omit=dev, and the runtime never runs npm ci with dev dependencies', () => {
     const deps = stages.find((s) => /npm ci --omit=dev/.test(runs(s)));
     assert.ok(deps, 'a stage runs npm ci --omit=dev');
-    assert.ok(runtime.body.some((i) => i.op === 'COPY' && i.args.includes(`--from=${deps.name}`) && i.args.includes('node_modules')));
+    assert.ok(
+      runtime.body.some(
+        (i) => i.op === 'COPY' && i.args.includes(`--from=${deps.name}`) && i.args.includes('node_modules'),
+      ),
+    );
     assert.doesNotMatch(runs(runtime), /npm (ci|install)/);
   });
 
@@ -68,7 +86,10 @@ describe('Dockerfile', () => {
     assert.match(text, /ARG NODE_IMAGE=node:20[\w.-]*/);
     assert.match(text, /ARG RUNTIME_BASE=\$\{NODE_IMAGE\}/, 'the runtime base defaults to the plain Node (CPU) image');
     assert.match(text, /ARG ONNXRUNTIME_NODE_INSTALL=skip/);
-    assert.match(runs(stages.find((s) => s.name === 'deps')!), /ONNXRUNTIME_NODE_INSTALL.*onnxruntime-node\/script\/install/s);
+    assert.match(
+      runs(stages.find((s) => s.name === 'deps')!),
+      /ONNXRUNTIME_NODE_INSTALL.*onnxruntime-node\/script\/install/s,
+    );
     assert.match(text, /nvidia\/cuda:12[^\s]*cudnn/);
     assert.match(text, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
   });
@@ -89,9 +110,13 @@ describe('Dockerfile', () => {
   });
 
   it('.dockerignore keeps local builds, dependencies, tests and weights out of the context', () => {
-    const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const entry of ['node_modules', 'dist', '.git', 'tests', '*.onnx', '*.safetensors']) assert.ok(ignored.includes(entry), entry);
-    for (const needed of ['package.json', 'package-lock.json', 'bin', 'server', 'tsconfig.json']) assert.ok(!ignored.includes(needed), needed);
+    const ignored = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const entry of ['node_modules', 'dist', '.git', 'tests', '*.onnx', '*.safetensors'])
+      assert.ok(ignored.includes(entry), entry);
+    for (const needed of ['package.json', 'package-lock.json', 'bin', 'server', 'tsconfig.json'])
+      assert.ok(!ignored.includes(needed), needed);
   });
 });
 
@@ -99,10 +124,11 @@ type Doc = Record<string, any>;
 
 describe('Kubernetes manifests', () => {
   const dir = join(REPO_ROOT, 'deploy', 'kubernetes');
-  const load = (file: string): Doc[] => parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d) => {
-    assert.deepEqual(d.errors, [], `${file} parses`);
-    return d.toJS() as Doc;
-  });
+  const load = (file: string): Doc[] =>
+    parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((d) => {
+      assert.deepEqual(d.errors, [], `${file} parses`);
+      return d.toJS() as Doc;
+    });
   const kustomization = load('kustomization.yaml')[0]!;
   const resources = (kustomization['resources'] as string[]).flatMap((f) => {
     assert.ok(existsSync(join(dir, f)), `${f} exists`);
@@ -142,7 +168,10 @@ describe('Kubernetes manifests', () => {
       assert.equal(get?.['path'], '/health', probe);
       assert.ok(get['port'] === 'http' || get['port'] === 8000, probe);
     }
-    assert.ok(container['resources']['requests']['cpu'] !== undefined && container['resources']['requests']['memory'] !== undefined);
+    assert.ok(
+      container['resources']['requests']['cpu'] !== undefined &&
+        container['resources']['requests']['memory'] !== undefined,
+    );
     assert.equal(pod['spec']['securityContext']['runAsNonRoot'], true);
     assert.equal(container['args'][0], 'serve');
     assert.equal(pod['metadata']['annotations']['prometheus.io/port'], String(port['containerPort']));
@@ -154,9 +183,15 @@ describe('Kubernetes manifests', () => {
     assert.ok(drainS > 0);
     const preStop = container['lifecycle']?.['preStop']?.['exec']?.['command'] as string[] | undefined;
     const preStopS = preStop?.[0] === 'sleep' ? Number(preStop[1]) : 0;
-    assert.ok(pod['spec']['terminationGracePeriodSeconds'] >= preStopS + drainS + 5, 'terminationGracePeriodSeconds ≥ preStop + drain + 5 s');
+    assert.ok(
+      pod['spec']['terminationGracePeriodSeconds'] >= preStopS + drainS + 5,
+      'terminationGracePeriodSeconds ≥ preStop + drain + 5 s',
+    );
     const liveness = container['livenessProbe'];
-    assert.ok(liveness['periodSeconds'] * liveness['failureThreshold'] > drainS, 'a draining pod is not killed by its liveness probe');
+    assert.ok(
+      liveness['periodSeconds'] * liveness['failureThreshold'] > drainS,
+      'a draining pod is not killed by its liveness probe',
+    );
   });
 
   it('Deployment: API keys from a Secret, model folder read-only at /models, cache writable', () => {
@@ -168,21 +203,28 @@ describe('Kubernetes manifests', () => {
     assert.ok(mounts.some((m) => m['mountPath'] === '/cache'));
     const volumes = new Set((pod['spec']['volumes'] as Doc[]).map((v) => v['name']));
     for (const m of mounts) assert.ok(volumes.has(m['name']), `volume ${m['name']} is defined`);
-    const claim = (pod['spec']['volumes'] as Doc[]).find((v) => v['persistentVolumeClaim'])?.['persistentVolumeClaim']['claimName'];
+    const claim = (pod['spec']['volumes'] as Doc[]).find((v) => v['persistentVolumeClaim'])?.['persistentVolumeClaim'][
+      'claimName'
+    ];
     assert.ok(resources.some((r) => r['kind'] === 'PersistentVolumeClaim' && r['metadata']['name'] === claim));
   });
 
-  it('Service selects the Deployment\'s pods and targets the serving port', () => {
+  it("Service selects the Deployment's pods and targets the serving port", () => {
     const service = byKind('Service');
     assert.ok(matches(service['spec']['selector'], pod['metadata']['labels']));
     const ports = (container['ports'] as Doc[]).map((p) => [p['name'], p['containerPort']]).flat();
-    for (const p of service['spec']['ports'] as Doc[]) assert.ok(ports.includes(p['targetPort']), `targetPort ${p['targetPort']}`);
+    for (const p of service['spec']['ports'] as Doc[])
+      assert.ok(ports.includes(p['targetPort']), `targetPort ${p['targetPort']}`);
   });
 
   it('HPA scales the Deployment on a queue-length metric that the adapter exposes and the server exports', () => {
     const hpa = byKind('HorizontalPodAutoscaler');
     assert.equal(hpa['apiVersion'], 'autoscaling/v2');
-    assert.deepEqual(hpa['spec']['scaleTargetRef'], { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment['metadata']['name'] });
+    assert.deepEqual(hpa['spec']['scaleTargetRef'], {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: deployment['metadata']['name'],
+    });
     assert.ok(hpa['spec']['minReplicas'] >= 1 && hpa['spec']['minReplicas'] <= hpa['spec']['maxReplicas']);
     const metric = (hpa['spec']['metrics'] as Doc[]).find((m) => m['type'] === 'Pods')?.['pods'];
     const name = metric?.['metric']?.['name'] as string;
@@ -196,7 +238,15 @@ describe('Kubernetes manifests', () => {
     assert.deepEqual(Object.keys(rule['resources']['overrides']).sort(), ['namespace', 'pod']);
     assert.match(rule['metricsQuery'] as string, /<<\.GroupBy>>/);
 
-    const exported = new ServerMetrics(() => ({ numRunning: 0, numWaiting: 0, cacheBlocksUsed: 0, cacheBlocksTotal: 1, cacheBlocksTouched: 0, cacheBlockSize: 1, cacheBytesPerToken: 1 }));
+    const exported = new ServerMetrics(() => ({
+      numRunning: 0,
+      numWaiting: 0,
+      cacheBlocksUsed: 0,
+      cacheBlocksTotal: 1,
+      cacheBlocksTouched: 0,
+      cacheBlockSize: 1,
+      cacheBytesPerToken: 1,
+    }));
     assert.ok(exported.registry.getSingleMetric(name), `the server exports ${name}`);
   });
 

@@ -15,7 +15,14 @@ import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/ty
 import { stepLogits } from '../model/executor/types.js';
 import { RowSampler, sampleStep } from '../sampling/row-sampler.js';
 import { loadReference } from './helpers/fixtures.js';
-import { ForwardingExecutor, MODEL_NAME, sseEvents, startHardenedServer, waitFor, type HardenedServer } from './helpers/hardening-server.js';
+import {
+  ForwardingExecutor,
+  MODEL_NAME,
+  sseEvents,
+  startHardenedServer,
+  waitFor,
+  type HardenedServer,
+} from './helpers/hardening-server.js';
 import { WorkerFaults } from './helpers/worker-faults.js';
 
 const VOCAB = 64;
@@ -28,10 +35,21 @@ const tokenizer: TokenizerLike = {
   decode: (ids) => ids.map((t) => String.fromCharCode(97 + (t % 26))).join(''),
 };
 
-const prompt = (seed: number, len: number): number[] => Array.from({ length: len }, (_, i) => RESERVED + ((seed * 13 + i * 7) % (VOCAB - RESERVED - 1)));
+const prompt = (seed: number, len: number): number[] =>
+  Array.from({ length: len }, (_, i) => RESERVED + ((seed * 13 + i * 7) % (VOCAB - RESERVED - 1)));
 
 function request(id: string, promptIds: number[], maxTokens = 12): EngineRequest {
-  return { id, promptIds, maxTokens, sampling: { ...DEFAULT_SAMPLING, temperature: 0 }, stop: [], stopTokenIds: [], ignoreEos: true, logprobs: null, promptLogprobs: null };
+  return {
+    id,
+    promptIds,
+    maxTokens,
+    sampling: { ...DEFAULT_SAMPLING, temperature: 0 },
+    stop: [],
+    stopTokenIds: [],
+    ignoreEos: true,
+    logprobs: null,
+    promptLogprobs: null,
+  };
 }
 
 function reference(p: readonly number[], n: number): number[] {
@@ -41,7 +59,9 @@ function reference(p: readonly number[], n: number): number[] {
 }
 
 /** Collects a stream: its tokens, and either its finish event or the error it ended with. */
-async function outcome(events: AsyncIterable<TokenEvent>): Promise<{ tokens: number[]; error: unknown; cached: number | null }> {
+async function outcome(
+  events: AsyncIterable<TokenEvent>,
+): Promise<{ tokens: number[]; error: unknown; cached: number | null }> {
   const tokens: number[] = [];
   try {
     for await (const e of events) {
@@ -71,9 +91,15 @@ class FaultyFake implements Executor {
     this.inner = this.fresh();
   }
 
-  get vocabSize(): number { return VOCAB; }
-  get cache(): Executor['cache'] { return this.inner.cache; }
-  get device(): Executor['device'] { return 'cpu'; }
+  get vocabSize(): number {
+    return VOCAB;
+  }
+  get cache(): Executor['cache'] {
+    return this.inner.cache;
+  }
+  get device(): Executor['device'] {
+    return 'cpu';
+  }
 
   async step(inputs: ForwardInputs): Promise<RunnerOutput> {
     const fault = this.next;
@@ -91,8 +117,13 @@ class FaultyFake implements Executor {
 
   private fresh(): FakeExecutor {
     return new FakeExecutor({
-      vocabSize: VOCAB, numBlocks: this.config.numBlocks, blockSize: BLOCK, reserved: RESERVED,
-      editLogits: (inputs, logits) => { if (this.poisonAtContext !== null) this.poison(inputs, logits); },
+      vocabSize: VOCAB,
+      numBlocks: this.config.numBlocks,
+      blockSize: BLOCK,
+      reserved: RESERVED,
+      editLogits: (inputs, logits) => {
+        if (this.poisonAtContext !== null) this.poison(inputs, logits);
+      },
     });
   }
 
@@ -115,13 +146,21 @@ class FaultyFake implements Executor {
 function setup(config: Partial<EngineConfig> = {}, numBlocks = 64) {
   const executor = new FaultyFake({ numBlocks });
   const engine = new LatentEngine(executor, tokenizer, {
-    maxNumSeqs: 8, maxNumBatchedTokens: 64, maxWaiting: 64, maxModelLen: 256, enablePrefixCaching: true, ...config,
+    maxNumSeqs: 8,
+    maxNumBatchedTokens: 64,
+    maxWaiting: 64,
+    maxModelLen: 256,
+    enablePrefixCaching: true,
+    ...config,
   });
   return { executor, engine };
 }
 
 /** Runs until `count` tokens of `events` arrived, then returns an iterator positioned there. */
-async function afterTokens(events: AsyncIterable<TokenEvent>, count: number): Promise<{ tokens: number[]; rest: AsyncIterable<TokenEvent> }> {
+async function afterTokens(
+  events: AsyncIterable<TokenEvent>,
+  count: number,
+): Promise<{ tokens: number[]; rest: AsyncIterable<TokenEvent> }> {
   const it = events[Symbol.asyncIterator]();
   const tokens: number[] = [];
   while (tokens.length < count) {
@@ -165,7 +204,7 @@ describe('engine fault isolation (FakeExecutor)', () => {
     assert.equal(engine.stats().cacheBlocksUsed, 0);
   });
 
-  it('a crash in a step fails that step\'s requests and forgets every cached block (no stale prefix reuse)', async () => {
+  it("a crash in a step fails that step's requests and forgets every cached block (no stale prefix reuse)", async () => {
     const { executor, engine } = setup({ maxNumSeqs: 1 });
     const shared = prompt(6, 13); // three full blocks of 4, reusable by prefix
     const first = await outcome(engine.submit(request('first', shared, 4)));
@@ -179,7 +218,11 @@ describe('engine fault isolation (FakeExecutor)', () => {
     executor.next = 'crash-in-step';
     const [outRunning, outWaiting] = await Promise.all([outcome(started.rest), outcome(waiting)]);
     assert.ok(outRunning.error instanceof ExecutorCrashed, String(outRunning.error));
-    assert.deepEqual(outWaiting.tokens, reference(prompt(8, 6), 6), 'the waiting request is computed on the new worker');
+    assert.deepEqual(
+      outWaiting.tokens,
+      reference(prompt(8, 6), 6),
+      'the waiting request is computed on the new worker',
+    );
 
     // The fresh FakeExecutor throws on any read of a slot not written since the crash: reusing the old prefix
     // blocks would fail this request.
@@ -211,7 +254,9 @@ describe('engine fault isolation (FakeExecutor)', () => {
     const { executor, engine } = setup({ maxNumSeqs: 4, maxNumBatchedTokens: 16 }, 24);
     const faults = ['throw', 'crash-in-step', 'crash-idle', null] as const;
     for (let round = 0; round < 12; round++) {
-      const streams = Array.from({ length: 6 }, (_, i) => engine.submit(request(`x${round}-${i}`, prompt(round * 7 + i, 3 + ((round + i) % 9)), 10)));
+      const streams = Array.from({ length: 6 }, (_, i) =>
+        engine.submit(request(`x${round}-${i}`, prompt(round * 7 + i, 3 + ((round + i) % 9)), 10)),
+      );
       const pending = streams.map((s) => outcome(s));
       await new Promise((r) => setImmediate(r));
       executor.next = faults[round % faults.length]!;
@@ -253,10 +298,12 @@ class FaultInjector extends ForwardingExecutor {
   private poison(inputs: ForwardInputs, logits: Float32Array): void {
     let offset = 0;
     for (const seq of inputs.seqs) {
-      if (seq.contextLen === 0 && inputs.tokenIds[offset] === this.poisonFirstTokenOf) this.poisonedBlock = seq.blockTable[0] ?? null;
+      if (seq.contextLen === 0 && inputs.tokenIds[offset] === this.poisonFirstTokenOf)
+        this.poisonedBlock = seq.blockTable[0] ?? null;
       if (seq.blockTable[0] === this.poisonedBlock && seq.contextLen > 10) {
         inputs.logitsIndices.forEach((t, row) => {
-          if (t >= offset && t < offset + seq.queryLen) logits.fill(Number.NaN, row * this.vocabSize, (row + 1) * this.vocabSize);
+          if (t >= offset && t < offset + seq.queryLen)
+            logits.fill(Number.NaN, row * this.vocabSize, (row + 1) * this.vocabSize);
         });
       }
       offset += seq.queryLen;
@@ -268,8 +315,18 @@ describe('fault isolation on the real executor, through the API', () => {
   let s: HardenedServer;
   let faults: FaultInjector;
   const ref = loadReference('deepseek-v3-tiny-b').prompts.find((p) => p.name === 'chat40')!;
-  const greedy = (extra: object = {}) => ({ model: MODEL_NAME, prompt: ref.prompt_ids, max_tokens: 16, temperature: 0, ignore_eos: true, ...extra });
-  const tokensOf = (text: string): number[] => (JSON.parse(text) as { choices: { logprobs: { tokens: string[] } }[] }).choices[0]!.logprobs.tokens.map((t) => Number(t.replace('token_id:', '')));
+  const greedy = (extra: object = {}) => ({
+    model: MODEL_NAME,
+    prompt: ref.prompt_ids,
+    max_tokens: 16,
+    temperature: 0,
+    ignore_eos: true,
+    ...extra,
+  });
+  const tokensOf = (text: string): number[] =>
+    (JSON.parse(text) as { choices: { logprobs: { tokens: string[] } }[] }).choices[0]!.logprobs.tokens.map((t) =>
+      Number(t.replace('token_id:', '')),
+    );
   const exact = async (): Promise<void> => {
     const res = await s.post('/v1/completions', greedy({ logprobs: 0, return_tokens_as_token_ids: true }));
     assert.equal(res.status, 200, res.text);
@@ -288,11 +345,20 @@ describe('fault isolation on the real executor, through the API', () => {
     faults.killWorker = () => workers.killIdleWorker();
     faults.crashNextStep = () => workers.crashNextStep();
   });
-  after(async () => { await s.close(); });
+  after(async () => {
+    await s.close();
+  });
 
   /** Starts a long stream, waits for its first tokens, arms the fault, and returns the stream's events. */
-  async function streamWithFault(fault: FaultInjector['armed'], body: object = greedy({ max_tokens: 200, stream: true })): Promise<unknown[]> {
-    const res = await fetch(`${s.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  async function streamWithFault(
+    fault: FaultInjector['armed'],
+    body: object = greedy({ max_tokens: 200, stream: true }),
+  ): Promise<unknown[]> {
+    const res = await fetch(`${s.url}/v1/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     assert.equal(res.status, 200);
     const reader = res.body!.getReader();
     let text = '';
@@ -327,17 +393,27 @@ describe('fault isolation on the real executor, through the API', () => {
     assert.equal(events.at(-1), '[DONE]');
     assert.equal((events.at(-2) as { error: { code: string } }).error.code, 'executor_crashed');
     await exact(); // the old prefix blocks are gone with the old worker; reusing them would change the tokens
-    const usage = JSON.parse((await s.post('/v1/completions', greedy())).text) as { usage: { prompt_tokens_details: { cached_tokens: number } } };
+    const usage = JSON.parse((await s.post('/v1/completions', greedy())).text) as {
+      usage: { prompt_tokens_details: { cached_tokens: number } };
+    };
     assert.ok(usage.usage.prompt_tokens_details.cached_tokens > 0, 'the prefix cache fills again on the new worker');
     assert.equal(s.executor.numRestarts, restarts + 1);
   });
 
   it('the worker dies between steps: nobody fails, the running stream is recomputed and stays exact', async () => {
     const restarts = s.executor.numRestarts;
-    const events = await streamWithFault('crash-idle', greedy({ max_tokens: 16, stream: true, logprobs: 0, return_tokens_as_token_ids: true }));
-    const chunks = events.filter((e): e is { choices: { text: string; logprobs: { tokens: string[] } | null }[] } => typeof e === 'object' && e !== null && 'choices' in e);
+    const events = await streamWithFault(
+      'crash-idle',
+      greedy({ max_tokens: 16, stream: true, logprobs: 0, return_tokens_as_token_ids: true }),
+    );
+    const chunks = events.filter(
+      (e): e is { choices: { text: string; logprobs: { tokens: string[] } | null }[] } =>
+        typeof e === 'object' && e !== null && 'choices' in e,
+    );
     assert.ok(!events.some((e) => typeof e === 'object' && e !== null && 'error' in e), JSON.stringify(events.at(-2)));
-    const tokens = chunks.flatMap((c) => c.choices[0]?.logprobs?.tokens ?? []).map((t) => Number(t.replace('token_id:', '')));
+    const tokens = chunks
+      .flatMap((c) => c.choices[0]?.logprobs?.tokens ?? [])
+      .map((t) => Number(t.replace('token_id:', '')));
     assert.deepEqual(tokens, ref.continuation_ids);
     assert.equal(s.executor.numRestarts, restarts + 1);
   });

@@ -27,14 +27,20 @@ describe('graceful shutdown of latentserve serve', () => {
   after(() => rmSync(cacheDir, { recursive: true, force: true }));
 
   async function serve(extra: string[]): Promise<Served> {
-    const proc = spawn(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), '--port', '0', '--api-key', KEY, ...extra], {
-      env: { ...process.env, LATENTSERVE_CACHE_DIR: cacheDir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const proc = spawn(
+      process.execPath,
+      [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), '--port', '0', '--api-key', KEY, ...extra],
+      {
+        env: { ...process.env, LATENTSERVE_CACHE_DIR: cacheDir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const logs: Record<string, unknown>[] = [];
     const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     let stderr = '';
-    proc.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     const url = await new Promise<string>((resolve, reject) => {
       let buffered = '';
       proc.stdout.on('data', (d: Buffer) => {
@@ -88,7 +94,9 @@ describe('graceful shutdown of latentserve serve', () => {
     assert.equal(health.status, 503);
     assert.deepEqual(await health.json(), { status: 'draining' });
     const refused = await fetch(`${s.url}/v1/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` }, body: JSON.stringify({ prompt: 'x', max_tokens: 2 }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+      body: JSON.stringify({ prompt: 'x', max_tokens: 2 }),
     });
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get('retry-after'), '1');
@@ -96,11 +104,16 @@ describe('graceful shutdown of latentserve serve', () => {
 
     const events = sseEvents(await body);
     assert.equal(events.at(-1), '[DONE]');
-    const finishes = events.filter((e) => (e as { choices?: { finish_reason: string | null }[] }).choices?.[0]?.finish_reason === 'length');
+    const finishes = events.filter(
+      (e) => (e as { choices?: { finish_reason: string | null }[] }).choices?.[0]?.finish_reason === 'length',
+    );
     assert.equal(finishes.length, 2, 'both choices ran to max_tokens');
     assert.equal(await s.exited, 0);
     assert.ok(s.logs.some((l) => l['msg'] === 'latentserve: stopped' && l['drained'] === true));
-    assert.ok(s.logs.some((l) => l['msg'] === 'request' && l['status'] === 503 && typeof l['reqId'] === 'string'), 'access lines are JSON');
+    assert.ok(
+      s.logs.some((l) => l['msg'] === 'request' && l['status'] === 503 && typeof l['reqId'] === 'string'),
+      'access lines are JSON',
+    );
   });
 
   it('past --drain-timeout the remaining stream ends with a final error event, and the process still exits 0', async () => {
@@ -125,13 +138,15 @@ describe('graceful shutdown of latentserve serve', () => {
     assert.equal(await s.exited, 0);
   });
 
-  it('--max-stop-strings 32: 32 stop strings are served, 33 are refused with the limit\'s message', async () => {
+  it("--max-stop-strings 32: 32 stop strings are served, 33 are refused with the limit's message", async () => {
     const s = await serve(['--max-stop-strings', '32']);
     try {
-      const post = (stop: string[]) => fetch(`${s.url}/v1/completions`, {
-        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
-        body: JSON.stringify({ prompt: 'x', max_tokens: 2, stop }),
-      });
+      const post = (stop: string[]) =>
+        fetch(`${s.url}/v1/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY}` },
+          body: JSON.stringify({ prompt: 'x', max_tokens: 2, stop }),
+        });
       const stops = (k: number) => Array.from({ length: k }, (_, i) => `stop${i}`);
       const served = await post(stops(32));
       assert.equal(served.status, 200, await served.clone().text());
@@ -148,9 +163,19 @@ describe('graceful shutdown of latentserve serve', () => {
 
   it('bad hardening flags exit 2 with the usage', async () => {
     const run = promisify(execFile);
-    for (const flags of [['--max-n', '17'], ['--log-level', 'loud'], ['--drain-timeout', '-1'], ['--max-body-bytes', 'lots']]) {
-      await assert.rejects(run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), ...flags], { env: { ...process.env, LATENTSERVE_CACHE_DIR: cacheDir } }),
-        (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('usage'), flags.join(' '));
+    for (const flags of [
+      ['--max-n', '17'],
+      ['--log-level', 'loud'],
+      ['--drain-timeout', '-1'],
+      ['--max-body-bytes', 'lots'],
+    ]) {
+      await assert.rejects(
+        run(process.execPath, [BIN, 'serve', '--model', fixtureDir('deepseek-v3-tiny-b'), ...flags], {
+          env: { ...process.env, LATENTSERVE_CACHE_DIR: cacheDir },
+        }),
+        (err: { code: number; stderr: string }) => err.code === 2 && err.stderr.includes('usage'),
+        flags.join(' '),
+      );
     }
   });
 });

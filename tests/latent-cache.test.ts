@@ -10,7 +10,10 @@ import { loadModel } from '../model/load.js';
 import { decodeModelProto } from '../model/onnx/onnx-proto.js';
 import { FIXTURES, fixtureDir, tempCacheDir } from './helpers/fixtures.js';
 
-interface ValueInfo { name: string; type: { tensor_type: { shape: { dim: { dim_value?: number; dim_param?: string }[] } } } }
+interface ValueInfo {
+  name: string;
+  type: { tensor_type: { shape: { dim: { dim_value?: number; dim_param?: string }[] } } };
+}
 
 for (const fixture of FIXTURES) {
   describe(`latent cache: ${fixture}`, () => {
@@ -19,7 +22,10 @@ for (const fixture of FIXTURES) {
       const model = await loadModel(fixtureDir(fixture), { cacheDir, numBlocks: 8, blockSize: 16 });
       try {
         const c = model.config;
-        assert.equal(cacheBytesPerToken(model.executor.cache), c.numHiddenLayers * (c.kvLoraRank + c.qkRopeHeadDim) * 4);
+        assert.equal(
+          cacheBytesPerToken(model.executor.cache),
+          c.numHiddenLayers * (c.kvLoraRank + c.qkRopeHeadDim) * 4,
+        );
         assert.equal(cacheBytesPerToken(model.executor.cache), 3 * (32 + 8) * 4); // the fixtures' numbers: 480 B
       } finally {
         await model.executor.close();
@@ -32,7 +38,9 @@ for (const fixture of FIXTURES) {
       try {
         const { config, onnxPath } = compileModel(fixtureDir(fixture), { cacheDir });
         const width = config.kvLoraRank + config.qkRopeHeadDim;
-        const graph = (decodeModelProto(readFileSync(onnxPath)) as { graph: { input: ValueInfo[]; output: ValueInfo[] } }).graph;
+        const graph = (
+          decodeModelProto(readFileSync(onnxPath)) as { graph: { input: ValueInfo[]; output: ValueInfo[] } }
+        ).graph;
         const dims = (v: ValueInfo) => v.type.tensor_type.shape.dim.map((d) => d.dim_value ?? d.dim_param);
         const caches = graph.input.filter((v) => v.name.startsWith('cache.'));
         assert.equal(caches.length, config.numHiddenLayers);
@@ -42,7 +50,10 @@ for (const fixture of FIXTURES) {
         for (const v of rows) assert.deepEqual(dims(v), ['num_tokens', width]);
         // Besides logits, the only other outputs are the MoE inputs pinned against an ORT in-place bug (graph/moe.ts).
         const others = graph.output.filter((v) => !v.name.startsWith('latent.') && v.name !== 'logits');
-        assert.equal(others.length, Array.from({ length: config.numHiddenLayers }, (_, l) => isMoeLayer(config, l)).filter(Boolean).length);
+        assert.equal(
+          others.length,
+          Array.from({ length: config.numHiddenLayers }, (_, l) => isMoeLayer(config, l)).filter(Boolean).length,
+        );
         for (const v of others) assert.deepEqual(dims(v), ['num_tokens', config.hiddenSize]);
       } finally {
         rmSync(cacheDir, { recursive: true, force: true });

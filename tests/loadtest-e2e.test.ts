@@ -27,8 +27,24 @@ describe('latentserve bench against a test server', () => {
     const outputLen = 8;
     // The CLI prints vLLM's result block per level on stdout; the test runner shows it as diagnostics.
     await runBench([
-      'serve', '--base-url', server.url, '--concurrency', '1,4', '--num-prompts', '8', '--input-len', String(inputLen),
-      '--output-len', String(outputLen), '--goodput', 'ttft:60000,tpot:60000', '--max-duration', '120', '--save-detailed', '--out', out,
+      'serve',
+      '--base-url',
+      server.url,
+      '--concurrency',
+      '1,4',
+      '--num-prompts',
+      '8',
+      '--input-len',
+      String(inputLen),
+      '--output-len',
+      String(outputLen),
+      '--goodput',
+      'ttft:60000,tpot:60000',
+      '--max-duration',
+      '120',
+      '--save-detailed',
+      '--out',
+      out,
     ]);
 
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as {
@@ -37,7 +53,10 @@ describe('latentserve bench against a test server', () => {
     };
     assert.equal(results.settings['ignore_eos'], true);
     assert.equal(results.settings['token_counts'], 'usage');
-    assert.deepEqual(results.runs.map((r) => r['max_concurrency']), [1, 4]);
+    assert.deepEqual(
+      results.runs.map((r) => r['max_concurrency']),
+      [1, 4],
+    );
     for (const run of results.runs) {
       assert.equal(run['model_id'], 'fixture');
       assert.equal(run['completed'], 8);
@@ -59,7 +78,10 @@ describe('latentserve bench against a test server', () => {
       assert.ok(Math.abs(n('request_throughput') - 8 / n('duration')) < 1e-9);
       assert.ok(Math.abs(n('output_throughput') - (8 * outputLen) / n('duration')) < 1e-9);
       assert.ok(Math.abs(n('total_token_throughput') - (8 * (inputLen + outputLen)) / n('duration')) < 1e-9);
-      assert.ok(Math.abs(n('request_goodput') - n('request_throughput')) < 1e-9, 'generous SLOs: every request is good');
+      assert.ok(
+        Math.abs(n('request_goodput') - n('request_throughput')) < 1e-9,
+        'generous SLOs: every request is good',
+      );
       assert.equal((run['ttfts'] as number[]).length, 8);
     }
 
@@ -78,10 +100,28 @@ describe('latentserve bench against a test server', () => {
   it('bench serve works on the chat endpoint at a Poisson request rate', async () => {
     const chatOut = join(out, 'chat');
     await runBench([
-      'serve', '--base-url', `${server.url}/v1`, '--endpoint', 'chat', '--concurrency', '2', '--request-rate', '20',
-      '--num-prompts', '4', '--input-len', '40', '--output-len', '4', '--out', chatOut,
+      'serve',
+      '--base-url',
+      `${server.url}/v1`,
+      '--endpoint',
+      'chat',
+      '--concurrency',
+      '2',
+      '--request-rate',
+      '20',
+      '--num-prompts',
+      '4',
+      '--input-len',
+      '40',
+      '--output-len',
+      '4',
+      '--out',
+      chatOut,
     ]);
-    const results = JSON.parse(readFileSync(join(chatOut, 'results.json'), 'utf8')) as { settings: Record<string, unknown>; runs: Record<string, unknown>[] };
+    const results = JSON.parse(readFileSync(join(chatOut, 'results.json'), 'utf8')) as {
+      settings: Record<string, unknown>;
+      runs: Record<string, unknown>[];
+    };
     assert.equal(results.settings['backend'], 'openai-chat');
     const run = results.runs[0]!;
     assert.deepEqual([run['completed'], run['failed'], run['request_rate'], run['burstiness']], [4, 0, 20, 1]);
@@ -92,8 +132,16 @@ describe('latentserve bench against a test server', () => {
   });
 
   it('bench http measures /health and a 1-token completion with autocannon', async () => {
-    const results = await runHttpBench({ target: { baseUrl: server.url, model: 'fixture', endpoint: 'completions', apiKey: null }, label: 'fixture', connections: 2, durationS: 1 });
-    assert.deepEqual(results.map((r) => r.name), ['health', '1-token completion']);
+    const results = await runHttpBench({
+      target: { baseUrl: server.url, model: 'fixture', endpoint: 'completions', apiKey: null },
+      label: 'fixture',
+      connections: 2,
+      durationS: 1,
+    });
+    assert.deepEqual(
+      results.map((r) => r.name),
+      ['health', '1-token completion'],
+    );
     for (const r of results) {
       assert.ok(r.requests > 0 && r.requests_per_s > 0, r.name);
       assert.equal(r.non_2xx, 0, r.name);
@@ -102,7 +150,10 @@ describe('latentserve bench against a test server', () => {
   });
 
   it('refuses a target that is not loopback unless --allow-remote', async () => {
-    await assert.rejects(runBench(['serve', '--base-url', 'http://192.0.2.1:8000']), (err: Error) => err instanceof UsageError && /--allow-remote/.test(err.message));
+    await assert.rejects(
+      runBench(['serve', '--base-url', 'http://192.0.2.1:8000']),
+      (err: Error) => err instanceof UsageError && /--allow-remote/.test(err.message),
+    );
     await assert.rejects(runBench(['http', '--base-url', 'http://example.com']), UsageError);
     await assert.rejects(runBench(['serve']), /--base-url/);
     await assert.rejects(runBench(['nonsense']), UsageError);

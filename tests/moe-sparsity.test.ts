@@ -26,7 +26,8 @@ function patchedCopy(dir: string, patch: (name: string, values: Float32Array) =>
   const ckpt = SafetensorsCheckpoint.open(dir);
   for (const name of ckpt.names()) {
     const next = patch(name, ckpt.readFloat32(name));
-    if (next !== null) Buffer.from(next.buffer, next.byteOffset, next.byteLength).copy(bytes, ckpt.info(name).byteOffset);
+    if (next !== null)
+      Buffer.from(next.buffer, next.byteOffset, next.byteLength).copy(bytes, ckpt.info(name).byteOffset);
   }
   ckpt.close();
   writeFileSync(file, bytes);
@@ -40,12 +41,16 @@ function excludeSecondGroup(name: string, values: Float32Array): Float32Array | 
   return out;
 }
 
-const poisonExcludedExperts = (poison: number) => (name: string, values: Float32Array): Float32Array | null => {
-  const biased = excludeSecondGroup(name, values);
-  if (biased !== null) return biased;
-  const isExcludedExpert = MOE_LAYERS.some((l) => EXCLUDED.some((e) => name.startsWith(`model.layers.${l}.mlp.experts.${e}.`)));
-  return isExcludedExpert ? new Float32Array(values.length).fill(poison) : null;
-};
+const poisonExcludedExperts =
+  (poison: number) =>
+  (name: string, values: Float32Array): Float32Array | null => {
+    const biased = excludeSecondGroup(name, values);
+    if (biased !== null) return biased;
+    const isExcludedExpert = MOE_LAYERS.some((l) =>
+      EXCLUDED.some((e) => name.startsWith(`model.layers.${l}.mlp.experts.${e}.`)),
+    );
+    return isExcludedExpert ? new Float32Array(values.length).fill(poison) : null;
+  };
 
 describe('MoE sparsity', () => {
   const root = tempCacheDir();
@@ -58,22 +63,34 @@ describe('MoE sparsity', () => {
   });
   after(() => rmSync(root, { recursive: true, force: true }));
 
-  for (const quant of ['none', 'int8'] as const) it(`--quant ${quant}: experts that are never routed to may hold poison without touching the output`, async () => {
-    const prompt = loadReference(FIXTURE).prompts.find((p) => p.name === 'chat40')!;
-    const params = { maxTokens: 8, temperature: 0, topP: 1, seed: 0, logprobs: 5, echo: true, ignoreEos: true, eosTokenIds: [1], maxBatchTokens: 4096 };
-    const run = async (dir: string) => {
-      const model = await loadModel(dir, { cacheDir: join(root, 'compiled'), compile: { ...FLOAT_COMPILE, quant } });
-      try {
-        return await generateOffline(model.executor, model.tokenizer, prompt.prompt_ids, params);
-      } finally {
-        await model.executor.close();
-      }
-    };
-    const intact = await run(intactDir);
-    const patched = await run(poisoned[quant]);
-    const logprobs = (r: typeof intact) => [...r.promptLogprobs.slice(1), ...r.logprobs].flatMap((e) => e!.top.map((t) => t.logprob));
-    assert.ok(logprobs(patched).every(Number.isFinite), 'outputs must stay finite');
-    assert.deepEqual(patched.tokens, intact.tokens);
-    assert.deepEqual(logprobs(patched), logprobs(intact));
-  });
+  for (const quant of ['none', 'int8'] as const)
+    it(`--quant ${quant}: experts that are never routed to may hold poison without touching the output`, async () => {
+      const prompt = loadReference(FIXTURE).prompts.find((p) => p.name === 'chat40')!;
+      const params = {
+        maxTokens: 8,
+        temperature: 0,
+        topP: 1,
+        seed: 0,
+        logprobs: 5,
+        echo: true,
+        ignoreEos: true,
+        eosTokenIds: [1],
+        maxBatchTokens: 4096,
+      };
+      const run = async (dir: string) => {
+        const model = await loadModel(dir, { cacheDir: join(root, 'compiled'), compile: { ...FLOAT_COMPILE, quant } });
+        try {
+          return await generateOffline(model.executor, model.tokenizer, prompt.prompt_ids, params);
+        } finally {
+          await model.executor.close();
+        }
+      };
+      const intact = await run(intactDir);
+      const patched = await run(poisoned[quant]);
+      const logprobs = (r: typeof intact) =>
+        [...r.promptLogprobs.slice(1), ...r.logprobs].flatMap((e) => e!.top.map((t) => t.logprob));
+      assert.ok(logprobs(patched).every(Number.isFinite), 'outputs must stay finite');
+      assert.deepEqual(patched.tokens, intact.tokens);
+      assert.deepEqual(logprobs(patched), logprobs(intact));
+    });
 });

@@ -17,11 +17,16 @@ const TOLERANCE = 1e-3;
 function assertRowMatches(entry: LogprobEntry | null | undefined, reference: Float32Array, where: string): void {
   assert.ok(entry, `${where}: missing logprob entry`);
   const ref = logSoftmax(reference, new Float32Array(reference.length));
-  const refTop = Array.from(ref.keys()).sort((a, b) => ref[b]! - ref[a]!).slice(0, 5);
+  const refTop = Array.from(ref.keys())
+    .sort((a, b) => ref[b]! - ref[a]!)
+    .slice(0, 5);
   const ours = new Map(entry.top.map((t) => [t.id, t.logprob]));
   for (const id of refTop) {
     const got = ours.get(id);
-    assert.ok(got !== undefined, `${where}: reference top-5 id ${id} not in our top-5 [${[...ours.keys()].join(', ')}]`);
+    assert.ok(
+      got !== undefined,
+      `${where}: reference top-5 id ${id} not in our top-5 [${[...ours.keys()].join(', ')}]`,
+    );
     assert.ok(Math.abs(got - ref[id]!) <= TOLERANCE, `${where}: id ${id} logprob ${got} vs reference ${ref[id]}`);
   }
   assert.ok(Math.abs(entry.logprob - ref[entry.id]!) <= TOLERANCE, `${where}: chosen id ${entry.id} logprob`);
@@ -54,13 +59,18 @@ for (const fixture of FIXTURES) {
           const rows = referenceRows(prompt, reference.vocab_size);
           const fed = mode.oneShot ? prompt.fed_ids : prompt.prompt_ids;
           const result: GenerateResult = await generateOffline(model.executor, model.tokenizer, fed, {
-            ...greedy, maxTokens: mode.oneShot ? 1 : prompt.continuation_ids.length, maxBatchTokens: mode.maxBatchTokens,
+            ...greedy,
+            maxTokens: mode.oneShot ? 1 : prompt.continuation_ids.length,
+            maxBatchTokens: mode.maxBatchTokens,
           });
           // Every row is either a prompt logprob (row j-1 scores fed token j) or a generated token's.
           assert.equal(result.promptLogprobs.length, fed.length);
           assert.equal(result.promptLogprobs[0], null);
-          for (let j = 1; j < fed.length; j++) assertRowMatches(result.promptLogprobs[j], rows[j - 1]!, `row ${j - 1} (prompt)`);
-          result.logprobs.forEach((e, k) => assertRowMatches(e, rows[fed.length - 1 + k]!, `row ${fed.length - 1 + k} (generated ${k})`));
+          for (let j = 1; j < fed.length; j++)
+            assertRowMatches(result.promptLogprobs[j], rows[j - 1]!, `row ${j - 1} (prompt)`);
+          result.logprobs.forEach((e, k) =>
+            assertRowMatches(e, rows[fed.length - 1 + k]!, `row ${fed.length - 1 + k} (generated ${k})`),
+          );
           assert.equal(fed.length - 1 + result.logprobs.length, prompt.n_rows);
           const expected = mode.oneShot ? prompt.continuation_ids.slice(-1) : prompt.continuation_ids;
           assert.deepEqual(result.tokens, expected);

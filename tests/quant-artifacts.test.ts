@@ -17,7 +17,12 @@ import { REPO_ROOT, fixtureDir, loadReference, tempCacheDir } from './helpers/fi
 const INT8: CompileOptions = { quant: 'int8', quantBlockSize: 32, kvCacheDtype: 'fp32' };
 const run = promisify(execFile);
 
-async function logits(dir: string, cacheDir: string, tokens: number[], compile?: CompileOptions): Promise<Float32Array[]> {
+async function logits(
+  dir: string,
+  cacheDir: string,
+  tokens: number[],
+  compile?: CompileOptions,
+): Promise<Float32Array[]> {
   const model = await loadModel(dir, { cacheDir, numBlocks: 8, ...(compile === undefined ? {} : { compile }) });
   try {
     return await teacherForcedLogits(model.executor, tokens);
@@ -56,7 +61,14 @@ describe('convert', () => {
   it('writes a ready-to-serve folder with the same outputs as compiling on the fly', async () => {
     const out = join(root, 'v2-int8');
     convertModel(fixtureDir('deepseek-v2-tiny'), out, INT8);
-    for (const f of ['model.onnx', 'model.onnx.data', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'latentserve.json']) {
+    for (const f of [
+      'model.onnx',
+      'model.onnx.data',
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'latentserve.json',
+    ]) {
       assert.ok(existsSync(join(out, f)), `${f} written`);
     }
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'latentserve.json'), 'utf8')).options, INT8);
@@ -64,16 +76,27 @@ describe('convert', () => {
     const converted = await logits(out, join(root, 'unused-cache'), tokens);
     assert.deepEqual(converted, direct);
     assert.ok(!existsSync(join(root, 'unused-cache', 'compiled')), 'nothing was compiled again');
-    await assert.rejects(logits(out, join(root, 'cache'), tokens, { ...INT8, quant: 'int4' }), /was converted with weights int8/);
+    await assert.rejects(
+      logits(out, join(root, 'cache'), tokens, { ...INT8, quant: 'int4' }),
+      /was converted with weights int8/,
+    );
   });
 
   it('the CLI converts, then serves the folder through complete', async () => {
     const out = join(root, 'cli-int8');
     const env = { ...process.env, LATENTSERVE_CACHE_DIR: join(root, 'cli-cache') };
     const bin = join(REPO_ROOT, 'bin', 'latentserve.js');
-    const { stderr } = await run(process.execPath, [bin, 'convert', '--model', fixtureDir('deepseek-v3-tiny-b'), '--out', out, '--quant', 'int8'], { env });
+    const { stderr } = await run(
+      process.execPath,
+      [bin, 'convert', '--model', fixtureDir('deepseek-v3-tiny-b'), '--out', out, '--quant', 'int8'],
+      { env },
+    );
     assert.match(stderr, /convert: wrote/);
-    const { stdout } = await run(process.execPath, [bin, 'complete', '--model', out, '--prompt-ids', '0,865,437', '--max-tokens', '3', '--json'], { env });
+    const { stdout } = await run(
+      process.execPath,
+      [bin, 'complete', '--model', out, '--prompt-ids', '0,865,437', '--max-tokens', '3', '--json'],
+      { env },
+    );
     assert.equal((JSON.parse(stdout) as { tokens: number[] }).tokens.length, 3);
   });
 });

@@ -11,11 +11,17 @@ import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import { fixtureDir, loadReference, referenceRows, tempCacheDir } from './helpers/fixtures.js';
 
-const mode = (quant: CompileOptions['quant'], kvCacheDtype: CompileOptions['kvCacheDtype'] = 'fp32'): CompileOptions =>
-  ({ quant, quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE, kvCacheDtype });
+const mode = (
+  quant: CompileOptions['quant'],
+  kvCacheDtype: CompileOptions['kvCacheDtype'] = 'fp32',
+): CompileOptions => ({ quant, quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE, kvCacheDtype });
 
 /** Top-1 agreement with the reference over all rows of all prompts, and the cache bytes per token. */
-async function agreement(fixture: string, compile: CompileOptions, cacheDir: string): Promise<{ top1: number; bytesPerToken: number }> {
+async function agreement(
+  fixture: string,
+  compile: CompileOptions,
+  cacheDir: string,
+): Promise<{ top1: number; bytesPerToken: number }> {
   const reference = loadReference(fixture);
   const model = await loadModel(fixtureDir(fixture), { compile, cacheDir, numBlocks: 8 });
   try {
@@ -23,8 +29,15 @@ async function agreement(fixture: string, compile: CompileOptions, cacheDir: str
     let rows = 0;
     for (const prompt of reference.prompts) {
       // Decode one token per step when the cache is fp8, so every row but the newest is read back from it.
-      const candidate = await teacherForcedLogits(model.executor, prompt.fed_ids, compile.kvCacheDtype === 'fp8' ? 1 : 512);
-      const q = compareLogits(referenceRows(prompt, reference.vocab_size), candidate, [...prompt.fed_ids.slice(1), null]);
+      const candidate = await teacherForcedLogits(
+        model.executor,
+        prompt.fed_ids,
+        compile.kvCacheDtype === 'fp8' ? 1 : 512,
+      );
+      const q = compareLogits(referenceRows(prompt, reference.vocab_size), candidate, [
+        ...prompt.fed_ids.slice(1),
+        null,
+      ]);
       agree += q.top1Agreement * q.rows;
       rows += q.rows;
     }
@@ -36,7 +49,7 @@ async function agreement(fixture: string, compile: CompileOptions, cacheDir: str
 
 const thresholds = [
   { fixture: 'deepseek-v2-tiny', int8: 0.97, fp8: 0.96 },
-  { fixture: 'deepseek-v3-tiny-b', int8: 0.95, fp8: 0.90 },
+  { fixture: 'deepseek-v3-tiny-b', int8: 0.95, fp8: 0.9 },
 ];
 
 for (const t of thresholds) {

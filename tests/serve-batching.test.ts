@@ -11,7 +11,12 @@ const tokenId = (s: string): number => Number(s.replace(/^token_id:/, ''));
 
 async function greedyTokens(s: ModelServer, prompt: number[], maxTokens = 16): Promise<number[]> {
   const res = await s.client.completions.create({
-    model: MODEL_NAME, prompt, max_tokens: maxTokens, temperature: 0, logprobs: 0, ...{ ignore_eos: true, return_tokens_as_token_ids: true },
+    model: MODEL_NAME,
+    prompt,
+    max_tokens: maxTokens,
+    temperature: 0,
+    logprobs: 0,
+    ...{ ignore_eos: true, return_tokens_as_token_ids: true },
   });
   return res.choices[0]!.logprobs!.tokens!.map(tokenId);
 }
@@ -24,7 +29,10 @@ async function untilMetric(s: ModelServer, name: string, value: number): Promise
   assert.equal(await s.metric(name), value, `${name} never reached ${value}`);
 }
 
-async function withServer(opts: Parameters<typeof startModelServer>[1], body: (s: ModelServer) => Promise<void>): Promise<void> {
+async function withServer(
+  opts: Parameters<typeof startModelServer>[1],
+  body: (s: ModelServer) => Promise<void>,
+): Promise<void> {
   const s = await startModelServer('deepseek-v3-tiny-b', opts);
   try {
     await body(s);
@@ -34,64 +42,88 @@ async function withServer(opts: Parameters<typeof startModelServer>[1], body: (s
 }
 
 describe('batching through the API', () => {
-  it('16 concurrent greedy requests give exactly the tokens each gives alone', () => withServer({ maxNumBatchedTokens: 48 }, async (s) => {
-    const alone: number[][] = [];
-    for (const p of prompts) alone.push(await greedyTokens(s, p.prompt_ids));
-    prompts.forEach((p, i) => assert.deepEqual(alone[i], p.continuation_ids));
-    const before = s.executor.steps.length;
-    const together = await Promise.all(Array.from({ length: 16 }, (_, i) => greedyTokens(s, prompts[i % 3]!.prompt_ids)));
-    together.forEach((tokens, i) => assert.deepEqual(tokens, alone[i % 3], `request ${i}`));
-    const steps = s.executor.steps.slice(before);
-    assert.ok(Math.max(...steps.map((st) => st.seqs.length)) >= 8, 'requests shared model steps');
-    await untilMetric(s, 'latentserve_cache_blocks_used', 0);
-  }));
+  it('16 concurrent greedy requests give exactly the tokens each gives alone', () =>
+    withServer({ maxNumBatchedTokens: 48 }, async (s) => {
+      const alone: number[][] = [];
+      for (const p of prompts) alone.push(await greedyTokens(s, p.prompt_ids));
+      prompts.forEach((p, i) => assert.deepEqual(alone[i], p.continuation_ids));
+      const before = s.executor.steps.length;
+      const together = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => greedyTokens(s, prompts[i % 3]!.prompt_ids)),
+      );
+      together.forEach((tokens, i) => assert.deepEqual(tokens, alone[i % 3], `request ${i}`));
+      const steps = s.executor.steps.slice(before);
+      assert.ok(Math.max(...steps.map((st) => st.seqs.length)) >= 8, 'requests shared model steps');
+      await untilMetric(s, 'latentserve_cache_blocks_used', 0);
+    }));
 
-  it('a tiny cache preempts by recompute and still gets every token right', () => withServer({ numBlocks: 6, blockSize: 16, maxNumBatchedTokens: 64 }, async (s) => {
-    // chat40 needs 40 + 16 tokens = 4 blocks; four of them cannot all hold their blocks in 6.
-    const chat40 = prompts.find((p) => p.name === 'chat40')!;
-    const outs = await Promise.all(Array.from({ length: 4 }, () => greedyTokens(s, chat40.prompt_ids)));
-    for (const tokens of outs) assert.deepEqual(tokens, chat40.continuation_ids);
-    assert.ok((await s.metric('latentserve_num_preemptions_total'))! > 0, 'some request was preempted');
-    await untilMetric(s, 'latentserve_cache_blocks_used', 0);
-  }));
+  it('a tiny cache preempts by recompute and still gets every token right', () =>
+    withServer({ numBlocks: 6, blockSize: 16, maxNumBatchedTokens: 64 }, async (s) => {
+      // chat40 needs 40 + 16 tokens = 4 blocks; four of them cannot all hold their blocks in 6.
+      const chat40 = prompts.find((p) => p.name === 'chat40')!;
+      const outs = await Promise.all(Array.from({ length: 4 }, () => greedyTokens(s, chat40.prompt_ids)));
+      for (const tokens of outs) assert.deepEqual(tokens, chat40.continuation_ids);
+      assert.ok((await s.metric('latentserve_num_preemptions_total'))! > 0, 'some request was preempted');
+      await untilMetric(s, 'latentserve_cache_blocks_used', 0);
+    }));
 
-  it('a client that disconnects mid-stream frees its blocks', () => withServer({}, async (s) => {
-    const controller = new AbortController();
-    const stream = await s.client.completions.create(
-      { model: MODEL_NAME, prompt: prompts[1]!.prompt_ids, max_tokens: 400, temperature: 0, stream: true, ...{ ignore_eos: true } },
-      { signal: controller.signal },
-    );
-    let chunks = 0;
-    try {
-      for await (const _ of stream) {
-        if (++chunks === 3) {
-          assert.ok((await s.metric('latentserve_cache_blocks_used'))! > 0);
-          controller.abort();
+  it('a client that disconnects mid-stream frees its blocks', () =>
+    withServer({}, async (s) => {
+      const controller = new AbortController();
+      const stream = await s.client.completions.create(
+        {
+          model: MODEL_NAME,
+          prompt: prompts[1]!.prompt_ids,
+          max_tokens: 400,
+          temperature: 0,
+          stream: true,
+          ...{ ignore_eos: true },
+        },
+        { signal: controller.signal },
+      );
+      let chunks = 0;
+      try {
+        for await (const _ of stream) {
+          if (++chunks === 3) {
+            assert.ok((await s.metric('latentserve_cache_blocks_used'))! > 0);
+            controller.abort();
+          }
         }
+      } catch (err) {
+        assert.equal((err as Error).name, 'APIUserAbortError'); // how openai-node reports a cancelled stream
       }
-    } catch (err) {
-      assert.equal((err as Error).name, 'APIUserAbortError'); // how openai-node reports a cancelled stream
-    }
-    assert.ok(chunks >= 3 && chunks < 50, `stopped reading after ${chunks} chunks`);
-    await untilMetric(s, 'latentserve_cache_blocks_used', 0);
-    await untilMetric(s, 'latentserve_num_requests_running', 0);
-    const stepsAfter = s.executor.steps.length;
-    await new Promise((r) => setTimeout(r, 50));
-    assert.equal(s.executor.steps.length, stepsAfter, 'no more steps run for the gone client');
-  }));
+      assert.ok(chunks >= 3 && chunks < 50, `stopped reading after ${chunks} chunks`);
+      await untilMetric(s, 'latentserve_cache_blocks_used', 0);
+      await untilMetric(s, 'latentserve_num_requests_running', 0);
+      const stepsAfter = s.executor.steps.length;
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(s.executor.steps.length, stepsAfter, 'no more steps run for the gone client');
+    }));
 
-  it('a repeated long prompt hits the prefix cache and skips its prefill', () => withServer({ blockSize: 16 }, async (s) => {
-    const long = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 900));
-    const first = await s.client.completions.create({ model: MODEL_NAME, prompt: long, max_tokens: 4, temperature: 0 });
-    const before = s.executor.steps.length;
-    const second = await s.client.completions.create({ model: MODEL_NAME, prompt: long, max_tokens: 4, temperature: 0 });
-    assert.equal(second.choices[0]!.text, first.choices[0]!.text);
-    const details = (u: typeof second.usage) => (u as { prompt_tokens_details?: { cached_tokens?: number } }).prompt_tokens_details?.cached_tokens;
-    assert.equal(details(first.usage), 0);
-    assert.equal(details(second.usage), 192); // 12 full blocks of 16; the last token is always computed
-    const prefill = s.executor.steps[before]!;
-    assert.equal(prefill.tokenIds.length, 8, 'only the 8 uncached prompt tokens were computed');
-    assert.equal(await s.metric('latentserve_prefix_cache_hits_total'), 192);
-    assert.equal(await s.metric('latentserve_prefix_cache_queries_total'), 400);
-  }));
+  it('a repeated long prompt hits the prefix cache and skips its prefill', () =>
+    withServer({ blockSize: 16 }, async (s) => {
+      const long = Array.from({ length: 200 }, (_, i) => 3 + ((i * 37) % 900));
+      const first = await s.client.completions.create({
+        model: MODEL_NAME,
+        prompt: long,
+        max_tokens: 4,
+        temperature: 0,
+      });
+      const before = s.executor.steps.length;
+      const second = await s.client.completions.create({
+        model: MODEL_NAME,
+        prompt: long,
+        max_tokens: 4,
+        temperature: 0,
+      });
+      assert.equal(second.choices[0]!.text, first.choices[0]!.text);
+      const details = (u: typeof second.usage) =>
+        (u as { prompt_tokens_details?: { cached_tokens?: number } }).prompt_tokens_details?.cached_tokens;
+      assert.equal(details(first.usage), 0);
+      assert.equal(details(second.usage), 192); // 12 full blocks of 16; the last token is always computed
+      const prefill = s.executor.steps[before]!;
+      assert.equal(prefill.tokenIds.length, 8, 'only the 8 uncached prompt tokens were computed');
+      assert.equal(await s.metric('latentserve_prefix_cache_hits_total'), 192);
+      assert.equal(await s.metric('latentserve_prefix_cache_queries_total'), 400);
+    }));
 });

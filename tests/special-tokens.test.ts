@@ -9,19 +9,32 @@ const EOS = 1;
 
 describe('special tokens in generated text', () => {
   let s: ModelServer;
-  before(async () => { s = await startModelServer('deepseek-v3-tiny-b'); });
-  after(async () => { await s.close(); });
+  before(async () => {
+    s = await startModelServer('deepseek-v3-tiny-b');
+  });
+  after(async () => {
+    await s.close();
+  });
 
   const complete = async (extra: object): Promise<{ status: number; text: string; tokens: number }> => {
     const res = await fetch(`${s.url}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
-        model: MODEL_NAME, prompt: 'The license', max_tokens: 3, temperature: 0, ignore_eos: true,
-        logit_bias: { [EOS]: 100 }, ...extra,
+        model: MODEL_NAME,
+        prompt: 'The license',
+        max_tokens: 3,
+        temperature: 0,
+        ignore_eos: true,
+        logit_bias: { [EOS]: 100 },
+        ...extra,
       }),
     });
-    const body = (await res.json()) as { choices?: { text: string }[]; usage?: { completion_tokens: number }; error?: { param: string } };
+    const body = (await res.json()) as {
+      choices?: { text: string }[];
+      usage?: { completion_tokens: number };
+      error?: { param: string };
+    };
     if (res.status !== 200) return { status: res.status, text: body.error?.param ?? '', tokens: 0 };
     return { status: res.status, text: body.choices![0]!.text, tokens: body.usage!.completion_tokens };
   };
@@ -38,20 +51,42 @@ describe('special tokens in generated text', () => {
   it('are rendered with skip_special_tokens: false, and no spaces are put between them either way', async () => {
     const eos = s.model.tokenizer.idToToken(EOS)!;
     assert.equal((await complete({ skip_special_tokens: false })).text, eos.repeat(3));
-    assert.equal((await complete({ skip_special_tokens: false, spaces_between_special_tokens: true })).text, eos.repeat(3));
-    assert.equal((await complete({ skip_special_tokens: false, spaces_between_special_tokens: false })).text, eos.repeat(3));
+    assert.equal(
+      (await complete({ skip_special_tokens: false, spaces_between_special_tokens: true })).text,
+      eos.repeat(3),
+    );
+    assert.equal(
+      (await complete({ skip_special_tokens: false, spaces_between_special_tokens: false })).text,
+      eos.repeat(3),
+    );
     // Streamed, too.
     const res = await fetch(`${s.url}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL_NAME, prompt: 'The license', max_tokens: 3, temperature: 0, ignore_eos: true, logit_bias: { [EOS]: 100 }, skip_special_tokens: false, stream: true }),
+      body: JSON.stringify({
+        model: MODEL_NAME,
+        prompt: 'The license',
+        max_tokens: 3,
+        temperature: 0,
+        ignore_eos: true,
+        logit_bias: { [EOS]: 100 },
+        skip_special_tokens: false,
+        stream: true,
+      }),
     });
-    const text = (await res.text()).split('\n\n').filter((b) => b.startsWith('data: {'))
-      .map((b) => (JSON.parse(b.slice(6)) as { choices: { text: string }[] }).choices[0]?.text ?? '').join('');
+    const text = (await res.text())
+      .split('\n\n')
+      .filter((b) => b.startsWith('data: {'))
+      .map((b) => (JSON.parse(b.slice(6)) as { choices: { text: string }[] }).choices[0]?.text ?? '')
+      .join('');
     assert.equal(text, eos.repeat(3));
   });
 
   it('a non-boolean value is a 400 naming the field', async () => {
-    assert.deepEqual(await complete({ skip_special_tokens: 'no' }), { status: 400, text: 'skip_special_tokens', tokens: 0 });
+    assert.deepEqual(await complete({ skip_special_tokens: 'no' }), {
+      status: 400,
+      text: 'skip_special_tokens',
+      tokens: 0,
+    });
   });
 });

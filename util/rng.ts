@@ -116,7 +116,8 @@ export class Rng {
 
   /** Gamma(shape, scale): mean shape·scale, variance shape·scale². Marsaglia–Tsang, boosted below shape 1. */
   gamma(shape: number, scale: number): number {
-    if (!(shape > 0) || !(scale > 0)) throw new RangeError(`gamma needs shape > 0 and scale > 0, got ${shape}, ${scale}`);
+    if (!(shape > 0) || !(scale > 0))
+      throw new RangeError(`gamma needs shape > 0 and scale > 0, got ${shape}, ${scale}`);
     if (shape < 1) {
       // Gamma(a) = Gamma(a + 1) · U^(1/a)
       return this.gamma(shape + 1, scale) * Math.pow(1 - this.uniform(), 1 / shape);

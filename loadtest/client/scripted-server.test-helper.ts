@@ -26,14 +26,18 @@ export async function startScriptedServer(handler: Handler): Promise<ScriptedSer
   let maxInFlight = 0;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let raw = '';
-    req.on('data', (b: Buffer) => { raw += b.toString(); });
+    req.on('data', (b: Buffer) => {
+      raw += b.toString();
+    });
     req.on('end', () => {
       const scripted = { path: req.url ?? '', body: raw === '' ? {} : (JSON.parse(raw) as Record<string, unknown>) };
       requests.push(scripted);
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       handler(scripted, res)
-        .catch(() => { /* the client went away */ })
+        .catch(() => {
+          /* the client went away */
+        })
         .finally(() => {
           inFlight--;
           if (!res.writableEnded) res.end();
@@ -46,10 +50,11 @@ export async function startScriptedServer(handler: Handler): Promise<ScriptedSer
     url: `http://127.0.0.1:${port}`,
     requests,
     maxInFlight: () => maxInFlight,
-    close: () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -64,6 +69,15 @@ export async function writeSse(res: ServerResponse, events: readonly (readonly [
   res.end();
 }
 
-export const textChunk = (text: string): unknown => ({ object: 'text_completion', choices: [{ index: 0, text, finish_reason: null }] });
-export const chatChunk = (delta: Record<string, unknown>): unknown => ({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] });
-export const usageChunk = (prompt: number, completion: number): unknown => ({ choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } });
+export const textChunk = (text: string): unknown => ({
+  object: 'text_completion',
+  choices: [{ index: 0, text, finish_reason: null }],
+});
+export const chatChunk = (delta: Record<string, unknown>): unknown => ({
+  object: 'chat.completion.chunk',
+  choices: [{ index: 0, delta, finish_reason: null }],
+});
+export const usageChunk = (prompt: number, completion: number): unknown => ({
+  choices: [],
+  usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+});

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { chatChunk, sleep, startScriptedServer, textChunk, usageChunk, writeSse, type ScriptedServer } from './scripted-server.test-helper.js';
+import {
+  chatChunk,
+  sleep,
+  startScriptedServer,
+  textChunk,
+  usageChunk,
+  writeSse,
+  type ScriptedServer,
+} from './scripted-server.test-helper.js';
 import { streamRequest, type RequestSpec } from './stream-request.js';
 import type { Target } from './target.js';
 
@@ -10,31 +18,54 @@ describe('streamRequest', () => {
   let server: ScriptedServer;
   before(async () => {
     server = await startScriptedServer(async (req, res) => {
-      const scenario = String((req.body['prompt'] ?? (req.body['messages'] as { content: string }[])[0]!.content));
+      const scenario = String(req.body['prompt'] ?? (req.body['messages'] as { content: string }[])[0]!.content);
       if (scenario === 'hi' || scenario === 'chat') {
         const chat = req.path === '/v1/chat/completions';
         const chunk = (t: string): unknown => (chat ? chatChunk({ content: t }) : textChunk(t));
         await writeSse(res, [
           ...(chat ? [[0, chatChunk({ role: 'assistant', content: '' })] as const] : []),
-          [60, chunk('a')], [40, chunk('b')], [40, chunk('c')],
-          [0, chat ? chatChunk({}) : textChunk('')], ...(req.body['stream_options'] ? [[0, usageChunk(7, 3)] as const] : []), [0, '[DONE]'],
+          [60, chunk('a')],
+          [40, chunk('b')],
+          [40, chunk('c')],
+          [0, chat ? chatChunk({}) : textChunk('')],
+          ...(req.body['stream_options'] ? [[0, usageChunk(7, 3)] as const] : []),
+          [0, '[DONE]'],
         ]);
       } else if (scenario === 'nousage') {
-        await writeSse(res, [[0, textChunk('x')], [10, textChunk('y')], [0, '[DONE]']]);
+        await writeSse(res, [
+          [0, textChunk('x')],
+          [10, textChunk('y')],
+          [0, '[DONE]'],
+        ]);
       } else if (scenario === 'http-error') {
         res.writeHead(400, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { message: 'bad field', type: 'invalid_request_error' } }));
       } else if (scenario === 'mid-stream-error') {
-        await writeSse(res, [[0, textChunk('x')], [0, { error: { message: 'engine died' } }], [0, '[DONE]']]);
+        await writeSse(res, [
+          [0, textChunk('x')],
+          [0, { error: { message: 'engine died' } }],
+          [0, '[DONE]'],
+        ]);
       } else if (scenario === 'empty') {
-        await writeSse(res, [[0, textChunk('')], [0, '[DONE]']]);
+        await writeSse(res, [
+          [0, textChunk('')],
+          [0, '[DONE]'],
+        ]);
       } else if (scenario === 'hang') {
-        await writeSse(res, [[0, textChunk('x')], [5000, textChunk('y')]]);
+        await writeSse(res, [
+          [0, textChunk('x')],
+          [5000, textChunk('y')],
+        ]);
       }
     });
   });
   after(() => server.close());
-  const target = (endpoint: Target['endpoint'] = 'completions'): Target => ({ baseUrl: server.url, model: 'm', endpoint, apiKey: 'k' });
+  const target = (endpoint: Target['endpoint'] = 'completions'): Target => ({
+    baseUrl: server.url,
+    model: 'm',
+    endpoint,
+    apiKey: 'k',
+  });
 
   it('times TTFT at the first content chunk and one ITL per later content chunk', async () => {
     const out = await streamRequest(target(), spec);
@@ -56,7 +87,15 @@ describe('streamRequest', () => {
   it('sends a vLLM-style streaming body with the bearer key', async () => {
     await streamRequest(target(), spec);
     const body = server.requests.at(-1)!.body;
-    assert.deepEqual(body, { model: 'm', temperature: 0, stream: true, stream_options: { include_usage: true }, ignore_eos: true, prompt: 'hi', max_tokens: 3 });
+    assert.deepEqual(body, {
+      model: 'm',
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+      ignore_eos: true,
+      prompt: 'hi',
+      max_tokens: 3,
+    });
     const plain = await streamRequest(target(), { ...spec, ignoreEos: false, includeUsage: false });
     assert.equal(plain.usage, null);
     const sent = server.requests.at(-1)!.body;

@@ -65,7 +65,16 @@ export async function streamRequest(target: Target, spec: RequestSpec, signal?: 
   let contentChunks = 0;
   let usage: StreamOutcome['usage'] = null;
   const finish = (success: boolean, error: string, cancelled = false): StreamOutcome => ({
-    success, cancelled, error, sentAtMs, ttftMs, itlMs, latencyMs: performance.now() - sentAtMs, generatedText, contentChunks, usage,
+    success,
+    cancelled,
+    error,
+    sentAtMs,
+    ttftMs,
+    itlMs,
+    latencyMs: performance.now() - sentAtMs,
+    generatedText,
+    contentChunks,
+    usage,
   });
 
   try {
@@ -83,7 +92,8 @@ export async function streamRequest(target: Target, spec: RequestSpec, signal?: 
     const onEvent = (data: string): string | null => {
       if (data === '[DONE]') return null;
       const chunk = JSON.parse(data) as StreamChunk;
-      if (chunk.error !== undefined) return typeof chunk.error === 'string' ? chunk.error : chunk.error.message ?? 'error event';
+      if (chunk.error !== undefined)
+        return typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? 'error event');
       const content = chunkContent(chunk);
       if (content !== '') {
         const now = performance.now();
@@ -131,5 +141,5 @@ function errorMessage(body: string): string {
 
 function describe(err: unknown): string {
   const e = err as Error & { cause?: { code?: string; message?: string } };
-  return e.cause?.code !== undefined ? `${e.message} (${e.cause.code})` : e.message ?? String(err);
+  return e.cause?.code !== undefined ? `${e.message} (${e.cause.code})` : (e.message ?? String(err));
 }

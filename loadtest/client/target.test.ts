@@ -12,7 +12,21 @@ describe('target', () => {
   });
 
   it('accepts only loopback hosts as loopback', () => {
-    for (const u of ['http://127.0.0.1:1', 'http://127.1.2.3', 'http://localhost:8000', 'http://[::1]:8000', 'http://[::ffff:127.0.0.1]:80']) assert.equal(isLoopback(u), true, u);
-    for (const u of ['http://10.0.0.1', 'http://example.com', 'http://0.0.0.0:8000', 'http://[::ffff:10.0.0.1]', 'http://127.0.0.1.example.com']) assert.equal(isLoopback(u), false, u);
+    for (const u of [
+      'http://127.0.0.1:1',
+      'http://127.1.2.3',
+      'http://localhost:8000',
+      'http://[::1]:8000',
+      'http://[::ffff:127.0.0.1]:80',
+    ])
+      assert.equal(isLoopback(u), true, u);
+    for (const u of [
+      'http://10.0.0.1',
+      'http://example.com',
+      'http://0.0.0.0:8000',
+      'http://[::ffff:10.0.0.1]',
+      'http://127.0.0.1.example.com',
+    ])
+      assert.equal(isLoopback(u), false, u);
   });
 });

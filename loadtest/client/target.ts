@@ -19,7 +19,8 @@ export function normalizeBaseUrl(text: string): string {
   } catch {
     throw new RangeError(`not a URL: "${text}"`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new RangeError(`--base-url must be http(s), got "${text}"`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new RangeError(`--base-url must be http(s), got "${text}"`);
   const path = url.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
   return `${url.origin}${path}`;
 }
@@ -31,7 +32,10 @@ export function isLoopback(baseUrl: string): boolean {
   if (host === '::1' || host === '0:0:0:0:0:0:0:1') return true;
   const v4 = host.startsWith('::ffff:') ? host.slice(7) : host;
   // WHATWG URL writes IPv4-mapped addresses in hex: [::ffff:127.0.0.1] becomes [::ffff:7f00:1].
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) || (host.startsWith('::ffff:') && /^7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(v4));
+  return (
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4) ||
+    (host.startsWith('::ffff:') && /^7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(v4))
+  );
 }
 
 export function headers(target: Pick<Target, 'apiKey'>, json = true): Record<string, string> {

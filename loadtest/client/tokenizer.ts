@@ -21,7 +21,10 @@ interface TokenizeResponse {
 const PROBE_TEXT = 'hello world';
 
 export class ServerTokenizer {
-  private constructor(private readonly target: Target, readonly dialect: TokenizeDialect) {}
+  private constructor(
+    private readonly target: Target,
+    readonly dialect: TokenizeDialect,
+  ) {}
 
   /** A tokenizer in the first dialect whose /tokenize counts tokens in non-empty text, else null. */
   static async probe(target: Target): Promise<ServerTokenizer | null> {
@@ -29,7 +32,9 @@ export class ServerTokenizer {
       const tokenizer = new ServerTokenizer(target, dialect);
       try {
         if ((await tokenizer.textTokens(PROBE_TEXT)) > 0) return tokenizer;
-      } catch { /* not this dialect (or no /tokenize at all) */ }
+      } catch {
+        /* not this dialect (or no /tokenize at all) */
+      }
     }
     return null;
   }
@@ -64,9 +69,11 @@ export class ServerTokenizer {
   /** The server's count for `text`; an empty answer for non-empty text is an error (no tokenizer in this dialect). */
   private async count(body: Record<string, unknown>, text: string): Promise<number> {
     const parsed = (await this.post('/tokenize', body)) as TokenizeResponse;
-    const count = typeof parsed.count === 'number' ? parsed.count : Array.isArray(parsed.tokens) ? parsed.tokens.length : null;
+    const count =
+      typeof parsed.count === 'number' ? parsed.count : Array.isArray(parsed.tokens) ? parsed.tokens.length : null;
     if (count === null) throw new Error('POST /tokenize: no count in the response');
-    if (count === 0 && text.length > 0) throw new Error(`POST /tokenize (${this.dialect} dialect): no tokens for non-empty text`);
+    if (count === 0 && text.length > 0)
+      throw new Error(`POST /tokenize (${this.dialect} dialect): no tokens for non-empty text`);
     return count;
   }
 

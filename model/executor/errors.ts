@@ -4,7 +4,11 @@
 /** A model step failed: ONNX Runtime threw, or the step produced unusable output (NaN / Inf logits). */
 export class ExecutorError extends Error {
   override readonly name: string = 'ExecutorError';
-  constructor(message: string, readonly code = 'executor_error', options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly code = 'executor_error',
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
@@ -17,7 +21,11 @@ export class ExecutorError extends Error {
  */
 export class ExecutorCrashed extends ExecutorError {
   override readonly name = 'ExecutorCrashed';
-  constructor(message: string, readonly inStep: boolean, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    readonly inStep: boolean,
+    options?: { cause?: unknown },
+  ) {
     super(message, 'executor_crashed', options);
   }
 }

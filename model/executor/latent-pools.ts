@@ -16,13 +16,24 @@ export class LatentPools {
   private readonly rows: (Float32Array | Uint8Array)[] = [];
   private readonly scales: Float32Array[] = [];
 
-  constructor(numLayers: number, numBlocks: number, blockSize: number, private readonly rowWidth: number, private readonly dtype: 'fp32' | 'fp8') {
+  constructor(
+    numLayers: number,
+    numBlocks: number,
+    blockSize: number,
+    private readonly rowWidth: number,
+    private readonly dtype: 'fp32' | 'fp8',
+  ) {
     const inputs: PoolInput[] = [];
     for (let l = 0; l < numLayers; l++) {
       const slots = numBlocks * blockSize;
       const rows = dtype === 'fp32' ? new Float32Array(slots * rowWidth) : new Uint8Array(slots * rowWidth);
       this.rows.push(rows);
-      inputs.push({ name: cacheInputName(l), type: dtype === 'fp32' ? 'float32' : 'uint8', data: rows, dims: [numBlocks, blockSize, rowWidth] });
+      inputs.push({
+        name: cacheInputName(l),
+        type: dtype === 'fp32' ? 'float32' : 'uint8',
+        data: rows,
+        dims: [numBlocks, blockSize, rowWidth],
+      });
       if (dtype === 'fp8') {
         const scales = new Float32Array(slots);
         this.scales.push(scales);
@@ -42,7 +53,10 @@ export class LatentPools {
     }
     const scales = this.scales[layer]!;
     slotMapping.forEach((slot, i) => {
-      scales[slot] = encodeRowE4M3(newRows.subarray(i * w, (i + 1) * w), (pool as Uint8Array).subarray(slot * w, (slot + 1) * w));
+      scales[slot] = encodeRowE4M3(
+        newRows.subarray(i * w, (i + 1) * w),
+        (pool as Uint8Array).subarray(slot * w, (slot + 1) * w),
+      );
     });
   }
 }

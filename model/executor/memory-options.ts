@@ -29,11 +29,18 @@ export const DEFAULT_EXECUTOR_MEMORY: ExecutorMemoryOptions = {
 };
 
 /** Parses `memPattern=0,cpuArena=1,shapeBuckets=1` (any subset) over the defaults; throws RangeError on bad text. */
-export function parseExecutorMemory(text: string, base: ExecutorMemoryOptions = DEFAULT_EXECUTOR_MEMORY): ExecutorMemoryOptions {
+export function parseExecutorMemory(
+  text: string,
+  base: ExecutorMemoryOptions = DEFAULT_EXECUTOR_MEMORY,
+): ExecutorMemoryOptions {
   const out: Record<keyof ExecutorMemoryOptions, boolean> = { ...base };
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p.length > 0)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0)) {
     const m = /^(memPattern|cpuArena|shapeBuckets)=(0|1|on|off|true|false)$/.exec(part);
-    if (m === null) throw new RangeError(`bad executor memory option "${part}" (expected memPattern|cpuArena|shapeBuckets = 0|1)`);
+    if (m === null)
+      throw new RangeError(`bad executor memory option "${part}" (expected memPattern|cpuArena|shapeBuckets = 0|1)`);
     out[m[1] as keyof ExecutorMemoryOptions] = m[2] === '1' || m[2] === 'on' || m[2] === 'true';
   }
   return out;

@@ -48,7 +48,8 @@ type StepReply = Extract<WorkerReply, { kind: 'step' }>;
 
 export type SpawnWorker = (init: WorkerInit) => Worker;
 
-export const spawnExecutorWorker: SpawnWorker = (init) => new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+export const spawnExecutorWorker: SpawnWorker = (init) =>
+  new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
 
 interface Pending {
   resolve(value: StepReply | null): void;
@@ -71,7 +72,8 @@ async function spawnWorker(spawn: SpawnWorker, init: WorkerInit): Promise<{ work
       worker.off('error', reject);
       worker.off('exit', onExit);
       if (msg.kind === 'ready') resolve(msg);
-      else reject(new Error(msg.kind === 'init-failed' ? `cannot load model: ${msg.message}` : `unexpected ${msg.kind}`));
+      else
+        reject(new Error(msg.kind === 'init-failed' ? `cannot load model: ${msg.message}` : `unexpected ${msg.kind}`));
     };
     worker.once('message', onMessage);
     worker.once('error', reject);
@@ -108,7 +110,11 @@ export class OnnxExecutor implements Executor {
     readonly device: 'cpu' | 'cuda',
     warn: ((line: string) => void) | undefined,
   ) {
-    this.warn = warn ?? ((line: string) => { process.stderr.write(`${line}\n`); });
+    this.warn =
+      warn ??
+      ((line: string) => {
+        process.stderr.write(`${line}\n`);
+      });
     this.attach(worker);
   }
 
@@ -170,7 +176,9 @@ export class OnnxExecutor implements Executor {
       throw crash;
     }
     if (this.worker === null) {
-      this.restarting ??= this.restart().finally(() => { this.restarting = null; });
+      this.restarting ??= this.restart().finally(() => {
+        this.restarting = null;
+      });
       await this.restarting;
     }
     this.stats.record(stepDims(inputs, this.init.memory.shapeBuckets));
@@ -204,13 +212,22 @@ export class OnnxExecutor implements Executor {
   private forwardMasks(stepId: number, masks: Promise<StepMaskRows>, rows: readonly RowSpec[]): void {
     const worker = this.worker;
     // The contract says masks never reject; if they do anyway, every constrained row fails rather than waits.
-    const slots = rows.reduce((n, r) => (r.kind === 'sample' && r.maskSlot !== null ? Math.max(n, r.maskSlot + 1) : n), 0);
-    const refusedAll = (err: unknown): StepMaskRows => ({ masks: new Int32Array(0), words: 0, refused: Array.from({ length: slots }, () => `masks failed (${String(err)})`) });
+    const slots = rows.reduce(
+      (n, r) => (r.kind === 'sample' && r.maskSlot !== null ? Math.max(n, r.maskSlot + 1) : n),
+      0,
+    );
+    const refusedAll = (err: unknown): StepMaskRows => ({
+      masks: new Int32Array(0),
+      words: 0,
+      refused: Array.from({ length: slots }, () => `masks failed (${String(err)})`),
+    });
     void masks.catch(refusedAll).then((m) => {
       if (worker === null || worker !== this.worker) return; // that worker died; the step failed with it
       const whole = m.masks.byteOffset === 0 && m.masks.byteLength === m.masks.buffer.byteLength;
       const rows = whole ? m : { ...m, masks: m.masks.slice() };
-      worker.postMessage({ kind: 'masks', stepId, masks: rows } satisfies WorkerRequest, [rows.masks.buffer as ArrayBuffer]);
+      worker.postMessage({ kind: 'masks', stepId, masks: rows } satisfies WorkerRequest, [
+        rows.masks.buffer as ArrayBuffer,
+      ]);
     });
   }
 
@@ -241,14 +258,19 @@ export class OnnxExecutor implements Executor {
       this.warn(`latentserve: executor worker restarted (restart ${this.restarts}); the latent cache starts empty`);
     } catch (err) {
       if (err instanceof ExecutorError) throw err;
-      throw new ExecutorError(`cannot restart the executor worker: ${(err as Error).message}`, 'executor_unavailable', { cause: err });
+      throw new ExecutorError(`cannot restart the executor worker: ${(err as Error).message}`, 'executor_unavailable', {
+        cause: err,
+      });
     }
   }
 
   private expectLate(stepId: number): void {
     let resolve!: PendingLate['resolve'];
     let reject!: PendingLate['reject'];
-    const promise = new Promise<ReadonlyMap<number, RowResult>>((res, rej) => { resolve = res; reject = rej; });
+    const promise = new Promise<ReadonlyMap<number, RowResult>>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     promise.catch(() => {}); // the engine awaits it; this only keeps a crash before then from being "unhandled"
     this.pendingLate.set(stepId, { resolve, reject, promise });
   }
@@ -269,8 +291,11 @@ export class OnnxExecutor implements Executor {
     if (pending.length === 0) this.unreported = crash;
     for (const p of pending) p.reject(crash);
     // Rows held for late masks die with the worker: their requests fail with the crash.
-    for (const p of held) p.reject(new ExecutorCrashed(`executor worker died holding a row (${cause.message})`, true, { cause }));
-    this.warn(`latentserve: executor worker died (${cause.message}); ${pending.length} step(s) failed, restarting it on the next step`);
+    for (const p of held)
+      p.reject(new ExecutorCrashed(`executor worker died holding a row (${cause.message})`, true, { cause }));
+    this.warn(
+      `latentserve: executor worker died (${cause.message}); ${pending.length} step(s) failed, restarting it on the next step`,
+    );
   }
 
   private send(make: (id: number) => WorkerRequest, worker = this.worker): Promise<StepReply | null> {
@@ -296,8 +321,7 @@ export class OnnxExecutor implements Executor {
     if (msg.kind === 'step') {
       if (msg.results?.some((r) => r.kind === 'held') === true) this.expectLate(msg.id);
       p.resolve(msg);
-    }
-    else if (msg.kind === 'error') p.reject(new ExecutorError(msg.message));
+    } else if (msg.kind === 'error') p.reject(new ExecutorError(msg.message));
     else p.resolve(null);
   }
 }

@@ -79,7 +79,10 @@ test('rejects an empty step', () => {
 });
 
 test('rejects a sequence with no new tokens', () => {
-  assert.throws(() => packStep(step([{ queryLen: 0, contextLen: 3, blockTable: blocks(0) }], [])), /at least one new token/);
+  assert.throws(
+    () => packStep(step([{ queryLen: 0, contextLen: 3, blockTable: blocks(0) }], [])),
+    /at least one new token/,
+  );
 });
 
 test('rejects mismatched token arrays', () => {
@@ -95,36 +98,56 @@ test('rejects logits indices outside the step', () => {
 });
 
 test('property: unpadIndex and padIndex are inverse on real tokens', () => {
-  const seqArb = fc.array(fc.record({ queryLen: fc.integer({ min: 1, max: 6 }), contextLen: fc.integer({ min: 0, max: 20 }), nBlocks: fc.integer({ min: 0, max: 4 }) }), { minLength: 1, maxLength: 6 });
-  fc.assert(fc.property(seqArb, (specs) => {
-    const seqs = specs.map((s) => ({ queryLen: s.queryLen, contextLen: s.contextLen, blockTable: blocks(...Array.from({ length: s.nBlocks }, (_, i) => i)) }));
-    const p = packStep(step(seqs, [0]));
-    let token = 0;
-    seqs.forEach((s, b) => {
-      for (let t = 0; t < p.queryLen; t++) {
-        const slot = b * p.queryLen + t;
-        if (t < s.queryLen) {
-          assert.equal(Number(p.padIndex[slot]), token);
-          assert.equal(Number(p.unpadIndex[token]), slot);
-          token++;
-        } else {
-          assert.equal(Number(p.padIndex[slot]), 0);
+  const seqArb = fc.array(
+    fc.record({
+      queryLen: fc.integer({ min: 1, max: 6 }),
+      contextLen: fc.integer({ min: 0, max: 20 }),
+      nBlocks: fc.integer({ min: 0, max: 4 }),
+    }),
+    { minLength: 1, maxLength: 6 },
+  );
+  fc.assert(
+    fc.property(seqArb, (specs) => {
+      const seqs = specs.map((s) => ({
+        queryLen: s.queryLen,
+        contextLen: s.contextLen,
+        blockTable: blocks(...Array.from({ length: s.nBlocks }, (_, i) => i)),
+      }));
+      const p = packStep(step(seqs, [0]));
+      let token = 0;
+      seqs.forEach((s, b) => {
+        for (let t = 0; t < p.queryLen; t++) {
+          const slot = b * p.queryLen + t;
+          if (t < s.queryLen) {
+            assert.equal(Number(p.padIndex[slot]), token);
+            assert.equal(Number(p.unpadIndex[token]), slot);
+            token++;
+          } else {
+            assert.equal(Number(p.padIndex[slot]), 0);
+          }
         }
-      }
-    });
-    assert.equal(token, p.numTokens);
-  }));
+      });
+      assert.equal(token, p.numTokens);
+    }),
+  );
 });
 
 test('bucketed: every dynamic dimension is padded to its bucket, real entries keep their indices', () => {
   // 9 sequences (→ B 10), 11 tokens (→ N 12), longest chunk 3, longest table 9 blocks (→ 10), 9 logits (→ 10).
   const seqs: SequenceSlice[] = [
     { queryLen: 3, contextLen: 5, blockTable: blocks(7, 8) },
-    ...Array.from({ length: 8 }, (_, i) => ({ queryLen: 1, contextLen: 500, blockTable: blocks(...Array.from({ length: 9 }, (_, j) => 20 + i + j)) })),
+    ...Array.from({ length: 8 }, (_, i) => ({
+      queryLen: 1,
+      contextLen: 500,
+      blockTable: blocks(...Array.from({ length: 9 }, (_, j) => 20 + i + j)),
+    })),
   ];
   const plain = packStep(step(seqs, [2, 3, 4, 5, 6, 7, 8, 9, 10]));
   const p = packStep(step(seqs, [2, 3, 4, 5, 6, 7, 8, 9, 10]), true);
-  assert.deepEqual([p.numTokens, p.numRealTokens, p.batch, p.queryLen, p.maxBlocks, p.logitsIndices.length, p.numLogits], [12, 11, 10, 3, 10, 10, 9]);
+  assert.deepEqual(
+    [p.numTokens, p.numRealTokens, p.batch, p.queryLen, p.maxBlocks, p.logitsIndices.length, p.numLogits],
+    [12, 11, 10, 3, 10, 10, 9],
+  );
   assert.deepEqual([plain.numTokens, plain.batch, plain.maxBlocks, plain.logitsIndices.length], [11, 9, 9, 9]);
   assert.deepEqual(big(p.inputIds).slice(0, 11), big(plain.inputIds));
   assert.deepEqual(big(p.inputIds).slice(11), [0]);
@@ -144,13 +167,27 @@ test('bucketed: a step without logits rows keeps R = 0', () => {
 });
 
 test('property: stepDims gives the dimensions packStep lays out, plain and bucketed', () => {
-  const seqArb = fc.array(fc.record({ queryLen: fc.integer({ min: 1, max: 40 }), nBlocks: fc.integer({ min: 0, max: 30 }) }), { minLength: 1, maxLength: 20 });
-  fc.assert(fc.property(seqArb, fc.boolean(), fc.integer({ min: 0, max: 3 }), (specs, bucketed, numLogits) => {
-    const seqs = specs.map((s) => ({ queryLen: s.queryLen, contextLen: 0, blockTable: blocks(...Array.from({ length: s.nBlocks }, (_, i) => i)) }));
-    const tokens = specs.reduce((n, s) => n + s.queryLen, 0);
-    const logits = Array.from({ length: numLogits }, (_, i) => i % tokens); // a one-token step may still ask for rows
-    const p = packStep(step(seqs, logits), bucketed);
-    assert.deepEqual(stepDims(step(seqs, logits), bucketed),
-      [p.numTokens, p.batch, p.queryLen, p.maxBlocks, p.logitsIndices.length]);
-  }));
+  const seqArb = fc.array(
+    fc.record({ queryLen: fc.integer({ min: 1, max: 40 }), nBlocks: fc.integer({ min: 0, max: 30 }) }),
+    { minLength: 1, maxLength: 20 },
+  );
+  fc.assert(
+    fc.property(seqArb, fc.boolean(), fc.integer({ min: 0, max: 3 }), (specs, bucketed, numLogits) => {
+      const seqs = specs.map((s) => ({
+        queryLen: s.queryLen,
+        contextLen: 0,
+        blockTable: blocks(...Array.from({ length: s.nBlocks }, (_, i) => i)),
+      }));
+      const tokens = specs.reduce((n, s) => n + s.queryLen, 0);
+      const logits = Array.from({ length: numLogits }, (_, i) => i % tokens); // a one-token step may still ask for rows
+      const p = packStep(step(seqs, logits), bucketed);
+      assert.deepEqual(stepDims(step(seqs, logits), bucketed), [
+        p.numTokens,
+        p.batch,
+        p.queryLen,
+        p.maxBlocks,
+        p.logitsIndices.length,
+      ]);
+    }),
+  );
 });

@@ -37,7 +37,13 @@ export interface PackedStep {
 }
 
 /** The graph's dynamic dimensions of a step: (N, B, T, maxBlocks, R), padded up to their buckets when asked. */
-export type StepDims = readonly [numTokens: number, batch: number, queryLen: number, maxBlocks: number, numLogitRows: number];
+export type StepDims = readonly [
+  numTokens: number,
+  batch: number,
+  queryLen: number,
+  maxBlocks: number,
+  numLogitRows: number,
+];
 
 /** The dimensions packStep gives the graph for these inputs (checked there; here only measured). */
 export function stepDims(inputs: ForwardInputs, bucketed = false): StepDims {
@@ -51,7 +57,13 @@ export function stepDims(inputs: ForwardInputs, bucketed = false): StepDims {
   }
   const size = bucketed ? bucketUp : (n: number): number => n;
   const numLogits = inputs.logitsIndices.length;
-  return [size(total), size(inputs.seqs.length), size(longest), size(longestTable), numLogits === 0 ? 0 : size(numLogits)];
+  return [
+    size(total),
+    size(inputs.seqs.length),
+    size(longest),
+    size(longestTable),
+    numLogits === 0 ? 0 : size(numLogits),
+  ];
 }
 
 export function packStep(inputs: ForwardInputs, bucketed = false): PackedStep {
@@ -77,7 +89,9 @@ export function packStep(inputs: ForwardInputs, bucketed = false): PackedStep {
   seqs.forEach((s, b) => {
     queryLens[b] = BigInt(s.queryLen);
     contextLens[b] = BigInt(s.contextLen);
-    s.blockTable.forEach((block, j) => { blockTable[b * maxBlocks + j] = BigInt(block); });
+    s.blockTable.forEach((block, j) => {
+      blockTable[b * maxBlocks + j] = BigInt(block);
+    });
     for (let t = 0; t < s.queryLen; t++, token++) {
       padIndex[b * queryLen + t] = BigInt(token);
       unpadIndex[token] = BigInt(b * queryLen + t);
@@ -95,7 +109,19 @@ export function packStep(inputs: ForwardInputs, bucketed = false): PackedStep {
     positions[i] = BigInt(inputs.positions[i]!);
   }
   return {
-    numTokens, numRealTokens: total, batch, queryLen, maxBlocks, numLogits,
-    inputIds, positions, queryLens, contextLens, blockTable, padIndex, unpadIndex, logitsIndices,
+    numTokens,
+    numRealTokens: total,
+    batch,
+    queryLen,
+    maxBlocks,
+    numLogits,
+    inputIds,
+    positions,
+    queryLens,
+    contextLens,
+    blockTable,
+    padIndex,
+    unpadIndex,
+    logitsIndices,
   };
 }

@@ -33,7 +33,12 @@ export type WorkerReply =
   | { readonly kind: 'ready'; readonly device: 'cpu' | 'cuda'; readonly warning: string | null }
   | { readonly kind: 'init-failed'; readonly message: string }
   /** logits for a step without sampling; results (one per row spec) for a step with it. */
-  | { readonly kind: 'step'; readonly id: number; readonly logits: Float32Array | null; readonly results: readonly RowResult[] | null }
+  | {
+      readonly kind: 'step';
+      readonly id: number;
+      readonly logits: Float32Array | null;
+      readonly results: readonly RowResult[] | null;
+    }
   /** The results of step `id`'s held rows (by index in its row specs), once their masks arrived. */
   | { readonly kind: 'late'; readonly id: number; readonly results: readonly (readonly [number, RowResult])[] }
   | { readonly kind: 'error'; readonly id: number; readonly message: string }

@@ -7,11 +7,20 @@ import type { Executor, ForwardInputs, RunnerOutput } from './types.js';
 
 // serve's defaults with a 64 MiB mini cache (57 blocks of 64)
 const serve: ReserveLimits = {
-  maxNumSeqs: 32, maxNumBatchedTokens: 512, maxPaddedQuerySlots: 2048, maxAttentionBlock: 2048 * 512, maxModelLen: 4096, numBlocks: 57, blockSize: 64,
+  maxNumSeqs: 32,
+  maxNumBatchedTokens: 512,
+  maxPaddedQuerySlots: 2048,
+  maxAttentionBlock: 2048 * 512,
+  maxModelLen: 4096,
+  numBlocks: 57,
+  blockSize: 64,
 };
 
 /** The step as the scheduler's caps see it: batch, longest chunk, longest context in whole blocks. */
-function shape(inputs: ForwardInputs, blockSize: number): { tokens: number; batch: number; chunk: number; keys: number } {
+function shape(
+  inputs: ForwardInputs,
+  blockSize: number,
+): { tokens: number; batch: number; chunk: number; keys: number } {
   const [tokens, batch, chunk, maxBlocks] = stepDims(inputs);
   return { tokens, batch, chunk, keys: maxBlocks * blockSize };
 }
@@ -39,9 +48,16 @@ test('the reservation reaches each term at the limits serve runs with', () => {
   assert.equal(attention.batch, 32);
   assert.ok(attention.batch * attention.chunk <= serve.maxPaddedQuerySlots);
   const block = attention.batch * attention.chunk * attention.keys;
-  assert.ok(block <= serve.maxAttentionBlock && block + attention.batch * attention.chunk * 64 > serve.maxAttentionBlock, `attention block ${block}`);
+  assert.ok(
+    block <= serve.maxAttentionBlock && block + attention.batch * attention.chunk * 64 > serve.maxAttentionBlock,
+    `attention block ${block}`,
+  );
   const gathered = shape(steps['gathered']!, 64);
-  assert.deepEqual([gathered.batch, gathered.chunk, gathered.keys], [32, 1, 57 * 64], 'every decode at the cache-bounded longest context');
+  assert.deepEqual(
+    [gathered.batch, gathered.chunk, gathered.keys],
+    [32, 1, 57 * 64],
+    'every decode at the cache-bounded longest context',
+  );
 });
 
 test('the longest context is the window when the cache holds more', () => {
@@ -51,25 +67,36 @@ test('the longest context is the window when the cache holds more', () => {
 });
 
 test('every reservation step is well formed and within the scheduler caps (property)', () => {
-  fc.assert(fc.property(
-    fc.record({
-      maxNumSeqs: fc.integer({ min: 1, max: 64 }), maxNumBatchedTokens: fc.integer({ min: 1, max: 4096 }),
-      slotsPerToken: fc.integer({ min: 1, max: 8 }), keysPerSlot: fc.integer({ min: 1, max: 1024 }),
-      maxModelLen: fc.integer({ min: 1, max: 8192 }), numBlocks: fc.integer({ min: 1, max: 512 }), blockSize: fc.constantFrom(1, 16, 64),
-    }),
-    (r) => {
-      const limits: ReserveLimits = {
-        maxNumSeqs: r.maxNumSeqs, maxNumBatchedTokens: r.maxNumBatchedTokens, maxPaddedQuerySlots: r.slotsPerToken * r.maxNumBatchedTokens,
-        maxAttentionBlock: r.slotsPerToken * r.maxNumBatchedTokens * r.keysPerSlot, maxModelLen: r.maxModelLen, numBlocks: r.numBlocks, blockSize: r.blockSize,
-      };
-      for (const { name, inputs } of reserveSteps(limits)) {
-        checkWellFormed(inputs, limits);
-        const s = shape(inputs, limits.blockSize);
-        assert.ok(s.batch <= limits.maxNumSeqs && s.tokens <= limits.maxNumBatchedTokens, name);
-        if (s.chunk > 1) assert.ok(s.batch * s.chunk <= limits.maxPaddedQuerySlots, name);
-      }
-    },
-  ));
+  fc.assert(
+    fc.property(
+      fc.record({
+        maxNumSeqs: fc.integer({ min: 1, max: 64 }),
+        maxNumBatchedTokens: fc.integer({ min: 1, max: 4096 }),
+        slotsPerToken: fc.integer({ min: 1, max: 8 }),
+        keysPerSlot: fc.integer({ min: 1, max: 1024 }),
+        maxModelLen: fc.integer({ min: 1, max: 8192 }),
+        numBlocks: fc.integer({ min: 1, max: 512 }),
+        blockSize: fc.constantFrom(1, 16, 64),
+      }),
+      (r) => {
+        const limits: ReserveLimits = {
+          maxNumSeqs: r.maxNumSeqs,
+          maxNumBatchedTokens: r.maxNumBatchedTokens,
+          maxPaddedQuerySlots: r.slotsPerToken * r.maxNumBatchedTokens,
+          maxAttentionBlock: r.slotsPerToken * r.maxNumBatchedTokens * r.keysPerSlot,
+          maxModelLen: r.maxModelLen,
+          numBlocks: r.numBlocks,
+          blockSize: r.blockSize,
+        };
+        for (const { name, inputs } of reserveSteps(limits)) {
+          checkWellFormed(inputs, limits);
+          const s = shape(inputs, limits.blockSize);
+          assert.ok(s.batch <= limits.maxNumSeqs && s.tokens <= limits.maxNumBatchedTokens, name);
+          if (s.chunk > 1) assert.ok(s.batch * s.chunk <= limits.maxPaddedQuerySlots, name);
+        }
+      },
+    ),
+  );
 });
 
 test('reserveStepMemory runs each step once, in order, on the executor', async () => {

@@ -41,7 +41,10 @@ function forwardInputs(slices: readonly Slice[], blockSize: number, allLogits: b
     for (let t = 0; t < s.queryLen; t++) positions[token + t] = s.contextLen + t;
     if (!allLogits) logits.push(token + s.queryLen - 1);
     token += s.queryLen;
-    seqs.push({ ...s, blockTable: new Array<BlockId>(Math.ceil((s.contextLen + s.queryLen) / blockSize)).fill(0 as BlockId) });
+    seqs.push({
+      ...s,
+      blockTable: new Array<BlockId>(Math.ceil((s.contextLen + s.queryLen) / blockSize)).fill(0 as BlockId),
+    });
   }
   return {
     tokenIds: new Int32Array(numTokens),
@@ -64,7 +67,11 @@ export function reserveSteps(limits: ReserveLimits): { name: ReserveStepName; in
   let chunk = Math.min(maxNumBatchedTokens, longest);
   const fits = (c: number): boolean => {
     const batch = Math.ceil(maxNumBatchedTokens / c);
-    return batch <= maxNumSeqs && batch * c <= maxPaddedQuerySlots && batch * c * wholeBlocks(c + blockSize - 1) <= maxAttentionBlock;
+    return (
+      batch <= maxNumSeqs &&
+      batch * c <= maxPaddedQuerySlots &&
+      batch * c * wholeBlocks(c + blockSize - 1) <= maxAttentionBlock
+    );
   };
   while (chunk > 1 && !fits(chunk)) chunk = Math.ceil(chunk / 2);
   const tokenSlices: Slice[] = [];
@@ -77,14 +84,20 @@ export function reserveSteps(limits: ReserveLimits): { name: ReserveStepName; in
   const batch = Math.min(maxNumSeqs, maxNumBatchedTokens);
   const longChunk = Math.min(maxNumBatchedTokens - (batch - 1), Math.floor(maxPaddedQuerySlots / batch), longest);
   if (batch > 1 && longChunk > 1) {
-    const context = Math.min(longest, Math.max(longChunk, Math.floor(maxAttentionBlock / (batch * longChunk) / blockSize) * blockSize));
+    const context = Math.min(
+      longest,
+      Math.max(longChunk, Math.floor(maxAttentionBlock / (batch * longChunk) / blockSize) * blockSize),
+    );
     const slices: Slice[] = [{ queryLen: longChunk, contextLen: context - longChunk }];
     for (let b = 1; b < batch; b++) slices.push({ queryLen: 1, contextLen: context - 1 });
     steps.push({ name: 'attention', inputs: forwardInputs(slices, blockSize, false) });
   }
 
   // gathered: every sequence decoding at the longest context.
-  const decodes = Array.from({ length: Math.min(maxNumSeqs, maxNumBatchedTokens) }, () => ({ queryLen: 1, contextLen: longest - 1 }));
+  const decodes = Array.from({ length: Math.min(maxNumSeqs, maxNumBatchedTokens) }, () => ({
+    queryLen: 1,
+    contextLen: longest - 1,
+  }));
   steps.push({ name: 'gathered', inputs: forwardInputs(decodes, blockSize, false) });
   return steps;
 }

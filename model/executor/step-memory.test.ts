@@ -3,7 +3,14 @@ import { test } from 'node:test';
 import { stepWorkingSetBound } from './step-memory.js';
 
 const demo = { numAttentionHeads: 8, rowWidth: 144, widestActivation: 8192 };
-const limits = { maxNumSeqs: 32, maxNumBatchedTokens: 512, maxAttentionBlock: 2048 * 512, maxModelLen: 4096, blockSize: 64, shapeBuckets: false };
+const limits = {
+  maxNumSeqs: 32,
+  maxNumBatchedTokens: 512,
+  maxAttentionBlock: 2048 * 512,
+  maxModelLen: 4096,
+  blockSize: 64,
+  shapeBuckets: false,
+};
 
 test('the attention block cap bounds the step: the bound follows the cap, not the context window', () => {
   const base = stepWorkingSetBound(limits, demo);

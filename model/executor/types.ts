@@ -68,7 +68,13 @@ export interface Executor {
 }
 
 /** The cache geometry of a pool: float32 rows, or E4M3 codes (one byte a value) plus a float32 scale per row. */
-export function cacheGeometry(numBlocks: number, blockSize: number, numLayers: number, rowWidth: number, dtype: 'fp32' | 'fp8'): CacheGeometry {
+export function cacheGeometry(
+  numBlocks: number,
+  blockSize: number,
+  numLayers: number,
+  rowWidth: number,
+  dtype: 'fp32' | 'fp8',
+): CacheGeometry {
   return dtype === 'fp8'
     ? { numBlocks, blockSize, numLayers, rowWidth, bytesPerValue: 1, scaleBytesPerRow: 4 }
     : { numBlocks, blockSize, numLayers, rowWidth, bytesPerValue: 4, scaleBytesPerRow: 0 };

@@ -24,7 +24,11 @@ function reply(msg: WorkerReply, transfer: ArrayBuffer[] = []): void {
 // multi-line error there; the fallback below says it in one line instead.
 ort.env.logLevel = init.device === 'cuda' ? 'fatal' : 'error';
 
-async function createSession(): Promise<{ session: ort.InferenceSession; device: 'cpu' | 'cuda'; warning: string | null }> {
+async function createSession(): Promise<{
+  session: ort.InferenceSession;
+  device: 'cpu' | 'cuda';
+  warning: string | null;
+}> {
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
     enableMemPattern: init.memory.memPattern,
@@ -34,21 +38,41 @@ async function createSession(): Promise<{ session: ort.InferenceSession; device:
   };
   if (init.device === 'cuda') {
     try {
-      const session = await ort.InferenceSession.create(init.onnxPath, { ...options, logSeverityLevel: 4, executionProviders: ['cuda', 'cpu'] });
+      const session = await ort.InferenceSession.create(init.onnxPath, {
+        ...options,
+        logSeverityLevel: 4,
+        executionProviders: ['cuda', 'cpu'],
+      });
       return { session, device: 'cuda', warning: null };
     } catch (err) {
       // ONNX Runtime does not fall back by itself when the CUDA provider cannot load.
       const why = (err as Error).message.split('\n')[0] ?? 'unknown error';
       const session = await ort.InferenceSession.create(init.onnxPath, { ...options, executionProviders: ['cpu'] });
-      return { session, device: 'cpu', warning: `warning: CUDA execution provider unavailable (${why}); running on CPU` };
+      return {
+        session,
+        device: 'cpu',
+        warning: `warning: CUDA execution provider unavailable (${why}); running on CPU`,
+      };
     }
   }
-  return { session: await ort.InferenceSession.create(init.onnxPath, { ...options, executionProviders: ['cpu'] }), device: 'cpu', warning: null };
+  return {
+    session: await ort.InferenceSession.create(init.onnxPath, { ...options, executionProviders: ['cpu'] }),
+    device: 'cpu',
+    warning: null,
+  };
 }
 
 class StepRunner {
-  private readonly pools = new LatentPools(init.numLayers, init.numBlocks, init.blockSize, init.rowWidth, init.kvCacheDtype);
-  private readonly poolTensors = this.pools.inputs.map((p) => [p.name, new ort.Tensor(p.type, p.data, p.dims)] as const);
+  private readonly pools = new LatentPools(
+    init.numLayers,
+    init.numBlocks,
+    init.blockSize,
+    init.rowWidth,
+    init.kvCacheDtype,
+  );
+  private readonly poolTensors = this.pools.inputs.map(
+    (p) => [p.name, new ort.Tensor(p.type, p.data, p.dims)] as const,
+  );
   /** What a step returns; the graph has other outputs that exist only to pin buffers (see graph/moe.ts). */
   private readonly fetches = [LOGITS_OUTPUT, ...Array.from({ length: init.numLayers }, (_, l) => latentOutputName(l))];
   constructor(private readonly session: ort.InferenceSession) {}
@@ -56,7 +80,8 @@ class StepRunner {
   async run(inputs: ForwardInputs): Promise<Float32Array> {
     const p = packStep(inputs, init.memory.shapeBuckets);
     for (const s of inputs.seqs) {
-      for (const b of s.blockTable) if (b < 0 || b >= init.numBlocks) throw new Error(`block ${b} outside the cache's ${init.numBlocks} blocks`);
+      for (const b of s.blockTable)
+        if (b < 0 || b >= init.numBlocks) throw new Error(`block ${b} outside the cache's ${init.numBlocks} blocks`);
     }
     const slots = init.numBlocks * init.blockSize;
     for (const slot of inputs.slotMapping) {
@@ -76,7 +101,8 @@ class StepRunner {
     const out = await this.session.run(feeds, this.fetches);
     // Only now write the step's rows: the graph read the pools as they were before this step.
     // Rows past the real tokens (bucket padding) are never stored: write() takes one row per slotMapping entry.
-    for (let l = 0; l < init.numLayers; l++) this.pools.write(l, inputs.slotMapping, out[latentOutputName(l)]!.data as Float32Array);
+    for (let l = 0; l < init.numLayers; l++)
+      this.pools.write(l, inputs.slotMapping, out[latentOutputName(l)]!.data as Float32Array);
     const logits = out[LOGITS_OUTPUT]!.data as Float32Array;
     return p.numLogits === p.logitsIndices.length ? logits : logits.subarray(0, p.numLogits * init.vocabSize);
   }
@@ -110,7 +136,9 @@ class MaskMailbox {
     let wait = this.waits.get(stepId);
     if (wait === undefined) {
       let resolve!: (m: StepMaskRows) => void;
-      const promise = new Promise<StepMaskRows>((r) => { resolve = r; });
+      const promise = new Promise<StepMaskRows>((r) => {
+        resolve = r;
+      });
       wait = { promise, resolve };
       this.waits.set(stepId, wait);
     }
@@ -152,15 +180,25 @@ async function main(): Promise<void> {
         const logits = await runner.run(msg.inputs);
         const sampling = msg.inputs.sampling;
         if (sampling === undefined) {
-          const copy = logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
+          const copy =
+            logits.byteOffset === 0 && logits.byteLength === logits.buffer.byteLength ? logits : logits.slice();
           reply({ kind: 'step', id: msg.id, logits: copy, results: null }, [copy.buffer as ArrayBuffer]);
           return;
         }
         const constrained = sampling.rows.some((r) => r.kind === 'sample' && r.maskSlot !== null);
-        const { results, late } = await sampleStep(sampler, logits, sampling, constrained ? mailbox.masksOf(msg.id) : null);
+        const { results, late } = await sampleStep(
+          sampler,
+          logits,
+          sampling,
+          constrained ? mailbox.masksOf(msg.id) : null,
+        );
         reply({ kind: 'step', id: msg.id, logits: null, results });
         if (late === null) mailbox.done(msg.id);
-        else void late.then((held) => { mailbox.done(msg.id); reply({ kind: 'late', id: msg.id, results: [...held] }); });
+        else
+          void late.then((held) => {
+            mailbox.done(msg.id);
+            reply({ kind: 'late', id: msg.id, results: [...held] });
+          });
       } catch (err) {
         mailbox.done(msg.id);
         reply({ kind: 'error', id: msg.id, message: (err as Error).message });

@@ -21,7 +21,11 @@ export interface CompileOptions {
  */
 export const DEFAULT_QUANT_BLOCK_SIZE = 64;
 
-export const FLOAT_COMPILE: CompileOptions = { quant: 'none', quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE, kvCacheDtype: 'fp32' };
+export const FLOAT_COMPILE: CompileOptions = {
+  quant: 'none',
+  quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE,
+  kvCacheDtype: 'fp32',
+};
 
 export function weightBits(quant: WeightQuant): 4 | 8 | null {
   return quant === 'int8' ? 8 : quant === 'int4' ? 4 : null;

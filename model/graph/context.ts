@@ -49,9 +49,24 @@ export class GraphContext {
     const bits = weightBits(this.options.quant);
     if (bits === null) return this.g.op1('Gemm', [x, this.tensor(name, data, [rows, cols])], { transB: 1 });
     const q = this.quantize(data, rows, cols, bits, this.options.quantBlockSize);
-    const codes = this.g.external(`${name}.q${bits}`, DataType.UINT8, [rows, q.blocksPerRow, (q.blockSize * bits) / 8], this.file.append(q.data));
-    const scales = this.g.external(`${name}.scales`, DataType.FLOAT, [rows, q.blocksPerRow], this.file.append(q.scales));
-    return this.g.op1('MatMulNBits', [x, codes, scales], { K: cols, N: rows, bits, block_size: q.blockSize, accuracy_level: 4 }, MS_DOMAIN);
+    const codes = this.g.external(
+      `${name}.q${bits}`,
+      DataType.UINT8,
+      [rows, q.blocksPerRow, (q.blockSize * bits) / 8],
+      this.file.append(q.data),
+    );
+    const scales = this.g.external(
+      `${name}.scales`,
+      DataType.FLOAT,
+      [rows, q.blocksPerRow],
+      this.file.append(q.scales),
+    );
+    return this.g.op1(
+      'MatMulNBits',
+      [x, codes, scales],
+      { K: cols, N: rows, bits, block_size: q.blockSize, accuracy_level: 4 },
+      MS_DOMAIN,
+    );
   }
 
   /** Always float32 (router gates decide expert choice and stay exact). */
@@ -60,7 +75,12 @@ export class GraphContext {
   }
 
   /** A tensor whose bytes are produced lazily part by part (stacked experts), streamed to the weight file. */
-  streamedBytes(name: string, dataType: typeof DataType.UINT8 | typeof DataType.FLOAT, dims: readonly number[], parts: Iterable<ArrayBufferView>): Value {
+  streamedBytes(
+    name: string,
+    dataType: typeof DataType.UINT8 | typeof DataType.FLOAT,
+    dims: readonly number[],
+    parts: Iterable<ArrayBufferView>,
+  ): Value {
     const ref = this.file.appendParts(parts);
     const expectedBytes = dims.reduce((a, b) => a * b, 1) * (dataType === DataType.FLOAT ? 4 : 1);
     if (ref.length !== expectedBytes) throw new Error(`${name}: ${ref.length} bytes for shape [${dims.join(', ')}]`);
@@ -88,7 +108,10 @@ export class GraphContext {
   /** x · [gate; up]ᵀ: `prefix`'s gate_proj and up_proj as one product [M, 2·inter] (one weight read, one kernel). */
   gateUpLinear(x: Value, prefix: string): { product: Value; inter: number } {
     const [inter, hidden] = this.source.info(`${prefix}.gate_proj.weight`).shape as [number, number];
-    const gateUp = stackRows(this.source.readFloat32(`${prefix}.gate_proj.weight`), this.source.readFloat32(`${prefix}.up_proj.weight`));
+    const gateUp = stackRows(
+      this.source.readFloat32(`${prefix}.gate_proj.weight`),
+      this.source.readFloat32(`${prefix}.up_proj.weight`),
+    );
     return { product: this.linearOf(x, `${prefix}.gate_up_proj.weight`, gateUp, 2 * inter, hidden), inter };
   }
 

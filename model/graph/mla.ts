@@ -62,15 +62,21 @@ export function mlaAttention(
   const eps = config.rmsNormEps;
 
   // Queries on the ragged rows: [N, H·(nope + rope)] → [N, H, nope + rope]
-  const q2d = config.qLoraRank === null
-    ? ctx.linear(h, `${prefix}.q_proj.weight`)
-    : ctx.linear(ctx.rmsNorm(ctx.linear(h, `${prefix}.q_a_proj.weight`), `${prefix}.q_a_layernorm.weight`, eps), `${prefix}.q_b_proj.weight`);
+  const q2d =
+    config.qLoraRank === null
+      ? ctx.linear(h, `${prefix}.q_proj.weight`)
+      : ctx.linear(
+          ctx.rmsNorm(ctx.linear(h, `${prefix}.q_a_proj.weight`), `${prefix}.q_a_layernorm.weight`, eps),
+          `${prefix}.q_b_proj.weight`,
+        );
   const q = g.op1('Reshape', [q2d, g.constInt64([-1, heads, nope + rope])]);
   const [qNope, qPe] = g.op('Split', [q, g.constInt64([nope, rope])], { axis: -1 }, { outputs: 2 }) as [Value, Value];
 
   // Absorb W_UK: q̃ = q_nope · W_UK[h], [H, N, nope] · [H, nope, latent] → [H, N, latent] → [N, H, latent]
   const { wUK, wUVt } = absorbedKvB(ctx, config, `${prefix}.kv_b_proj.weight`);
-  const qLatent = g.op1('Transpose', [g.op1('MatMul', [g.op1('Transpose', [qNope], { perm: [1, 0, 2] }), wUK])], { perm: [1, 0, 2] });
+  const qLatent = g.op1('Transpose', [g.op1('MatMul', [g.op1('Transpose', [qNope], { perm: [1, 0, 2] }), wUK])], {
+    perm: [1, 0, 2],
+  });
   const qRope = applyRope(g, qPe, io.qCos, io.qSin, rope);
   const qFull = g.op1('Concat', [qLatent, qRope], { axis: -1 }); // [N, H, rowWidth]
   // Padded, heads folded into rows: [B, T, H, rowWidth] → [B, T·H, rowWidth]
@@ -78,7 +84,10 @@ export function mlaAttention(
 
   // This step's cache rows: [N, latent | rope]
   const kvA = ctx.linear(h, `${prefix}.kv_a_proj_with_mqa.weight`);
-  const [cKvRaw, kPeRaw] = g.op('Split', [kvA, g.constInt64([latent, rope])], { axis: -1 }, { outputs: 2 }) as [Value, Value];
+  const [cKvRaw, kPeRaw] = g.op('Split', [kvA, g.constInt64([latent, rope])], { axis: -1 }, { outputs: 2 }) as [
+    Value,
+    Value,
+  ];
   const cKv = ctx.rmsNorm(cKvRaw, `${prefix}.kv_a_layernorm.weight`, eps);
   const kPe = applyRope(g, kPeRaw, io.cos, io.sin, rope);
   const latentRows = g.op1('Concat', [cKv, kPe], { axis: -1 });
@@ -86,14 +95,24 @@ export function mlaAttention(
   // Keys (and values: their first `latent` columns) = cached rows with this step's rows in their slots. [B, S, rowWidth]
   const keys = g.op1('ScatterND', [cached, io.keySlots, g.op1('Gather', [latentRows, io.keySlotRows], { axis: 0 })]);
 
-  const scoreRows = g.op1('FusedMatMul', [qRows, keys], { transB: 1, alpha: { float: softmaxScale(config) } }, MS_DOMAIN); // [B, T·H, S]
+  const scoreRows = g.op1(
+    'FusedMatMul',
+    [qRows, keys],
+    { transB: 1, alpha: { float: softmaxScale(config) } },
+    MS_DOMAIN,
+  ); // [B, T·H, S]
   const scores = g.op1('Reshape', [scoreRows, io.scoreShape]); // [B, T, H, S]
   const probs = g.op1('Softmax', [g.op1('Where', [io.mask, scores, g.constFloat(-Infinity)])], { axis: -1 });
   // probs · rows: the rope columns of the result meet zero rows of W_UVᵀ below (no slice of the keys).
   const oRows = g.op1('MatMul', [g.op1('Reshape', [probs, io.scoreRowsShape]), keys]); // [B, T·H, rowWidth]
-  const oLatent = g.op1('Gather', [g.op1('Reshape', [oRows, g.constInt64([-1, heads, rowWidth])]), io.unpadIndex], { axis: 0 }); // [N, H, rowWidth]
+  const oLatent = g.op1('Gather', [g.op1('Reshape', [oRows, g.constInt64([-1, heads, rowWidth])]), io.unpadIndex], {
+    axis: 0,
+  }); // [N, H, rowWidth]
   const oHeads = g.op1('MatMul', [g.op1('Transpose', [oLatent], { perm: [1, 0, 2] }), wUVt]); // [H, N, v]
-  const o2d = g.op1('Reshape', [g.op1('Transpose', [oHeads], { perm: [1, 0, 2] }), g.constInt64([-1, heads * config.vHeadDim])]); // [N, H·v]
+  const o2d = g.op1('Reshape', [
+    g.op1('Transpose', [oHeads], { perm: [1, 0, 2] }),
+    g.constInt64([-1, heads * config.vHeadDim]),
+  ]); // [N, H·v]
   return { out: ctx.linear(o2d, `${prefix}.o_proj.weight`), latentRows };
 }
 
@@ -107,7 +126,8 @@ function absorbedKvB(ctx: GraphContext, config: ModelConfig, name: string): { wU
   const v = config.vHeadDim;
   const latent = config.kvLoraRank;
   const kvB = ctx.source.readFloat32(name);
-  if (kvB.length !== heads * (nope + v) * latent) throw new Error(`${name}: expected [${heads * (nope + v)}, ${latent}]`);
+  if (kvB.length !== heads * (nope + v) * latent)
+    throw new Error(`${name}: expected [${heads * (nope + v)}, ${latent}]`);
   const wUK = new Float32Array(heads * nope * latent);
   const rows = latent + config.qkRopeHeadDim;
   const wUVt = new Float32Array(heads * rows * v);

@@ -10,10 +10,16 @@ import { ropeAmplitude, ropeInverseFrequencies, softmaxScale, yarnMscale } from 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const fixture = (name: string): string => join(repoRoot, 'tests', 'fixtures', name);
 
-interface ReferenceNumbers { readonly rope_freqs: number[]; readonly softmax_scale: number; readonly yarn_active: boolean }
+interface ReferenceNumbers {
+  readonly rope_freqs: number[];
+  readonly softmax_scale: number;
+  readonly yarn_active: boolean;
+}
 
 function reference(name: string): ReferenceNumbers {
-  const raw = JSON.parse(readFileSync(join(fixture(name), 'reference.json'), 'utf8')) as { reference: ReferenceNumbers };
+  const raw = JSON.parse(readFileSync(join(fixture(name), 'reference.json'), 'utf8')) as {
+    reference: ReferenceNumbers;
+  };
   return raw.reference;
 }
 
@@ -42,7 +48,12 @@ test('deepseek-v2-tiny (no rope scaling): θᵢ = base^(−2i/d) and scale = (qk
   const freqs = ropeInverseFrequencies(config);
   assert.equal(freqs.length, d / 2);
   for (let i = 0; i < d / 2; i++) assertRelClose(freqs[i]!, Math.pow(10000, (-2 * i) / d), 1e-7, `freq ${i}`);
-  assertRelClose(softmaxScale(config), 1 / Math.sqrt(config.qkNopeHeadDim + config.qkRopeHeadDim), 1e-12, 'softmax scale');
+  assertRelClose(
+    softmaxScale(config),
+    1 / Math.sqrt(config.qkNopeHeadDim + config.qkRopeHeadDim),
+    1e-12,
+    'softmax scale',
+  );
   assert.equal(ropeAmplitude(config), 1);
   // The reference agrees.
   const ref = reference('deepseek-v2-tiny');

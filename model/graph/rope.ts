@@ -56,7 +56,10 @@ export interface RopeTables {
 
 export function ropeTables(g: GraphBuilder, config: ModelConfig, positions: Value): RopeTables {
   const pairFreqs = [...ropeInverseFrequencies(config)].flatMap((f) => [f, f]);
-  const angles = g.op1('Mul', [g.op1('Unsqueeze', [g.op1('Cast', [positions], { to: 1 }), g.constInt64([-1])]), g.constFloat(pairFreqs)]);
+  const angles = g.op1('Mul', [
+    g.op1('Unsqueeze', [g.op1('Cast', [positions], { to: 1 }), g.constInt64([-1])]),
+    g.constFloat(pairFreqs),
+  ]);
   const amplitude = ropeAmplitude(config);
   const scaleBy = (v: Value): Value => (amplitude === 1 ? v : g.op1('Mul', [v, g.constFloat(amplitude)]));
   return { cos: scaleBy(g.op1('Cos', [angles])), sin: scaleBy(g.op1('Sin', [angles])) };

@@ -9,20 +9,69 @@ import { decodeModelProto } from './onnx-proto.js';
 import { WeightFile } from './weight-file.js';
 
 // Loose views of the decoded proto (protobufjs toObject: longs as numbers, bytes as number arrays).
-interface Entry { key: string; value: string }
-interface Attr { name: string; type: number; i?: number; f?: number; s?: number[]; ints?: number[]; floats?: number[]; t?: Tensor }
-interface Node { op_type: string; domain?: string; input: string[]; output: string[]; attribute?: Attr[] }
-interface Tensor { name?: string; data_type: number; dims?: number[]; raw_data?: number[]; data_location?: number; external_data?: Entry[] }
-interface Dim { dim_value?: number; dim_param?: string }
-interface ValueInfo { name: string; type: { tensor_type: { elem_type: number; shape: { dim: Dim[] } } } }
-interface Graph { name: string; node: Node[]; initializer: Tensor[]; input: ValueInfo[]; output: ValueInfo[] }
-interface Model { ir_version: number; producer_name: string; opset_import: { domain?: string; version: number }[]; metadata_props: Entry[]; graph: Graph }
+interface Entry {
+  key: string;
+  value: string;
+}
+interface Attr {
+  name: string;
+  type: number;
+  i?: number;
+  f?: number;
+  s?: number[];
+  ints?: number[];
+  floats?: number[];
+  t?: Tensor;
+}
+interface Node {
+  op_type: string;
+  domain?: string;
+  input: string[];
+  output: string[];
+  attribute?: Attr[];
+}
+interface Tensor {
+  name?: string;
+  data_type: number;
+  dims?: number[];
+  raw_data?: number[];
+  data_location?: number;
+  external_data?: Entry[];
+}
+interface Dim {
+  dim_value?: number;
+  dim_param?: string;
+}
+interface ValueInfo {
+  name: string;
+  type: { tensor_type: { elem_type: number; shape: { dim: Dim[] } } };
+}
+interface Graph {
+  name: string;
+  node: Node[];
+  initializer: Tensor[];
+  input: ValueInfo[];
+  output: ValueInfo[];
+}
+interface Model {
+  ir_version: number;
+  producer_name: string;
+  opset_import: { domain?: string; version: number }[];
+  metadata_props: Entry[];
+  graph: Graph;
+}
 
 const f32 = (...v: number[]): Float32Array => Float32Array.from(v);
 const floatsOf = (bytes: number[]): number[] => Array.from(new Float32Array(Uint8Array.from(bytes).buffer));
-const entries = (t: Tensor): Record<string, string> => Object.fromEntries((t.external_data ?? []).map((e) => [e.key, e.value]));
+const entries = (t: Tensor): Record<string, string> =>
+  Object.fromEntries((t.external_data ?? []).map((e) => [e.key, e.value]));
 
-interface Built { readonly dir: string; readonly modelPath: string; readonly model: Model; readonly weightsPath: string }
+interface Built {
+  readonly dir: string;
+  readonly modelPath: string;
+  readonly model: Model;
+  readonly weightsPath: string;
+}
 
 // x [batch, 3] → affine = x·W + c → (affine ⊙ g)ᵀ → LeakyRelu(α = 0.25) → Concat(·, ·; axis 1) → Einsum "ij->ji" → y.
 // W [3, 2] and g [2] live in the external weight file; c is an inline constant.
@@ -61,7 +110,13 @@ test('the encoded model decodes to the inputs, initializers, nodes and outputs t
   try {
     assert.equal(model.ir_version, 10);
     assert.equal(model.producer_name, 'latentserve');
-    assert.deepEqual(model.opset_import.map((o) => [o.domain ?? '', o.version]), [['', 21], [MS_DOMAIN, 1]]);
+    assert.deepEqual(
+      model.opset_import.map((o) => [o.domain ?? '', o.version]),
+      [
+        ['', 21],
+        [MS_DOMAIN, 1],
+      ],
+    );
     assert.deepEqual(model.metadata_props, [{ key: 'purpose', value: 'test' }]);
 
     const graph = model.graph;
@@ -70,7 +125,10 @@ test('the encoded model decodes to the inputs, initializers, nodes and outputs t
     assert.equal(graph.input[0]!.name, 'x');
     assert.equal(graph.input[0]!.type.tensor_type.elem_type, DataType.FLOAT);
     assert.deepEqual(graph.input[0]!.type.tensor_type.shape.dim, [{ dim_param: 'batch' }, { dim_value: 3 }]);
-    assert.deepEqual(graph.output.map((o) => o.name), ['affine', 'y']);
+    assert.deepEqual(
+      graph.output.map((o) => o.name),
+      ['affine', 'y'],
+    );
     assert.deepEqual(graph.output[1]!.type.tensor_type.shape.dim, [{ dim_param: 'rows' }, { dim_value: 2 }]);
 
     const byName = new Map(graph.initializer.map((t) => [t.name, t]));
@@ -91,7 +149,10 @@ test('the encoded model decodes to the inputs, initializers, nodes and outputs t
     assert.deepEqual(inline[0]!.dims, [2]);
     assert.deepEqual(floatsOf(inline[0]!.raw_data!), C);
 
-    assert.deepEqual(graph.node.map((n) => n.op_type), ['MatMul', 'Add', 'Mul', 'Transpose', 'LeakyRelu', 'Concat', 'Einsum', 'Identity', 'Identity']);
+    assert.deepEqual(
+      graph.node.map((n) => n.op_type),
+      ['MatMul', 'Add', 'Mul', 'Transpose', 'LeakyRelu', 'Concat', 'Einsum', 'Identity', 'Identity'],
+    );
     const node = (op: string): Node => graph.node.find((n) => n.op_type === op)!;
     assert.deepEqual(node('MatMul').input, ['x', 'W']);
     assert.deepEqual(node('Add').input, [node('MatMul').output[0], inline[0]!.name]);
@@ -102,14 +163,23 @@ test('the encoded model decodes to the inputs, initializers, nodes and outputs t
     assert.equal(eq.name, 'equation');
     assert.equal(eq.type, 3);
     assert.equal(Buffer.from(eq.s!).toString('utf8'), 'ij->ji');
-    assert.deepEqual(graph.node.filter((n) => n.op_type === 'Identity').map((n) => n.output[0]), ['affine', 'y']);
+    assert.deepEqual(
+      graph.node.filter((n) => n.op_type === 'Identity').map((n) => n.output[0]),
+      ['affine', 'y'],
+    );
 
     // The weight file holds W at 0, zero padding, then g at the next page.
     const file = readFileSync(weightsPath);
     assert.equal(file.length, 4096 + 8);
-    assert.deepEqual(Array.from(new Float32Array(file.buffer.slice(file.byteOffset, file.byteOffset + 24))), Array.from(W));
+    assert.deepEqual(
+      Array.from(new Float32Array(file.buffer.slice(file.byteOffset, file.byteOffset + 24))),
+      Array.from(W),
+    );
     assert.ok(file.subarray(24, 4096).every((b) => b === 0));
-    assert.deepEqual(Array.from(new Float32Array(file.buffer.slice(file.byteOffset + 4096, file.byteOffset + 4104))), G);
+    assert.deepEqual(
+      Array.from(new Float32Array(file.buffer.slice(file.byteOffset + 4096, file.byteOffset + 4104))),
+      G,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -141,10 +211,17 @@ test('onnxruntime runs the built model with its external weights', async () => {
 test('float lists and tensor attributes encode', () => {
   const g = new GraphBuilder();
   const x = g.input('x', DataType.FLOAT, [2]);
-  g.op1('Custom', [x, null], {
-    scales: { floats: [0.5, 1.5] },
-    value: { tensor: { dataType: DataType.INT64, dims: [1], bytes: new Uint8Array(BigInt64Array.from([7n]).buffer) } },
-  }, MS_DOMAIN);
+  g.op1(
+    'Custom',
+    [x, null],
+    {
+      scales: { floats: [0.5, 1.5] },
+      value: {
+        tensor: { dataType: DataType.INT64, dims: [1], bytes: new Uint8Array(BigInt64Array.from([7n]).buffer) },
+      },
+    },
+    MS_DOMAIN,
+  );
   const model = decodeModelProto(g.build('attrs')) as unknown as Model;
   const node = model.graph.node[0]!;
   assert.equal(node.domain, MS_DOMAIN);
@@ -171,8 +248,14 @@ test('duplicate value names throw', () => {
   const g = new GraphBuilder();
   const x = g.input('x', DataType.FLOAT, [2]);
   assert.throws(() => g.input('x', DataType.FLOAT, [2]), /duplicate ONNX value name "x"/);
-  assert.throws(() => g.external('x', DataType.FLOAT, [2], { location: 'w.bin', offset: 0, length: 8 }), /duplicate.*"x"/);
-  assert.throws(() => g.inline('x', { dataType: DataType.FLOAT, dims: [], bytes: new Uint8Array(4) }), /duplicate.*"x"/);
+  assert.throws(
+    () => g.external('x', DataType.FLOAT, [2], { location: 'w.bin', offset: 0, length: 8 }),
+    /duplicate.*"x"/,
+  );
+  assert.throws(
+    () => g.inline('x', { dataType: DataType.FLOAT, dims: [], bytes: new Uint8Array(4) }),
+    /duplicate.*"x"/,
+  );
   g.op('Relu', [x], {}, { name: 'r' });
   assert.throws(() => g.op('Relu', [x], {}, { name: 'r' }), /duplicate.*"r"/);
   assert.throws(() => g.output(x, DataType.FLOAT, [2], 'r'), /duplicate.*"r"/);
@@ -181,7 +264,10 @@ test('duplicate value names throw', () => {
 test('a non-integer number attribute without { float } throws', () => {
   const g = new GraphBuilder();
   const x = g.input('x', DataType.FLOAT, [2]);
-  assert.throws(() => g.op1('LeakyRelu', [x], { alpha: 0.25 }), /attribute alpha: use \{ float \} for non-integer 0\.25/);
+  assert.throws(
+    () => g.op1('LeakyRelu', [x], { alpha: 0.25 }),
+    /attribute alpha: use \{ float \} for non-integer 0\.25/,
+  );
   // An integer-valued number is an INT attribute, a { float } one a FLOAT attribute.
   g.op1('LeakyRelu', [x], { alpha: { float: 1 } });
   g.op1('Concat', [x, x], { axis: 0 });

@@ -18,7 +18,12 @@ export const DataType = {
 export type DataTypeCode = (typeof DataType)[keyof typeof DataType];
 
 export type Dim = number | string;
-export type AttrValue = number | string | readonly number[] | { readonly float: number } | { readonly floats: readonly number[] }
+export type AttrValue =
+  | number
+  | string
+  | readonly number[]
+  | { readonly float: number }
+  | { readonly floats: readonly number[] }
   | { readonly tensor: InlineTensor };
 
 export interface InlineTensor {
@@ -83,18 +88,31 @@ export class GraphBuilder {
 
   /** A small initializer stored inside the model proto. */
   inline(name: string, tensor: InlineTensor): Value {
-    this.initializers.push({ name: this.claim(name), data_type: tensor.dataType, dims: [...tensor.dims], raw_data: tensor.bytes });
+    this.initializers.push({
+      name: this.claim(name),
+      data_type: tensor.dataType,
+      dims: [...tensor.dims],
+      raw_data: tensor.bytes,
+    });
     return name as Value;
   }
 
   constFloat(values: readonly number[] | number, dims?: readonly number[]): Value {
     const arr = Float32Array.from(typeof values === 'number' ? [values] : values);
-    return this.constant(DataType.FLOAT, dims ?? (typeof values === 'number' ? [] : [arr.length]), new Uint8Array(arr.buffer));
+    return this.constant(
+      DataType.FLOAT,
+      dims ?? (typeof values === 'number' ? [] : [arr.length]),
+      new Uint8Array(arr.buffer),
+    );
   }
 
   constInt64(values: readonly number[] | number, dims?: readonly number[]): Value {
     const arr = BigInt64Array.from((typeof values === 'number' ? [values] : values).map((v) => BigInt(v)));
-    return this.constant(DataType.INT64, dims ?? (typeof values === 'number' ? [] : [arr.length]), new Uint8Array(arr.buffer));
+    return this.constant(
+      DataType.INT64,
+      dims ?? (typeof values === 'number' ? [] : [arr.length]),
+      new Uint8Array(arr.buffer),
+    );
   }
 
   private constant(dataType: DataTypeCode, dims: readonly number[], bytes: Uint8Array): Value {
@@ -107,7 +125,12 @@ export class GraphBuilder {
   }
 
   /** Appends one node; `null` inputs are ONNX's omitted optional inputs. */
-  op(opType: string, inputs: readonly (Value | null)[], attrs: Readonly<Record<string, AttrValue>> = {}, opts: OpOptions = {}): Value[] {
+  op(
+    opType: string,
+    inputs: readonly (Value | null)[],
+    attrs: Readonly<Record<string, AttrValue>> = {},
+    opts: OpOptions = {},
+  ): Value[] {
     const count = opts.outputs ?? 1;
     const outs: Value[] = [];
     for (let i = 0; i < count; i++) {
@@ -125,7 +148,12 @@ export class GraphBuilder {
   }
 
   /** Single-output op shorthand. */
-  op1(opType: string, inputs: readonly (Value | null)[], attrs: Readonly<Record<string, AttrValue>> = {}, domain?: string): Value {
+  op1(
+    opType: string,
+    inputs: readonly (Value | null)[],
+    attrs: Readonly<Record<string, AttrValue>> = {},
+    domain?: string,
+  ): Value {
     return this.op(opType, inputs, attrs, domain === undefined ? {} : { domain })[0]!;
   }
 
@@ -135,13 +163,20 @@ export class GraphBuilder {
       producer_name: 'latentserve',
       opset_import: Object.entries(this.opsets).map(([domain, version]) => ({ domain, version })),
       metadata_props: Object.entries(metadata).map(([key, value]) => ({ key, value })),
-      graph: { name: graphName, node: this.nodes, initializer: this.initializers, input: this.inputs, output: this.outputs },
+      graph: {
+        name: graphName,
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs,
+        output: this.outputs,
+      },
     });
   }
 
   private fresh(prefix: string): string {
     let name: string;
-    do name = `${prefix}_${this.counter++}`; while (this.names.has(name));
+    do name = `${prefix}_${this.counter++}`;
+    while (this.names.has(name));
     return name;
   }
 

@@ -29,10 +29,16 @@ test('chunked writes: tiny write chunks give the same file, offsets and page ali
     const whole = write(join(dir, 'whole.bin'));
     for (const chunk of [1, 7, 4096]) {
       const chunked = write(join(dir, `chunked-${chunk}.bin`), chunk);
-      assert.deepEqual(chunked.refs, whole.refs.map((r) => ({ ...(r as object), location: `chunked-${chunk}.bin` })));
+      assert.deepEqual(
+        chunked.refs,
+        whole.refs.map((r) => ({ ...(r as object), location: `chunked-${chunk}.bin` })),
+      );
       assert.ok(chunked.bytes.equals(whole.bytes), `chunk ${chunk}`);
     }
-    assert.deepEqual(whole.refs.map((r) => (r as { offset: number }).offset), [0, 4096, 12288]);
+    assert.deepEqual(
+      whole.refs.map((r) => (r as { offset: number }).offset),
+      [0, 4096, 12288],
+    );
     const first = new Float32Array(whole.bytes.buffer.slice(whole.bytes.byteOffset, whole.bytes.byteOffset + 4000));
     assert.deepEqual(first, a);
     assert.throws(() => new WeightFile(join(dir, 'x.bin'), { maxWriteBytes: 2 ** 31 }), /maxWriteBytes/);
@@ -43,10 +49,16 @@ test('external initializers keep offsets and lengths beyond 2^31 and 2^32 exactl
   const g = new GraphBuilder();
   const offsets = [2 ** 31 + 4096, 2 ** 32 + 8192, 700e9];
   for (const [i, offset] of offsets.entries()) {
-    g.external(`w${i}`, DataType.FLOAT, [129280, 7168], { location: 'model.onnx.data', offset, length: 129280 * 7168 * 4 });
+    g.external(`w${i}`, DataType.FLOAT, [129280, 7168], {
+      location: 'model.onnx.data',
+      offset,
+      length: 129280 * 7168 * 4,
+    });
   }
   g.output(g.op1('Identity', ['w0' as never]), DataType.FLOAT, [129280, 7168]);
-  const model = decodeModelProto(g.build('big')) as { graph: { initializer: { dims: number[]; external_data: { key: string; value: string }[] }[] } };
+  const model = decodeModelProto(g.build('big')) as {
+    graph: { initializer: { dims: number[]; external_data: { key: string; value: string }[] }[] };
+  };
   for (const [i, init] of model.graph.initializer.entries()) {
     const entries = Object.fromEntries(init.external_data.map((e) => [e.key, e.value]));
     assert.equal(entries['offset'], String(offsets[i]));

@@ -23,7 +23,10 @@ export class WeightFile {
   private offsetBytes = 0;
   readonly location: string;
 
-  constructor(readonly path: string, opts: WeightFileOptions = {}) {
+  constructor(
+    readonly path: string,
+    opts: WeightFileOptions = {},
+  ) {
     this.maxWriteBytes = opts.maxWriteBytes ?? MAX_WRITE_BYTES;
     if (!Number.isSafeInteger(this.maxWriteBytes) || this.maxWriteBytes < 1 || this.maxWriteBytes > 0x7fffffff) {
       throw new RangeError(`maxWriteBytes must be an integer in [1, 2^31 - 1], got ${this.maxWriteBytes}`);

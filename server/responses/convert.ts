@@ -18,13 +18,22 @@ export function checkUnsupported(body: unknown): void {
   if (Array.isArray(input)) {
     input.forEach((item: unknown, i) => {
       const type = (item as { type?: unknown })?.type;
-      if (typeof type === 'string' && !ITEM_TYPES.has(type)) throw new InvalidRequest(`Input items of type '${type}' are not supported.`, `input.${i}`, 'unsupported_parameter');
+      if (typeof type === 'string' && !ITEM_TYPES.has(type))
+        throw new InvalidRequest(
+          `Input items of type '${type}' are not supported.`,
+          `input.${i}`,
+          'unsupported_parameter',
+        );
       const content = (item as { content?: unknown })?.content;
       if (Array.isArray(content)) {
         content.forEach((part: unknown, j) => {
           const partType = (part as { type?: unknown })?.type;
           if (typeof partType === 'string' && !PART_TYPES.has(partType)) {
-            throw new InvalidRequest(`Content parts of type '${partType}' are not supported (text only).`, `input.${i}.content.${j}`, 'unsupported_parameter');
+            throw new InvalidRequest(
+              `Content parts of type '${partType}' are not supported (text only).`,
+              `input.${i}.content.${j}`,
+              'unsupported_parameter',
+            );
           }
         });
       }
@@ -33,12 +42,21 @@ export function checkUnsupported(body: unknown): void {
   if (Array.isArray(tools)) {
     tools.forEach((tool: unknown, i) => {
       const type = (tool as { type?: unknown })?.type;
-      if (type !== 'function') throw new InvalidRequest(`Tools of type '${String(type)}' are not supported (function tools only).`, `tools.${i}`, 'unsupported_parameter');
+      if (type !== 'function')
+        throw new InvalidRequest(
+          `Tools of type '${String(type)}' are not supported (function tools only).`,
+          `tools.${i}`,
+          'unsupported_parameter',
+        );
     });
   }
   const choiceType = (toolChoice as { type?: unknown } | null)?.type;
   if (typeof toolChoice === 'object' && toolChoice !== null && choiceType !== 'function') {
-    throw new InvalidRequest(`tool_choice of type '${String(choiceType)}' is not supported.`, 'tool_choice', 'unsupported_parameter');
+    throw new InvalidRequest(
+      `tool_choice of type '${String(choiceType)}' is not supported.`,
+      'tool_choice',
+      'unsupported_parameter',
+    );
   }
 }
 
@@ -52,7 +70,11 @@ export function inputMessages(input: string | readonly InputItem[]): ChatMessage
   const messages: ChatMessageInput[] = [];
   for (const item of input) {
     if (item.type === 'function_call') {
-      const call = { id: item.call_id, type: 'function' as const, function: { name: item.name, arguments: item.arguments } };
+      const call = {
+        id: item.call_id,
+        type: 'function' as const,
+        function: { name: item.name, arguments: item.arguments },
+      };
       const last = messages.at(-1);
       if (last?.role === 'assistant' && last.tool_calls) last.tool_calls.push(call);
       else messages.push({ role: 'assistant', content: null, tool_calls: [call] });
@@ -81,13 +103,26 @@ export function chatRequestOf(req: ResponsesRequest, history: readonly ChatMessa
     max_completion_tokens: req.max_output_tokens,
     temperature: req.temperature,
     top_p: req.top_p,
-    tools: req.tools?.map((t) => ({ type: 'function' as const, function: { name: t.name, description: t.description, parameters: t.parameters, strict: t.strict } })),
-    tool_choice: choice == null || typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } },
+    tools: req.tools?.map((t) => ({
+      type: 'function' as const,
+      function: { name: t.name, description: t.description, parameters: t.parameters, strict: t.strict },
+    })),
+    tool_choice:
+      choice == null || typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } },
     parallel_tool_calls: req.parallel_tool_calls,
-    response_format: format == null
-      ? null
-      : format.type === 'json_schema'
-        ? { type: 'json_schema', json_schema: { name: format.name, schema: format.schema as Record<string, unknown>, description: format.description, strict: format.strict } }
-        : { type: format.type },
+    response_format:
+      format == null
+        ? null
+        : format.type === 'json_schema'
+          ? {
+              type: 'json_schema',
+              json_schema: {
+                name: format.name,
+                schema: format.schema as Record<string, unknown>,
+                description: format.description,
+                strict: format.strict,
+              },
+            }
+          : { type: format.type },
   };
 }

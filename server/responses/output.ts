@@ -10,8 +10,21 @@ import { type ChoiceDelta, ToolCallStream } from '../tools/tool-call-stream.js';
 
 export type ResponseEvent = { readonly type: string } & Record<string, unknown>;
 
-type MessageItem = { type: 'message'; id: string; status: string; role: 'assistant'; content: { type: 'output_text'; text: string; annotations: never[] }[] };
-type FunctionCallItem = { type: 'function_call'; id: string; call_id: string; name: string; arguments: string; status: string };
+type MessageItem = {
+  type: 'message';
+  id: string;
+  status: string;
+  role: 'assistant';
+  content: { type: 'output_text'; text: string; annotations: never[] }[];
+};
+type FunctionCallItem = {
+  type: 'function_call';
+  id: string;
+  call_id: string;
+  name: string;
+  arguments: string;
+  status: string;
+};
 export type OutputItem = MessageItem | FunctionCallItem;
 
 const itemId = (prefix: string): string => `${prefix}_${randomUUID().replaceAll('-', '')}`;
@@ -31,7 +44,11 @@ export class ResponseWriter {
   private cachedTokens = 0;
   private finishReason: string | null = null;
 
-  constructor(private readonly shell: ResponseShell, format: ToolCallFormat | null, private readonly emit: (event: ResponseEvent) => Promise<void> = async () => {}) {
+  constructor(
+    private readonly shell: ResponseShell,
+    format: ToolCallFormat | null,
+    private readonly emit: (event: ResponseEvent) => Promise<void> = async () => {},
+  ) {
     this.parser = format === null ? null : new ToolCallStream(format);
   }
 
@@ -69,19 +86,41 @@ export class ResponseWriter {
         await this.add(item);
         const part = { type: 'output_text' as const, text: '', annotations: [] as never[] };
         item.content.push(part);
-        await this.event('response.content_part.added', { item_id: item.id, output_index: this.output.length - 1, content_index: 0, part: { ...part } });
+        await this.event('response.content_part.added', {
+          item_id: item.id,
+          output_index: this.output.length - 1,
+          content_index: 0,
+          part: { ...part },
+        });
       }
       item.content[0]!.text += delta.content;
-      await this.event('response.output_text.delta', { item_id: item.id, output_index: this.output.length - 1, content_index: 0, delta: delta.content, logprobs: [] });
+      await this.event('response.output_text.delta', {
+        item_id: item.id,
+        output_index: this.output.length - 1,
+        content_index: 0,
+        delta: delta.content,
+        logprobs: [],
+      });
       return;
     }
     for (const call of delta.tool_calls) {
       if (call.id !== undefined) {
         await this.closeOpen();
-        await this.add({ type: 'function_call', id: itemId('fc'), call_id: call.id, name: call.function.name ?? '', arguments: '', status: 'in_progress' });
+        await this.add({
+          type: 'function_call',
+          id: itemId('fc'),
+          call_id: call.id,
+          name: call.function.name ?? '',
+          arguments: '',
+          status: 'in_progress',
+        });
       } else if (this.open?.type === 'function_call' && call.function.arguments !== '') {
         this.open.arguments += call.function.arguments;
-        await this.event('response.function_call_arguments.delta', { item_id: this.open.id, output_index: this.output.length - 1, delta: call.function.arguments });
+        await this.event('response.function_call_arguments.delta', {
+          item_id: this.open.id,
+          output_index: this.output.length - 1,
+          delta: call.function.arguments,
+        });
       }
     }
   }
@@ -89,7 +128,10 @@ export class ResponseWriter {
   private async add(item: OutputItem): Promise<void> {
     this.output.push(item);
     this.open = item;
-    await this.event('response.output_item.added', { output_index: this.output.length - 1, item: structuredClone(item) });
+    await this.event('response.output_item.added', {
+      output_index: this.output.length - 1,
+      item: structuredClone(item),
+    });
   }
 
   private async closeOpen(): Promise<void> {
@@ -100,10 +142,26 @@ export class ResponseWriter {
     item.status = 'completed';
     if (item.type === 'message') {
       const part = item.content[0]!;
-      await this.event('response.output_text.done', { item_id: item.id, output_index: outputIndex, content_index: 0, text: part.text, logprobs: [] });
-      await this.event('response.content_part.done', { item_id: item.id, output_index: outputIndex, content_index: 0, part: { ...part } });
+      await this.event('response.output_text.done', {
+        item_id: item.id,
+        output_index: outputIndex,
+        content_index: 0,
+        text: part.text,
+        logprobs: [],
+      });
+      await this.event('response.content_part.done', {
+        item_id: item.id,
+        output_index: outputIndex,
+        content_index: 0,
+        part: { ...part },
+      });
     } else {
-      await this.event('response.function_call_arguments.done', { item_id: item.id, output_index: outputIndex, arguments: item.arguments, name: item.name });
+      await this.event('response.function_call_arguments.done', {
+        item_id: item.id,
+        output_index: outputIndex,
+        arguments: item.arguments,
+        name: item.name,
+      });
     }
     await this.event('response.output_item.done', { output_index: outputIndex, item: structuredClone(item) });
   }
@@ -114,13 +172,16 @@ export class ResponseWriter {
       status,
       incomplete_details: status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
       output: structuredClone(this.output),
-      usage: status === 'in_progress' ? null : {
-        input_tokens: this.shell.promptTokens,
-        input_tokens_details: { cached_tokens: this.cachedTokens },
-        output_tokens: this.outputTokens,
-        output_tokens_details: { reasoning_tokens: 0 },
-        total_tokens: this.shell.promptTokens + this.outputTokens,
-      },
+      usage:
+        status === 'in_progress'
+          ? null
+          : {
+              input_tokens: this.shell.promptTokens,
+              input_tokens_details: { cached_tokens: this.cachedTokens },
+              output_tokens: this.outputTokens,
+              output_tokens_details: { reasoning_tokens: 0 },
+              total_tokens: this.shell.promptTokens + this.outputTokens,
+            },
     };
   }
 

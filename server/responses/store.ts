@@ -24,17 +24,26 @@ export class ResponseStore {
     return this.entries.get(id);
   }
 
-  save(id: string, response: Record<string, unknown>, input: readonly ChatMessageInput[], output: readonly OutputItem[]): void {
+  save(
+    id: string,
+    response: Record<string, unknown>,
+    input: readonly ChatMessageInput[],
+    output: readonly OutputItem[],
+  ): void {
     this.entries.set(id, { response, messages: [...input, ...outputMessages(output)] });
   }
 }
 
 /** Output items as the assistant turn a chat template would see. */
 function outputMessages(output: readonly OutputItem[]): ChatMessageInput[] {
-  const text = output.flatMap((item) => (item.type === 'message' ? item.content.map((part) => part.text) : [])).join('');
-  const calls = output.flatMap((item) => (item.type === 'function_call'
-    ? [{ id: item.call_id, type: 'function' as const, function: { name: item.name, arguments: item.arguments } }]
-    : []));
+  const text = output
+    .flatMap((item) => (item.type === 'message' ? item.content.map((part) => part.text) : []))
+    .join('');
+  const calls = output.flatMap((item) =>
+    item.type === 'function_call'
+      ? [{ id: item.call_id, type: 'function' as const, function: { name: item.name, arguments: item.arguments } }]
+      : [],
+  );
   if (calls.length === 0) return [{ role: 'assistant', content: text }];
   return [{ role: 'assistant', content: text === '' ? null : text, tool_calls: calls }];
 }

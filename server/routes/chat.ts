@@ -85,7 +85,13 @@ export interface PreparedChat {
  * Everything between a validated chat body and the engine, shared by /v1/chat/completions and /v1/responses:
  * limits, the output constraint (compiled before any token is spent), the template, the token budget.
  */
-export async function prepareChat(c: AppContext, opts: RouteOptions, req: ChatRequest, toolFormat: ToolCallFormat | null, idPrefix: string): Promise<PreparedChat> {
+export async function prepareChat(
+  c: AppContext,
+  opts: RouteOptions,
+  req: ChatRequest,
+  toolFormat: ToolCallFormat | null,
+  idPrefix: string,
+): Promise<PreparedChat> {
   checkModel(req.model, opts.servedModelName);
   if ((req.top_logprobs ?? 0) > 0 && req.logprobs !== true) {
     throw new InvalidRequest('top_logprobs requires logprobs to be true.', 'top_logprobs');
@@ -97,22 +103,37 @@ export async function prepareChat(c: AppContext, opts: RouteOptions, req: ChatRe
   if (constraint.grammar !== null) await compileGrammar(opts, constraint.grammar, constraint.param);
   const promptIds = await chatPromptIds(opts.tokenizer, opts.encoder, req.messages, true, req.tools ?? null);
   checkPromptTokens(promptIds.length, opts.limits, 'messages');
-  const param = req.max_completion_tokens === null || req.max_completion_tokens === undefined ? 'max_tokens' : 'max_completion_tokens';
-  const requested = limitMaxTokens(req.max_completion_tokens ?? req.max_tokens, promptIds.length, opts.limits, opts.maxModelLen, param);
+  const param =
+    req.max_completion_tokens === null || req.max_completion_tokens === undefined
+      ? 'max_tokens'
+      : 'max_completion_tokens';
+  const requested = limitMaxTokens(
+    req.max_completion_tokens ?? req.max_tokens,
+    promptIds.length,
+    opts.limits,
+    opts.maxModelLen,
+    param,
+  );
   const maxTokens = resolveMaxTokens(promptIds.length, requested, opts.maxModelLen, 'messages', param);
-  const topLogprobs = req.logprobs === true ? req.top_logprobs ?? 0 : null;
+  const topLogprobs = req.logprobs === true ? (req.top_logprobs ?? 0) : null;
   const promptTopLogprobs = req.prompt_logprobs ?? null;
   const n = req.n ?? 1;
   const id = newRequestId(idPrefix);
-  const requests = choiceRequests(id, promptIds, maxTokens, {
-    sampling: samplingOptions(req, opts.vocabSize),
-    stop: stopStrings(req.stop),
-    ignoreEos: req.ignore_eos ?? false,
-    logprobs: topLogprobs,
-    promptLogprobs: promptTopLogprobs,
-    grammar: constraint.grammar,
-    skipSpecialTokens: req.skip_special_tokens ?? true,
-  }, n);
+  const requests = choiceRequests(
+    id,
+    promptIds,
+    maxTokens,
+    {
+      sampling: samplingOptions(req, opts.vocabSize),
+      stop: stopStrings(req.stop),
+      ignoreEos: req.ignore_eos ?? false,
+      logprobs: topLogprobs,
+      promptLogprobs: promptTopLogprobs,
+      grammar: constraint.grammar,
+      skipSpecialTokens: req.skip_special_tokens ?? true,
+    },
+    n,
+  );
   return { id, promptIds, requests, constraint, n, topLogprobs, promptTopLogprobs };
 }
 
@@ -121,7 +142,13 @@ export function addChatRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
   const schema = chatRequestSchema(opts.limits);
   app.post('/v1/chat/completions', async (c) => {
     const req = await parseBody(c, schema);
-    const { id, promptIds, requests, constraint, n, topLogprobs, promptTopLogprobs } = await prepareChat(c, opts, req, toolFormat, 'chatcmpl');
+    const { id, promptIds, requests, constraint, n, topLogprobs, promptTopLogprobs } = await prepareChat(
+      c,
+      opts,
+      req,
+      toolFormat,
+      'chatcmpl',
+    );
     const ctx: ChatResponseContext = {
       id,
       created: unixSeconds(),

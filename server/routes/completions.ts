@@ -24,7 +24,10 @@ function promptList(prompt: CompletionRequest['prompt']): (string | readonly num
 }
 
 /** Tokenizes (or checks and decodes) each prompt, refusing oversized ones before the tokenizer sees them. */
-async function completionPrompts(opts: RouteOptions, prompts: readonly (string | readonly number[])[]): Promise<CompletionPrompt[]> {
+async function completionPrompts(
+  opts: RouteOptions,
+  prompts: readonly (string | readonly number[])[],
+): Promise<CompletionPrompt[]> {
   const { tokenizer, encoder, limits } = opts;
   for (const p of prompts) {
     if (typeof p === 'string') opts.promptGuard.check([p], 'prompt');
@@ -33,12 +36,14 @@ async function completionPrompts(opts: RouteOptions, prompts: readonly (string |
       checkTokenIds(p, opts.vocabSize, 'prompt');
     }
   }
-  return Promise.all(prompts.map(async (p) => {
-    if (typeof p !== 'string') return { ids: p, text: tokenizer.decode(p) };
-    const ids = await encoder.encode(p, { addSpecialTokens: true });
-    checkPromptTokens(ids.length, limits, 'prompt');
-    return { ids, text: p };
-  }));
+  return Promise.all(
+    prompts.map(async (p) => {
+      if (typeof p !== 'string') return { ids: p, text: tokenizer.decode(p) };
+      const ids = await encoder.encode(p, { addSpecialTokens: true });
+      checkPromptTokens(ids.length, limits, 'prompt');
+      return { ids, text: p };
+    }),
+  );
 }
 
 export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void {
@@ -70,14 +75,16 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
       stop: stopStrings(req.stop),
       ignoreEos: req.ignore_eos ?? false,
       // best_of ranks candidates by the sampled tokens' logprobs, so it needs them even when the client does not.
-      logprobs: candidates > (req.n ?? 1) ? logprobs ?? 0 : logprobs,
+      logprobs: candidates > (req.n ?? 1) ? (logprobs ?? 0) : logprobs,
       promptLogprobs: enginePromptLogprobs < 0 ? null : enginePromptLogprobs,
       skipSpecialTokens: req.skip_special_tokens ?? true,
       grammar: structured?.grammar ?? null,
     };
     const n = req.n ?? 1;
     const id = newRequestId('cmpl');
-    const requests = prompts.flatMap((p, i) => choiceRequests(id, p.ids, maxTokens[i]!, settings, candidates, i * candidates));
+    const requests = prompts.flatMap((p, i) =>
+      choiceRequests(id, p.ids, maxTokens[i]!, settings, candidates, i * candidates),
+    );
 
     const ctx = {
       id,

@@ -44,7 +44,10 @@ export function addResponsesRoutes(app: Hono<AppEnv>, opts: RouteOptions): void 
     if (req.previous_response_id != null) {
       const previous = store.get(req.previous_response_id);
       if (previous === undefined) {
-        throw new NotFound(`Response '${req.previous_response_id}' is not stored (unknown, stored with store: false, or evicted).`, 'previous_response_id');
+        throw new NotFound(
+          `Response '${req.previous_response_id}' is not stored (unknown, stored with store: false, or evicted).`,
+          'previous_response_id',
+        );
       }
       history = previous.messages;
     }
@@ -101,7 +104,11 @@ export function addResponsesRoutes(app: Hono<AppEnv>, opts: RouteOptions): void 
 
   app.get('/v1/responses/:id', (c) => {
     const stored = store.get(c.req.param('id'));
-    if (stored === undefined) throw new NotFound(`Response '${c.req.param('id')}' is not stored (unknown, stored with store: false, or evicted).`, 'response_id');
+    if (stored === undefined)
+      throw new NotFound(
+        `Response '${c.req.param('id')}' is not stored (unknown, stored with store: false, or evicted).`,
+        'response_id',
+      );
     return c.json(stored.response);
   });
 }

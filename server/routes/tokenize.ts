@@ -35,7 +35,10 @@ export function addTokenizeRoutes(app: Hono<AppEnv>, opts: RouteOptions): void {
     const req = await parseBody(c, detokenizeSchema);
     checkModel(req.model, opts.servedModelName);
     if (req.tokens.length > opts.maxModelLen) {
-      throw new InvalidRequest(`At most ${opts.maxModelLen} tokens (the context window), got ${req.tokens.length}.`, 'tokens');
+      throw new InvalidRequest(
+        `At most ${opts.maxModelLen} tokens (the context window), got ${req.tokens.length}.`,
+        'tokens',
+      );
     }
     checkTokenIds(req.tokens, opts.vocabSize, 'tokens');
     return c.json({ prompt: opts.tokenizer.decode(req.tokens) });

@@ -49,29 +49,30 @@ export const toolChoiceSchema = z.union([
 ]);
 
 /** The chat body, its caps read from the server's limits (built once per app). */
-export const chatRequestSchema = (caps: RequestCaps) => z.strictObject({
-  ...samplingFields(caps),
-  ...structuredFields,
-  messages: chatMessagesSchema,
-  max_completion_tokens: z.int().min(1).nullish(),
-  logprobs: z.boolean().nullish(),
-  top_logprobs: z.int().min(0).max(MAX_LOGPROBS).nullish(),
-  tools: z.array(functionToolSchema).nullish(),
-  tool_choice: toolChoiceSchema.nullish(),
-  parallel_tool_calls: z.boolean().nullish(),
-  /** vLLM's: false renders BOS/EOS and other special tokens in the text. */
-  skip_special_tokens: z.boolean().nullish(),
-  /** vLLM's; tokenizer.json decoders never space special tokens apart, so both values give the same text. */
-  spaces_between_special_tokens: z.boolean().nullish(),
-  /** Only text output exists here; ["text"] is accepted, anything else is a 400. */
-  modalities: z.array(z.literal('text')).nullish(),
-  // No effect on the output: accepted and ignored.
-  store: z.boolean().nullish(),
-  metadata: z.record(z.string(), z.string()).nullish(),
-  service_tier: z.string().nullish(),
-  prompt_cache_key: z.string().nullish(),
-  safety_identifier: z.string().nullish(),
-});
+export const chatRequestSchema = (caps: RequestCaps) =>
+  z.strictObject({
+    ...samplingFields(caps),
+    ...structuredFields,
+    messages: chatMessagesSchema,
+    max_completion_tokens: z.int().min(1).nullish(),
+    logprobs: z.boolean().nullish(),
+    top_logprobs: z.int().min(0).max(MAX_LOGPROBS).nullish(),
+    tools: z.array(functionToolSchema).nullish(),
+    tool_choice: toolChoiceSchema.nullish(),
+    parallel_tool_calls: z.boolean().nullish(),
+    /** vLLM's: false renders BOS/EOS and other special tokens in the text. */
+    skip_special_tokens: z.boolean().nullish(),
+    /** vLLM's; tokenizer.json decoders never space special tokens apart, so both values give the same text. */
+    spaces_between_special_tokens: z.boolean().nullish(),
+    /** Only text output exists here; ["text"] is accepted, anything else is a 400. */
+    modalities: z.array(z.literal('text')).nullish(),
+    // No effect on the output: accepted and ignored.
+    store: z.boolean().nullish(),
+    metadata: z.record(z.string(), z.string()).nullish(),
+    service_tier: z.string().nullish(),
+    prompt_cache_key: z.string().nullish(),
+    safety_identifier: z.string().nullish(),
+  });
 
 export type ChatMessageInput = z.output<typeof chatMessageSchema>;
 export type ChatRequest = z.output<ReturnType<typeof chatRequestSchema>>;

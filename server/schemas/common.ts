@@ -35,23 +35,42 @@ export function samplingFields(caps: RequestCaps) {
     /** -1 and 0 both mean "off" (vLLM uses -1). */
     top_k: z.int().min(-1).nullish(),
     min_p: z.number().min(0).max(1).nullish(),
-    n: z.int().min(1).max(caps.maxN, { error: (issue) => `n must be at most ${caps.maxN}, got ${String(issue.input)}.` }).nullish(),
-    stop: z.union([z.string().min(1), z.array(z.string().min(1))]).nullish().superRefine((stop, ctx) => {
-      const list = stop === null || stop === undefined ? [] : typeof stop === 'string' ? [stop] : stop;
-      if (list.length > caps.maxStopStrings) ctx.addIssue({ code: 'custom', message: `At most ${caps.maxStopStrings} stop strings, got ${list.length}.` });
-      for (const s of list) {
-        const chars = codePoints(s);
-        if (chars > caps.maxStopLength) ctx.addIssue({ code: 'custom', message: `Stop strings are at most ${caps.maxStopLength} characters, got ${chars}.` });
-      }
-    }),
+    n: z
+      .int()
+      .min(1)
+      .max(caps.maxN, { error: (issue) => `n must be at most ${caps.maxN}, got ${String(issue.input)}.` })
+      .nullish(),
+    stop: z
+      .union([z.string().min(1), z.array(z.string().min(1))])
+      .nullish()
+      .superRefine((stop, ctx) => {
+        const list = stop === null || stop === undefined ? [] : typeof stop === 'string' ? [stop] : stop;
+        if (list.length > caps.maxStopStrings)
+          ctx.addIssue({ code: 'custom', message: `At most ${caps.maxStopStrings} stop strings, got ${list.length}.` });
+        for (const s of list) {
+          const chars = codePoints(s);
+          if (chars > caps.maxStopLength)
+            ctx.addIssue({
+              code: 'custom',
+              message: `Stop strings are at most ${caps.maxStopLength} characters, got ${chars}.`,
+            });
+        }
+      }),
     seed: z.int().nullish(),
     presence_penalty: z.number().min(-2).max(2).nullish(),
     frequency_penalty: z.number().min(-2).max(2).nullish(),
     repetition_penalty: z.number().gt(0).max(2).nullish(),
-    logit_bias: z.record(tokenIdKey, z.number().min(-100).max(100)).nullish().superRefine((bias, ctx) => {
-      const entries = bias ? Object.keys(bias).length : 0;
-      if (entries > caps.maxLogitBias) ctx.addIssue({ code: 'custom', message: `logit_bias has at most ${caps.maxLogitBias} entries, got ${entries}.` });
-    }),
+    logit_bias: z
+      .record(tokenIdKey, z.number().min(-100).max(100))
+      .nullish()
+      .superRefine((bias, ctx) => {
+        const entries = bias ? Object.keys(bias).length : 0;
+        if (entries > caps.maxLogitBias)
+          ctx.addIssue({
+            code: 'custom',
+            message: `logit_bias has at most ${caps.maxLogitBias} entries, got ${entries}.`,
+          });
+      }),
     stream: z.boolean().nullish(),
     stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
     ignore_eos: z.boolean().nullish(),

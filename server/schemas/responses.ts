@@ -3,7 +3,11 @@
 import { z } from 'zod';
 
 const inputText = z.object({ type: z.literal('input_text'), text: z.string() });
-const outputText = z.object({ type: z.literal('output_text'), text: z.string(), annotations: z.array(z.unknown()).nullish() });
+const outputText = z.object({
+  type: z.literal('output_text'),
+  text: z.string(),
+  annotations: z.array(z.unknown()).nullish(),
+});
 
 export const messageItemSchema = z.object({
   type: z.literal('message').optional(),
@@ -62,7 +66,9 @@ export const responsesRequestSchema = z.strictObject({
   stream: z.boolean().nullish(),
   text: z.strictObject({ format: textFormat.nullish() }).nullish(),
   tools: z.array(functionTool).nullish(),
-  tool_choice: z.union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), name: z.string() })]).nullish(),
+  tool_choice: z
+    .union([z.enum(['none', 'auto', 'required']), z.object({ type: z.literal('function'), name: z.string() })])
+    .nullish(),
   parallel_tool_calls: z.boolean().nullish(),
   store: z.boolean().nullish(),
   previous_response_id: z.string().nullish(),

@@ -7,7 +7,10 @@ const call = (name: string, args: string): string =>
   `<｜tool▁call▁begin｜>function<｜tool▁sep｜>${name}\n\`\`\`json\n${args}\n\`\`\`<｜tool▁call▁end｜>`;
 const block = (...calls: string[]): string => `<｜tool▁calls▁begin｜>${calls.join('\n')}<｜tool▁calls▁end｜>`;
 
-interface Parsed { content: string; calls: { name: string; arguments: string }[] }
+interface Parsed {
+  content: string;
+  calls: { name: string; arguments: string }[];
+}
 
 function assemble(events: readonly ToolCallEvent[]): Parsed {
   const out: Parsed = { content: '', calls: [] };
@@ -32,7 +35,13 @@ const CASES: Record<string, { text: string; expected: Parsed }> = {
   },
   'parallel calls': {
     text: block(call('a', '{"x": 1}'), call('b_2', '{\n  "y": [1, 2]\n}')),
-    expected: { content: '', calls: [{ name: 'a', arguments: '{"x": 1}' }, { name: 'b_2', arguments: '{\n  "y": [1, 2]\n}' }] },
+    expected: {
+      content: '',
+      calls: [
+        { name: 'a', arguments: '{"x": 1}' },
+        { name: 'b_2', arguments: '{\n  "y": [1, 2]\n}' },
+      ],
+    },
   },
   'text then a call': {
     text: `Let me check. ${block(call('lookup', '{"q": "<｜tool"}'))}`,

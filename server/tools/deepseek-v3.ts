@@ -63,7 +63,8 @@ class DeepSeekV3Parser implements ToolCallParser {
     if (this.state === 'content') events.push({ type: 'content', text: rest });
     // Held back in the arguments only while it might be the start of the closing fence: cut off there (max_tokens),
     // it belongs to the marker, not the JSON (a raw newline and backticks are no JSON outside a string either).
-    else if (this.state === 'arguments' && !ARGS_END.startsWith(rest)) events.push({ type: 'arguments', index: this.calls - 1, text: rest });
+    else if (this.state === 'arguments' && !ARGS_END.startsWith(rest))
+      events.push({ type: 'arguments', index: this.calls - 1, text: rest });
     else if (this.state === 'header') events.push({ type: 'content', text: CALL_BEGIN + rest });
     return events;
   }
@@ -150,7 +151,13 @@ export const DEEPSEEK_V3_TOOL_FORMAT: ToolCallFormat & { readonly marker: string
         format: {
           type: 'tag',
           begin: CALLS_BEGIN,
-          content: { type: 'tags_with_separator', tags: tools.map(callTag), separator: '\n', at_least_one: true, stop_after_first: !parallel },
+          content: {
+            type: 'tags_with_separator',
+            tags: tools.map(callTag),
+            separator: '\n',
+            at_least_one: true,
+            stop_after_first: !parallel,
+          },
           end: CALLS_END,
         },
       },
@@ -159,7 +166,15 @@ export const DEEPSEEK_V3_TOOL_FORMAT: ToolCallFormat & { readonly marker: string
   autoGrammar(tools, parallel): GrammarSpec {
     return {
       kind: 'structural_tag',
-      tag: { type: 'structural_tag', format: { type: 'triggered_tags', triggers: [CALL_BEGIN], tags: tools.map(callTag), stop_after_first: !parallel } },
+      tag: {
+        type: 'structural_tag',
+        format: {
+          type: 'triggered_tags',
+          triggers: [CALL_BEGIN],
+          tags: tools.map(callTag),
+          stop_after_first: !parallel,
+        },
+      },
     };
   },
   createParser: () => new DeepSeekV3Parser(),

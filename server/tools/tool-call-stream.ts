@@ -29,7 +29,10 @@ export class ToolCallStream {
   private content = '';
   private readonly calls: ToolCall[] = [];
 
-  constructor(format: ToolCallFormat, private readonly newId: () => string = newToolCallId) {
+  constructor(
+    format: ToolCallFormat,
+    private readonly newId: () => string = newToolCallId,
+  ) {
     this.parser = format.createParser();
   }
 
@@ -60,7 +63,11 @@ export class ToolCallStream {
         case 'call': {
           const call: ToolCall = { id: this.newId(), type: 'function', function: { name: event.name, arguments: '' } };
           this.calls[event.index] = call;
-          return { tool_calls: [{ index: event.index, id: call.id, type: 'function', function: { name: event.name, arguments: '' } }] };
+          return {
+            tool_calls: [
+              { index: event.index, id: call.id, type: 'function', function: { name: event.name, arguments: '' } },
+            ],
+          };
         }
         case 'arguments':
           this.calls[event.index]!.function.arguments += event.text;

@@ -53,5 +53,8 @@ export function referenceTop5(row: Float32Array): { id: number; logprob: number 
   let sum = 0;
   for (const v of row) sum += Math.exp(v - max);
   const logZ = max + Math.log(sum);
-  return Array.from(row.keys()).sort((a, b) => row[b]! - row[a]!).slice(0, 5).map((id) => ({ id, logprob: row[id]! - logZ }));
+  return Array.from(row.keys())
+    .sort((a, b) => row[b]! - row[a]!)
+    .slice(0, 5)
+    .map((id) => ({ id, logprob: row[id]! - logZ }));
 }

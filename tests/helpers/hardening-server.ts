@@ -44,38 +44,82 @@ export interface HardenedServer {
   /** Every log line, parsed. */
   readonly logs: Record<string, unknown>[];
   /** POSTs JSON; returns the status and the body text. */
-  post(path: string, body: unknown, headers?: Record<string, string>): Promise<{ status: number; text: string; headers: Headers }>;
+  post(
+    path: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; text: string; headers: Headers }>;
   close(): Promise<void>;
 }
 
 /** Forwards to an executor; subclasses override step() to inject faults. */
 export class ForwardingExecutor implements Executor {
   constructor(protected readonly inner: Executor) {}
-  get vocabSize(): number { return this.inner.vocabSize; }
-  get cache(): Executor['cache'] { return this.inner.cache; }
-  get device(): Executor['device'] { return this.inner.device; }
-  step(inputs: ForwardInputs): Promise<RunnerOutput> { return this.inner.step(inputs); }
-  close(): Promise<void> { return this.inner.close(); }
+  get vocabSize(): number {
+    return this.inner.vocabSize;
+  }
+  get cache(): Executor['cache'] {
+    return this.inner.cache;
+  }
+  get device(): Executor['device'] {
+    return this.inner.device;
+  }
+  step(inputs: ForwardInputs): Promise<RunnerOutput> {
+    return this.inner.step(inputs);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
 
 export async function startHardenedServer(opts: HardenedServerOptions = {}): Promise<HardenedServer> {
   const cacheDir = tempCacheDir();
-  const model = await loadModel(fixtureDir(opts.fixture ?? 'deepseek-v3-tiny-b'), { cacheDir, blockSize: opts.blockSize ?? 16, numBlocks: opts.numBlocks ?? 128, warn: () => {},
-    ...(opts.spawnWorker === undefined ? {} : { spawnWorker: opts.spawnWorker }) });
+  const model = await loadModel(fixtureDir(opts.fixture ?? 'deepseek-v3-tiny-b'), {
+    cacheDir,
+    blockSize: opts.blockSize ?? 16,
+    numBlocks: opts.numBlocks ?? 128,
+    warn: () => {},
+    ...(opts.spawnWorker === undefined ? {} : { spawnWorker: opts.spawnWorker }),
+  });
   const executor = opts.wrap?.(model.executor) ?? model.executor;
   const logs: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => { logs.push(JSON.parse(line) as Record<string, unknown>); } });
+  const logger = pino(
+    { level: 'debug' },
+    {
+      write: (line: string) => {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      },
+    },
+  );
   let engine: LatentEngine | null = null;
   const metrics = new ServerMetrics(() => engine!.stats());
-  engine = new LatentEngine(executor, model.tokenizer, {
-    maxNumSeqs: 32, maxNumBatchedTokens: 256, maxWaiting: 64, maxModelLen: model.config.maxPositionEmbeddings, enablePrefixCaching: true,
-    ...opts.engine,
-  }, metrics, logger);
+  engine = new LatentEngine(
+    executor,
+    model.tokenizer,
+    {
+      maxNumSeqs: 32,
+      maxNumBatchedTokens: 256,
+      maxWaiting: 64,
+      maxModelLen: model.config.maxPositionEmbeddings,
+      enablePrefixCaching: true,
+      ...opts.engine,
+    },
+    metrics,
+    logger,
+  );
   const lifecycle = new ServerLifecycle();
   const encoder = new TokenizerThread(model.tokenizer);
   const app = createApp({
-    engine, tokenizer: model.tokenizer, encoder, servedModelName: MODEL_NAME, vocabSize: model.config.vocabSize, maxModelLen: engine.maxModelLen,
-    metrics, logger, lifecycle, ...opts.server,
+    engine,
+    tokenizer: model.tokenizer,
+    encoder,
+    servedModelName: MODEL_NAME,
+    vocabSize: model.config.vocabSize,
+    maxModelLen: engine.maxModelLen,
+    metrics,
+    logger,
+    lifecycle,
+    ...opts.server,
   });
   const server = await listen(app, '127.0.0.1', 0, opts.timeouts);
   const live = engine;
@@ -91,7 +135,11 @@ export async function startHardenedServer(opts: HardenedServerOptions = {}): Pro
     async post(path, body, headers = {}) {
       const res = await fetch(server.url + path, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(auth === undefined ? {} : { authorization: `Bearer ${auth}` }), ...headers },
+        headers: {
+          'content-type': 'application/json',
+          ...(auth === undefined ? {} : { authorization: `Bearer ${auth}` }),
+          ...headers,
+        },
         body: typeof body === 'string' ? body : JSON.stringify(body),
       });
       return { status: res.status, text: await res.text(), headers: res.headers };
@@ -108,7 +156,11 @@ export async function startHardenedServer(opts: HardenedServerOptions = {}): Pro
 
 /** The `data:` payloads of an SSE body ("[DONE]" as a string). */
 export function sseEvents(text: string): unknown[] {
-  return text.split('\n\n').filter((b) => b.startsWith('data: ')).map((b) => b.slice(6)).map((d) => (d === '[DONE]' ? d : JSON.parse(d) as unknown));
+  return text
+    .split('\n\n')
+    .filter((b) => b.startsWith('data: '))
+    .map((b) => b.slice(6))
+    .map((d) => (d === '[DONE]' ? d : (JSON.parse(d) as unknown)));
 }
 
 /** Polls until `condition` holds, or throws after `timeoutMs`. */

@@ -14,7 +14,11 @@ export function randomModelServer(): { readonly server: ModelServer } {
   let root = '';
   before(async () => {
     root = mkdtempSync(join(tmpdir(), 'latentserve-random-'));
-    await synthesizeCheckpoint({ outDir: join(root, 'tiny'), seed: 11, config: { ...synthPresetConfig('tiny'), max_position_embeddings: 2048 } });
+    await synthesizeCheckpoint({
+      outDir: join(root, 'tiny'),
+      seed: 11,
+      config: { ...synthPresetConfig('tiny'), max_position_embeddings: 2048 },
+    });
     handle.server = await startModelServer(join(root, 'tiny'), { grammar: true, numBlocks: 256 });
   });
   after(async () => {

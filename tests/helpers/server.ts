@@ -18,14 +18,22 @@ export const MODEL_NAME = 'fixture';
 class RecordingExecutor implements Executor {
   readonly steps: ForwardInputs[] = [];
   constructor(private readonly inner: Executor) {}
-  get vocabSize(): number { return this.inner.vocabSize; }
-  get cache(): Executor['cache'] { return this.inner.cache; }
-  get device(): Executor['device'] { return this.inner.device; }
+  get vocabSize(): number {
+    return this.inner.vocabSize;
+  }
+  get cache(): Executor['cache'] {
+    return this.inner.cache;
+  }
+  get device(): Executor['device'] {
+    return this.inner.device;
+  }
   step(inputs: ForwardInputs): Promise<RunnerOutput> {
     this.steps.push(inputs);
     return this.inner.step(inputs);
   }
-  close(): Promise<void> { return this.inner.close(); }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 }
 
 export interface ModelServer {
@@ -58,23 +66,39 @@ export async function startModelServer(fixture: string, opts: ModelServerOptions
   if (opts.grammar === true) {
     const vocab = model.tokenizer.grammarVocab();
     grammars = new GrammarService({
-      encodedVocab: vocab.tokens, vocabType: vocab.vocabType, vocabSize: model.config.vocabSize,
-      stopTokenIds: model.tokenizer.eosTokenIds, cacheSize: 32, compileTimeoutMs: 30_000,
+      encodedVocab: vocab.tokens,
+      vocabType: vocab.vocabType,
+      vocabSize: model.config.vocabSize,
+      stopTokenIds: model.tokenizer.eosTokenIds,
+      cacheSize: 32,
+      compileTimeoutMs: 30_000,
     });
     await grammars.start();
   }
   const executor = new RecordingExecutor(model.executor);
   let engine: LatentEngine | null = null;
   const metrics = new ServerMetrics(() => engine!.stats());
-  engine = new LatentEngine(executor, model.tokenizer, {
-    maxNumSeqs: opts.maxNumSeqs ?? 32,
-    maxNumBatchedTokens: opts.maxNumBatchedTokens ?? 256,
-    maxWaiting: opts.maxWaiting ?? 64,
-    maxModelLen: opts.maxModelLen ?? model.config.maxPositionEmbeddings,
-    enablePrefixCaching: opts.enablePrefixCaching ?? true,
-  }, metrics, undefined, grammars);
+  engine = new LatentEngine(
+    executor,
+    model.tokenizer,
+    {
+      maxNumSeqs: opts.maxNumSeqs ?? 32,
+      maxNumBatchedTokens: opts.maxNumBatchedTokens ?? 256,
+      maxWaiting: opts.maxWaiting ?? 64,
+      maxModelLen: opts.maxModelLen ?? model.config.maxPositionEmbeddings,
+      enablePrefixCaching: opts.enablePrefixCaching ?? true,
+    },
+    metrics,
+    undefined,
+    grammars,
+  );
   const app = createApp({
-    engine, tokenizer: model.tokenizer, servedModelName: MODEL_NAME, vocabSize: model.config.vocabSize, maxModelLen: engine.maxModelLen, metrics,
+    engine,
+    tokenizer: model.tokenizer,
+    servedModelName: MODEL_NAME,
+    vocabSize: model.config.vocabSize,
+    maxModelLen: engine.maxModelLen,
+    metrics,
     ...(grammars !== null && { grammars }),
   });
   const server = await listen(app, '127.0.0.1', 0);
@@ -89,7 +113,10 @@ export async function startModelServer(fixture: string, opts: ModelServerOptions
     grammars,
     async metric(name) {
       const text = await (await fetch(`${server.url}/metrics`)).text();
-      const values = text.split('\n').filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`)).map((l) => Number(l.split(' ').at(-1)));
+      const values = text
+        .split('\n')
+        .filter((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`))
+        .map((l) => Number(l.split(' ').at(-1)));
       return values.length === 0 ? null : values.reduce((a, b) => a + b, 0);
     },
     async close() {

@@ -10,7 +10,9 @@ export class WorkerFaults {
   private latest: Worker | null = null;
 
   readonly spawn: SpawnWorker = (init) => {
-    this.latest = new Worker(new URL('./crashing-worker.js', import.meta.url), { workerData: { ...init, crashFlag: this.crashFlag } });
+    this.latest = new Worker(new URL('./crashing-worker.js', import.meta.url), {
+      workerData: { ...init, crashFlag: this.crashFlag },
+    });
     return this.latest;
   };
 
