@@ -20,6 +20,7 @@ import type { SynthPreset } from '../synth/synth.js';
 import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
 import { activeWeightParams } from './active-weights.js';
 import { blocksForBatch, runDecodeBatch } from './decode-batch.js';
+import { GREEDY } from './decode-rate.js';
 import { parseModelBenchArgs } from './model-bench-options.js';
 
 const options = parseModelBenchArgs(process.argv.slice(2));
@@ -121,16 +122,7 @@ async function main(): Promise<void> {
       const timed = new TimedExecutor(model.executor);
       const vocab = model.config.vocabSize;
       const prompt = Array.from({ length: promptTokens }, (_, i) => ((i * 7919 + 13) % Math.min(vocab, 1000)) + 3);
-      const params = {
-        temperature: 0,
-        topP: 1,
-        seed: 0,
-        logprobs: null,
-        echo: false,
-        ignoreEos: true,
-        eosTokenIds: [],
-        maxBatchTokens: promptTokens,
-      };
+      const params = { ...GREEDY, maxBatchTokens: promptTokens };
       await generateOffline(model.executor, model.tokenizer, prompt.slice(0, 16), { ...params, maxTokens: 4 }); // warm-up
       // One variant: `repeats` generations on one executor (as before); several: one per round, rounds interleaved.
       for (let i = 0; i < (variants.length > 1 ? 1 : repeats); i++) {

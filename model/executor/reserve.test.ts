@@ -5,7 +5,7 @@ import { stepDims } from './pack.js';
 import { reserveSteps, reserveStepMemory, type ReserveLimits } from './reserve.js';
 import type { Executor, ForwardInputs, RunnerOutput } from './types.js';
 
-// serve's defaults with a 64 MiB mini cache (57 blocks of 64)
+// serve's default step limits, with a 64 MiB mini cache in blocks of 64 (57 blocks)
 const serve: ReserveLimits = {
   maxNumSeqs: 32,
   maxNumBatchedTokens: 512,
