@@ -66,13 +66,18 @@ test('property: round-trip error ≤ scale / 2 per element, any shape and block 
       for (let r = 0; r < rows; r++) {
         for (let c = 0; c < cols; c++) {
           const scale = q.scales[r * q.blocksPerRow + Math.floor(c / blockSize)] ?? 0;
-          const error = Math.abs((back[r * cols + c] ?? 0) - (w[r * cols + c] ?? 0));
-          if (error > scale / 2 + scale * 2 ** -20) return false;
+          const value = w[r * cols + c] ?? 0;
+          const error = Math.abs((back[r * cols + c] ?? 0) - value);
+          // Besides the half step, the float32 dequantized value carries its own rounding: half an ulp of up to
+          // |value| + scale / 2, i.e. ≤ 2⁻²⁴ of it (bounded here by 2⁻²³ · (|value| + scale)).
+          if (error > scale / 2 + (Math.abs(value) + scale) * 2 ** -23) return false;
         }
       }
       return true;
     }),
-    { numRuns: 300 },
+    // The first example is the tie CI found: 0.28847 / scale = 82.5 rounds to 82, and 82 · scale in float32 sits
+    // 1e-8 past scale / 2.
+    { numRuns: 300, examples: [[{ rows: 1, cols: 4, bits: 8, blockSize: 4, magnitude: 1, seed: 1644710516 }]] },
   );
 });
 
