@@ -24,4 +24,19 @@ export class BlockHasher {
     if (parent !== null) h.update(parent, 'base64');
     return h.update(this.scratchBytes).digest('base64') as BlockHash;
   }
+
+  /**
+   * Hash naming a partly filled block: its first tokenIds[start, end) after `parent`. Marked so it never equals a
+   * full block's hash; only the tail index (kv-cache-manager.ts) looks blocks up by it, never a prefix match.
+   */
+  hashPartial(parent: BlockHash | null, tokenIds: readonly number[], start: number, end: number): BlockHash {
+    if (end <= start || end - start >= this.blockSize)
+      throw new Error(`a partial block holds 1..${this.blockSize - 1} tokens, got ${end - start}`);
+    this.scratch.fill(0);
+    for (let i = start; i < end; i++) this.scratch[i - start] = tokenIds[i]!;
+    const h = createHash('sha256').update('partial');
+    if (parent !== null) h.update(parent, 'base64');
+    h.update(Int32Array.of(end - start));
+    return h.update(this.scratchBytes).digest('base64') as BlockHash;
+  }
 }

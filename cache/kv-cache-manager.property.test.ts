@@ -1,6 +1,7 @@
 // Random operation sequences on a KvCacheManager against a simulated executor memory: computing token `pos`
 // writes, at its slot, the row's identity — the token ids 0..pos it depends on (a latent row depends on its whole
-// prefix through attention). Every prefix hit must read back exactly the request's rows.
+// prefix through attention). Every prefix hit must read back exactly the request's rows, including rows the
+// executor copies (takeCopies) out of a cached block for a hit that ends inside a block.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -12,7 +13,7 @@ type Op =
   | { readonly kind: 'admit'; readonly tokens: number[] }
   | { readonly kind: 'append'; readonly pick: number; readonly tokens: number[] }
   | { readonly kind: 'compute'; readonly pick: number; readonly n: number }
-  | { readonly kind: 'free'; readonly pick: number }
+  | { readonly kind: 'free'; readonly pick: number; readonly keepRows: boolean }
   | { readonly kind: 'probe'; readonly tokens: number[] };
 
 // A two-letter alphabet and short blocks make prefixes collide often.
@@ -25,7 +26,10 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({ kind: fc.constant('compute' as const), pick: fc.nat(), n: fc.integer({ min: 1, max: 8 }) }),
     weight: 4,
   },
-  { arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat() }), weight: 2 },
+  {
+    arbitrary: fc.record({ kind: fc.constant('free' as const), pick: fc.nat(), keepRows: fc.boolean() }),
+    weight: 2,
+  },
   { arbitrary: fc.record({ kind: fc.constant('probe' as const), tokens: tokensArb(12) }), weight: 1 },
 );
 
@@ -37,7 +41,7 @@ interface Live {
 }
 
 test('property: invariants hold under random find/allocate/append/compute/cache/free; hits read back the right tokens', () => {
-  const seen = { hitBlocks: 0, evictableHits: 0, evictions: 0, rejected: 0 };
+  const seen = { hitBlocks: 0, evictableHits: 0, evictions: 0, rejected: 0, tailRows: 0, selfCopies: 0 };
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 16 }),
@@ -61,15 +65,21 @@ test('property: invariants hold under random find/allocate/append/compute/cache/
           ]);
 
         const checkHit = (hit: CachedPrefix, tokens: readonly number[]): void => {
-          assert.equal(hit.numTokens, hit.blocks.length * blockSize);
+          const tailRows = hit.tail?.numTokens ?? 0;
+          assert.equal(hit.numTokens, hit.blocks.length * blockSize + tailRows);
+          assert.ok(tailRows < blockSize);
           assert.ok(hit.numTokens < tokens.length, 'a hit never covers the whole prompt');
-          if (!enablePrefixCaching) assert.equal(hit.blocks.length, 0);
+          if (!enablePrefixCaching) assert.equal(hit.numTokens, 0);
+          const source = hit.tail === null ? hit.blocks : [...hit.blocks, hit.tail.block];
           for (let pos = 0; pos < hit.numTokens; pos++) {
-            assert.equal(
-              memory[slotOf(hit.blocks, pos, blockSize)],
-              row(tokens, pos),
-              `hit row ${pos} holds another row`,
-            );
+            assert.equal(memory[slotOf(source, pos, blockSize)], row(tokens, pos), `hit row ${pos} holds another row`);
+          }
+        };
+        /** What the executor does before a step: copy rows, in order. */
+        const runCopies = (): void => {
+          for (const c of kv.takeCopies()) {
+            if (c.srcSlot === c.dstSlot) seen.selfCopies++;
+            for (let r = 0; r < c.rows; r++) memory[c.dstSlot + r] = memory[c.srcSlot + r];
           }
         };
 
@@ -110,10 +120,17 @@ test('property: invariants hold under random find/allocate/append/compute/cache/
               seen.rejected++;
               assert.equal(state(), before, 'a refused allocation changes nothing');
               assert.deepEqual(kv.blockTable(id), []);
+              assert.deepEqual(kv.takeCopies(), [], 'a refused allocation queues no copy');
             } else {
               seen.hitBlocks += hit.blocks.length;
+              seen.tailRows += hit.tail?.numTokens ?? 0;
               if (adoptedEvictable > 0) seen.evictableHits++;
               assert.deepEqual(kv.blockTable(id).slice(0, hit.blocks.length), hit.blocks);
+              runCopies();
+              // The request's own table now reads back its whole hit.
+              for (let pos = 0; pos < hit.numTokens; pos++) {
+                assert.equal(memory[slotOf(kv.blockTable(id), pos, blockSize)], row(op.tokens, pos), `row ${pos}`);
+              }
               live.set(id, { tokens: [...op.tokens], numComputed: hit.numTokens, table: [] });
             }
           } else if (op.kind === 'append') {
@@ -146,9 +163,9 @@ test('property: invariants hold under random find/allocate/append/compute/cache/
             assert.equal(kv.numCachedBlocks(), cachedAfter);
             assert.ok(cachedAfter >= cachedBefore);
           } else if (op.kind === 'free') {
-            const [id] = pick(op.pick) ?? [];
-            if (id === undefined) continue;
-            kv.free(id);
+            const [id, r] = pick(op.pick) ?? [];
+            if (id === undefined || r === undefined) continue;
+            kv.free(id, op.keepRows ? { tokenIds: r.tokens, numComputedTokens: r.numComputed } : undefined);
             live.delete(id);
             assert.deepEqual(kv.blockTable(id), []);
           } else {
@@ -172,4 +189,6 @@ test('property: invariants hold under random find/allocate/append/compute/cache/
   assert.ok(seen.evictableHits > 0, 'no hit on a freed (evictable) block in any run');
   assert.ok(seen.evictions > 0, 'no eviction in any run');
   assert.ok(seen.rejected > 0, 'no refused allocation in any run');
+  assert.ok(seen.tailRows > 0, 'no hit ended inside a block in any run');
+  assert.ok(seen.selfCopies > 0, 'no copy source was evicted into its own destination in any run');
 });

@@ -67,7 +67,7 @@ for (const aAlive of [false, true]) {
     const aTable = [...kv.blockTable('a')];
     if (!aAlive) kv.free('a');
     const hit = kv.findCachedPrefix(B);
-    assert.deepEqual(hit, { blocks: aTable.slice(0, 2), numTokens: 8 });
+    assert.deepEqual(hit, { blocks: aTable.slice(0, 2), tail: null, numTokens: 8 }); // A's block 2 starts 8, not 99
     assert.equal(kv.refCount(aTable[0]!), aAlive ? 1 : 0); // find does not change refCounts
     assert.ok(kv.allocateSlots('b', B.length, hit));
     assert.deepEqual(kv.blockTable('b').slice(0, 2), aTable.slice(0, 2));
@@ -87,10 +87,12 @@ for (const aAlive of [false, true]) {
 test('a hit never covers the whole prompt: one token is always left to compute', () => {
   const kv = manager(16, 4);
   admitAndCompute(kv, 'a', A);
-  assert.equal(kv.findCachedPrefix(A.slice(0, 12)).numTokens, 8); // 3 cached full blocks, last dropped
+  // 2 full blocks, then 3 of the 4 rows of A's third (the last token is computed).
+  assert.equal(kv.findCachedPrefix(A.slice(0, 12)).numTokens, 11);
   assert.equal(kv.findCachedPrefix(A.slice(0, 13)).numTokens, 12);
-  assert.equal(kv.findCachedPrefix(A.slice(0, 4)).numTokens, 0);
+  assert.equal(kv.findCachedPrefix(A.slice(0, 4)).numTokens, 3);
   assert.equal(kv.findCachedPrefix(A.slice(0, 5)).numTokens, 4);
+  assert.equal(kv.findCachedPrefix(A.slice(0, 1)).numTokens, 0);
   assert.equal(kv.findCachedPrefix([]).numTokens, 0);
 });
 
@@ -172,7 +174,7 @@ test('disabled prefix caching never hits and returns freed blocks to the free li
   const kv = manager(4, 4, false);
   admitAndCompute(kv, 'a', A);
   assert.equal(kv.numCachedBlocks(), 0);
-  assert.deepEqual(kv.findCachedPrefix(A), { blocks: [], numTokens: 0 });
+  assert.deepEqual(kv.findCachedPrefix(A), { blocks: [], tail: null, numTokens: 0 });
   kv.free('a');
   assert.equal(kv.findCachedPrefix(A).numTokens, 0);
   assert.equal(kv.numFreeBlocks(), 4);
@@ -183,8 +185,80 @@ test('a stale or inconsistent prefix is refused loudly', () => {
   const kv = manager(4, 2);
   admitAndCompute(kv, 'a', [1, 1, 1]);
   const hit = kv.findCachedPrefix([1, 1, 1]);
-  assert.throws(() => kv.allocateSlots('b', 3, { blocks: hit.blocks, numTokens: 3 }), /claims 3 tokens/);
+  assert.throws(() => kv.allocateSlots('b', 3, { blocks: hit.blocks, tail: null, numTokens: 3 }), /claims 3 tokens/);
   kv.free('a');
   assert.ok(kv.allocateSlots('x', 8)); // evicts the cached block
   assert.throws(() => kv.allocateSlots('b', 3, hit), /no longer cached/);
+});
+
+test('a hit continues inside a block: the longest start of a following cached block is copied, not recomputed', () => {
+  const kv = manager(16, 4);
+  admitAndCompute(kv, 'a', A);
+  assert.deepEqual(kv.takeCopies(), []); // A hit nothing
+  const aTable = [...kv.blockTable('a')];
+  kv.free('a', { tokenIds: A, numComputedTokens: A.length }); // A's partly filled 4th block ([12, 13]) stays cached
+  assert.equal(kv.numCachedBlocks(), 4);
+
+  // 2 full blocks, then 2 rows of A's (full) third block; B's 11th token differs.
+  const b = [...A.slice(0, 10), 77, 78];
+  const hitB = kv.findCachedPrefix(b);
+  assert.deepEqual(hitB, { blocks: aTable.slice(0, 2), tail: { block: aTable[2], numTokens: 2 }, numTokens: 10 });
+  assert.ok(kv.allocateSlots('b', b.length, hitB));
+  const bTable = kv.blockTable('b');
+  assert.equal(bTable.length, 3);
+  assert.notEqual(bTable[2], aTable[2]); // B writes its own block; A's stays cached
+  assert.deepEqual(kv.takeCopies(), [{ srcSlot: aTable[2]! * 4, dstSlot: bTable[2]! * 4, rows: 2 }]);
+  assert.deepEqual(kv.takeCopies(), []); // taken once
+  assert.equal(kv.refCount(aTable[2]!), 0);
+  kv.cacheFullBlocks('b', b, b.length);
+
+  // All of A plus one more token: 3 full blocks and both rows of the partial 4th.
+  const c = [...A, 50];
+  const hitC = kv.findCachedPrefix(c);
+  assert.deepEqual(hitC, { blocks: aTable.slice(0, 3), tail: { block: aTable[3], numTokens: 2 }, numTokens: 14 });
+  // A prompt equal to A: the partial block gives 1 row, leaving the last token to compute.
+  assert.equal(kv.findCachedPrefix(A).numTokens, 13);
+  // Two candidates after A's 2nd block: A's [8, 9, 10, 11] and B's [8, 9, 77, 78]; the longer match wins.
+  assert.deepEqual(kv.findCachedPrefix([...A.slice(0, 10), 77, 5]).tail, { block: bTable[2], numTokens: 3 });
+  assert.deepEqual(kv.findCachedPrefix([...A.slice(0, 11), 5]).tail, { block: aTable[2], numTokens: 3 });
+});
+
+test('a partly filled block is cached only when free is told its rows were written', () => {
+  const kv = manager(8, 4);
+  admitAndCompute(kv, 'a', A);
+  kv.free('a'); // an abort or a failed step: rows past the full blocks are not vouched for
+  assert.equal(kv.numCachedBlocks(), 3);
+  assert.equal(kv.findCachedPrefix([...A, 1]).numTokens, 12);
+  admitAndCompute(kv, 'b', A);
+  kv.free('b', { tokenIds: [...A, 5, 6], numComputedTokens: 13 }); // 13 of 16 tokens computed: 1 row in block 4
+  assert.equal(kv.findCachedPrefix([...A, 1]).numTokens, 13);
+  // free caches full blocks first: C computed 6 tokens but its last cacheFullBlocks saw only 3.
+  assert.ok(kv.allocateSlots('c', 7));
+  kv.cacheFullBlocks('c', [9, 9, 9, 9, 9, 9, 9], 3);
+  kv.free('c', { tokenIds: [9, 9, 9, 9, 9, 9, 9], numComputedTokens: 6 });
+  assert.deepEqual(kv.findCachedPrefix([9, 9, 9, 9, 9, 9, 9]).numTokens, 6);
+});
+
+test('a copy source evicted for the request itself is its own destination: the copy is a no-op, the rows stay', () => {
+  const kv = manager(2, 2);
+  admitAndCompute(kv, 'a', [1, 2, 3]); // [1, 2] cached, [3] partial
+  kv.free('a', { tokenIds: [1, 2, 3], numComputedTokens: 3 }); // released tail first: [3] is evicted first
+  const hit = kv.findCachedPrefix([1, 2, 3, 9]);
+  assert.equal(hit.numTokens, 3);
+  assert.ok(kv.allocateSlots('b', 4, hit)); // no free block: evicts the source into B's table
+  const src = hit.tail!.block;
+  assert.deepEqual(kv.blockTable('b'), [...hit.blocks, src]);
+  assert.deepEqual(kv.takeCopies(), [{ srcSlot: src * 2, dstSlot: src * 2, rows: 1 }]);
+  assert.equal(kv.findCachedPrefix([1, 2, 3, 9]).numTokens, 2); // the partial block is B's now, not a cache entry
+});
+
+test('a refused allocation queues no copy', () => {
+  const kv = manager(3, 2);
+  admitAndCompute(kv, 'a', [1, 2, 3]);
+  kv.free('a', { tokenIds: [1, 2, 3], numComputedTokens: 3 });
+  const hit = kv.findCachedPrefix([1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.equal(hit.numTokens, 3);
+  assert.equal(kv.allocateSlots('b', 8, hit), false);
+  assert.deepEqual(kv.takeCopies(), []);
+  assert.throws(() => kv.allocateSlots('b', 3, hit), /needs a block of its own/);
 });

@@ -181,10 +181,29 @@ describe('LatentEngine', () => {
     const before = executor.steps.length;
     const second = await collect(engine.submit(request('second', p, { maxTokens: 3 })));
     assert.deepEqual(second.tokens, first.tokens);
-    assert.equal(second.finish.usage.cachedTokens, 28); // 7 full blocks of 4; the last token is always computed
-    assert.deepEqual(hits, [0, 28]);
+    // 7 full blocks of 4, then 1 of the 2 rows of the 8th (first's), copied: the last token is always computed.
+    assert.equal(second.finish.usage.cachedTokens, 29);
+    assert.deepEqual(hits, [0, 29]);
     const prefill = executor.steps[before]!;
-    assert.equal(prefill.tokenIds.length, 2, 'only the uncached tail of the prompt is computed');
+    assert.equal(prefill.tokenIds.length, 1, 'only the last token of the prompt is computed');
+    const [src, dst, rows] = prefill.slotCopies!;
+    assert.equal(rows, 1);
+    assert.equal(dst, prefill.seqs[0]!.blockTable[7]! * 4);
+    assert.notEqual(src, dst);
+  });
+
+  it('a follow-up prompt that continues a finished one reuses its rows up to the last token, output included', async () => {
+    const { engine, executor } = setup();
+    const p = prompt(5, 13);
+    const first = await collect(engine.submit(request('turn1', p, { maxTokens: 6 })));
+    // The next turn: the conversation so far (the last output token was never computed) plus a new message.
+    const next = [...p, ...first.tokens, ...prompt(1, 3)];
+    const before = executor.steps.length;
+    const second = await collect(engine.submit(request('turn2', next, { maxTokens: 2 })));
+    assert.equal(second.finish.usage.cachedTokens, p.length + first.tokens.length - 1);
+    assert.equal(executor.steps[before]!.tokenIds.length, 4);
+    // The fake model's tokens depend on every earlier token, read through the cache: a wrong row would change them.
+    assert.deepEqual(second.tokens, reference(next, 2));
   });
 
   it('stops on EOS (not shown), or runs to max_tokens with ignore_eos', async () => {

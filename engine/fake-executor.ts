@@ -55,6 +55,14 @@ export class FakeExecutor implements Executor {
     this.steps.push(inputs);
     await this.opts.beforeStep?.(inputs);
     const { blockSize } = this.cache;
+    const copies = inputs.slotCopies ?? new Int32Array(0);
+    for (let i = 0; i + 2 < copies.length; i += 3) {
+      const [src, dst, rows] = [copies[i]!, copies[i + 1]!, copies[i + 2]!];
+      for (let r = 0; r < rows; r++) {
+        if (this.slots[src + r]! < 0) throw new Error(`copy from slot ${src + r}, never written`);
+        this.slots[dst + r] = this.slots[src + r]!;
+      }
+    }
     const contexts: number[][] = [];
     let offset = 0;
     for (const seq of inputs.seqs) {

@@ -13,7 +13,7 @@
 //   so a long prefill chunk next to 31 decodes would compute, and hold in memory, 32 × T × S scores per head. Each
 //   chunk is capped so that B × T ≤ maxPaddedQuerySlots and B × T × S ≤ maxAttentionBlock, with B = the sequences
 //   this step may hold and S = the longest context among them (in whole blocks); a decode (1 token) always fits.
-import type { KvCacheManager } from '../cache/kv-cache-manager.js';
+import { NO_PREFIX, type KvCacheManager } from '../cache/kv-cache-manager.js';
 import type { Request } from './request.js';
 
 export interface SchedulerConfig {
@@ -88,13 +88,17 @@ export class Scheduler {
     this.waiting.push(request);
   }
 
-  /** Removes a request wherever it is and frees its blocks. Returns it, or null if unknown. */
-  remove(id: string): Request | null {
+  /**
+   * Removes a request wherever it is and frees its blocks. Returns it, or null if unknown. `keepRows`: every row
+   * below numComputedTokens was written by a finished step, so its blocks stay in the prefix cache, a partly
+   * filled last block included. Aborts and failures do not say so (a failed step may not have run its copies).
+   */
+  remove(id: string, keepRows = false): Request | null {
     for (const queue of [this.running, this.waiting]) {
       const i = queue.findIndex((r) => r.id === id);
       if (i >= 0) {
         const [request] = queue.splice(i, 1);
-        this.kv.free(id);
+        this.kv.free(id, keepRows ? request! : undefined);
         return request!;
       }
     }
@@ -133,7 +137,7 @@ export class Scheduler {
       const cached =
         request.numComputedTokens === 0 && !request.needsPromptLogprobs
           ? this.kv.findCachedPrefix(request.tokenIds)
-          : { blocks: [], numTokens: 0 };
+          : NO_PREFIX;
       const numNew = Math.min(request.numTokens - cached.numTokens, budget, maxChunk);
       if (!this.kv.allocateSlots(request.id, cached.numTokens + numNew, cached)) break;
       if (request.numOutputTokens === 0) {
@@ -189,8 +193,7 @@ export class Scheduler {
   /** Ends a running request (e.g. on a stop string found in its text) and frees its blocks. */
   finish(request: Request, reason: 'stop' | 'length', stopReason: string | number | null): void {
     if (request.status === 'finished') return;
-    this.kv.cacheFullBlocks(request.id, request.tokenIds, request.numComputedTokens);
-    this.remove(request.id);
+    this.remove(request.id, true);
     request.status = 'finished';
     request.finishReason = reason;
     request.stopReason = stopReason;
@@ -216,7 +219,7 @@ export class Scheduler {
   }
 
   private preempt(request: Request): void {
-    this.kv.free(request.id);
+    this.kv.free(request.id, request);
     request.numComputedTokens = 0;
     request.status = 'waiting';
     this.waiting.unshift(request);

@@ -51,5 +51,11 @@ export function buildStepInputs(
     plans.push({ scheduled: s, promptRows, sampleRow });
     offset += numNewTokens;
   }
-  return { inputs: { tokenIds, positions, seqs, slotMapping, logitsIndices: Int32Array.from(logitsIndices) }, plans };
+  const copies = kv.takeCopies();
+  const slotCopies =
+    copies.length === 0 ? undefined : Int32Array.from(copies.flatMap((c) => [c.srcSlot, c.dstSlot, c.rows]));
+  return {
+    inputs: { tokenIds, positions, seqs, slotMapping, logitsIndices: Int32Array.from(logitsIndices), slotCopies },
+    plans,
+  };
 }

@@ -86,6 +86,43 @@ describe('executor', () => {
     logits.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-4, `logit ${i}: ${v} vs ${want[i]}`));
   });
 
+  it('rows copied into another block before a step (slotCopies) are read like the rows computed there', async () => {
+    const vocab = model.executor.vocabSize;
+    const full = stepLogits(
+      await model.executor.step(prefillStep([{ ids: chat, blocks: blocks(6, 7, 8, 9, 21, 22, 23) }])),
+    );
+    // Blocks 6 and 7 shared, then the sequence's own blocks; the first 5 rows of block 8 are copied into its first.
+    const cached = 2 * BLOCK_SIZE + 5;
+    const rest = chat.slice(cached);
+    const continueOn = (table: BlockId[], slotCopies?: Int32Array): ForwardInputs => ({
+      tokenIds: Int32Array.from(rest),
+      positions: Int32Array.from(rest, (_, i) => cached + i),
+      seqs: [{ queryLen: rest.length, contextLen: cached, blockTable: table }],
+      slotMapping: Int32Array.from(rest, (_, i) => {
+        const p = cached + i;
+        return table[Math.floor(p / BLOCK_SIZE)]! * BLOCK_SIZE + (p % BLOCK_SIZE);
+      }),
+      logitsIndices: Int32Array.from(rest, (_, i) => i),
+      ...(slotCopies === undefined ? {} : { slotCopies }),
+    });
+    const copied = stepLogits(
+      await model.executor.step(
+        continueOn(blocks(6, 7, 24, 25, 26, 27, 31), Int32Array.of(8 * BLOCK_SIZE, 24 * BLOCK_SIZE, 5)),
+      ),
+    );
+    let maxDiff = 0;
+    copied.forEach((v, i) => {
+      maxDiff = Math.max(maxDiff, Math.abs(v - full[cached * vocab + i]!));
+    });
+    assert.ok(maxDiff < 1e-4, `max difference ${maxDiff}`);
+    // Without the copy the first own block holds other rows (zeros here): the logits differ.
+    const uncopied = stepLogits(await model.executor.step(continueOn(blocks(6, 7, 28, 29, 30, 0, 1))));
+    assert.ok(
+      uncopied.some((v, i) => Math.abs(v - full[cached * vocab + i]!) > 1e-3),
+      'the copied rows mattered',
+    );
+  });
+
   it('a mixed step (one sequence decoding, another continuing a chunk, both on cached rows) gives the logits of full prefills', async () => {
     const vocab = model.executor.vocabSize;
     const a: Seq = { ids: short, blocks: blocks(4, 6, 2) };

@@ -273,7 +273,7 @@ describe('engine fault isolation (FakeExecutor)', () => {
 /** Wraps the real executor: `arm` makes the next step throw, crash the worker mid-step, or find it dead. */
 class FaultInjector extends ForwardingExecutor {
   armed: 'throw' | 'crash-in-step' | 'crash-idle' | null = null;
-  poisonFirstTokenOf: number | null = null;
+  poisonPrompt: readonly number[] | null = null;
   private poisonedBlock: number | null = null;
   killWorker: () => Promise<void> = async () => {};
   crashNextStep: () => void = () => {};
@@ -285,7 +285,7 @@ class FaultInjector extends ForwardingExecutor {
     if (fault === 'throw') throw new Error('injected failure');
     if (fault === 'crash-idle') await this.killWorker();
     if (fault === 'crash-in-step') this.crashNextStep();
-    if (this.poisonFirstTokenOf === null || inputs.sampling === undefined) return this.inner.step(inputs);
+    if (this.poisonPrompt === null || inputs.sampling === undefined) return this.inner.step(inputs);
     // Poisoning needs the logits on this side: run the step for its logits, then sample them here as the worker would.
     const { sampling, ...plain } = inputs;
     const logits = stepLogits(await this.inner.step(plain));
@@ -294,12 +294,17 @@ class FaultInjector extends ForwardingExecutor {
     return { logits: null, samples: await sampleStep(this.sampler, logits, sampling, sampling.masks) };
   }
 
-  /** NaN into every logits row of the sequence whose prompt starts with `poisonFirstTokenOf`, from its 4th step. */
+  /**
+   * NaN into every logits row of the sequence whose prompt is `poisonPrompt`, once it is 10 tokens past its start.
+   * It is found by its prefill: the step completing the prompt (a prefix-cache hit may have supplied its head).
+   */
   private poison(inputs: ForwardInputs, logits: Float32Array): void {
+    const prompt = this.poisonPrompt!;
     let offset = 0;
     for (const seq of inputs.seqs) {
-      if (seq.contextLen === 0 && inputs.tokenIds[offset] === this.poisonFirstTokenOf)
-        this.poisonedBlock = seq.blockTable[0] ?? null;
+      const fed = Array.from(inputs.tokenIds.subarray(offset, offset + seq.queryLen));
+      if (seq.contextLen + seq.queryLen === prompt.length && fed.every((t, i) => t === prompt[seq.contextLen + i]))
+        this.poisonedBlock = seq.blockTable[0] ?? null; // its own: the prompt is shorter than a block
       if (seq.blockTable[0] === this.poisonedBlock && seq.contextLen > 10) {
         inputs.logitsIndices.forEach((t, row) => {
           if (t >= offset && t < offset + seq.queryLen)
@@ -420,7 +425,7 @@ describe('fault isolation on the real executor, through the API', () => {
 
   it('NaN logits end only the affected stream; a concurrent stream completes exactly', async () => {
     const marked = [0, 5, 9, 14, 20, 27, 33]; // starts with BOS, as the reference prompt does; the other one does not
-    faults.poisonFirstTokenOf = marked[0]!;
+    faults.poisonPrompt = marked;
     try {
       const [bad, good] = await Promise.all([
         s.post('/v1/completions', greedy({ prompt: marked, max_tokens: 40, stream: true })),
@@ -430,7 +435,7 @@ describe('fault isolation on the real executor, through the API', () => {
       assert.equal((events.at(-2) as { error: { code: string } }).error.code, 'non_finite_logits');
       assert.equal(good.status, 200, good.text);
     } finally {
-      faults.poisonFirstTokenOf = null;
+      faults.poisonPrompt = null;
     }
   });
 

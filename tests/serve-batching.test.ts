@@ -120,10 +120,12 @@ describe('batching through the API', () => {
       const details = (u: typeof second.usage) =>
         (u as { prompt_tokens_details?: { cached_tokens?: number } }).prompt_tokens_details?.cached_tokens;
       assert.equal(details(first.usage), 0);
-      assert.equal(details(second.usage), 192); // 12 full blocks of 16; the last token is always computed
+      // 12 full blocks of 16, then 7 rows copied from the first request's 13th block (200 prompt tokens and 3
+      // computed output tokens); the last prompt token is always computed.
+      assert.equal(details(second.usage), 199);
       const prefill = s.executor.steps[before]!;
-      assert.equal(prefill.tokenIds.length, 8, 'only the 8 uncached prompt tokens were computed');
-      assert.equal(await s.metric('latentserve_prefix_cache_hits_total'), 192);
+      assert.equal(prefill.tokenIds.length, 1, 'only the last prompt token was computed');
+      assert.equal(await s.metric('latentserve_prefix_cache_hits_total'), 199);
       assert.equal(await s.metric('latentserve_prefix_cache_queries_total'), 400);
     }));
 });

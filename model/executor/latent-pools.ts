@@ -43,6 +43,13 @@ export class LatentPools {
     this.inputs = inputs;
   }
 
+  /** Copies rows [src, src + rows) to [dst, dst + rows) in every layer, scales included. */
+  copy(src: number, dst: number, rows: number): void {
+    const w = this.rowWidth;
+    for (const pool of this.rows) pool.copyWithin(dst * w, src * w, (src + rows) * w);
+    for (const scales of this.scales) scales.copyWithin(dst, src, src + rows);
+  }
+
   /** Stores `newRows` [N, rowWidth] (token i at slotMapping[i]) into layer `layer`. */
   write(layer: number, slotMapping: Int32Array, newRows: Float32Array): void {
     const w = this.rowWidth;

@@ -25,6 +25,11 @@ export interface ForwardInputs {
   readonly seqs: readonly SequenceSlice[];
   /** [numTokens] cache slot (blockId · blockSize + offset) receiving each new token's latent row. */
   readonly slotMapping: Int32Array;
+  /**
+   * (srcSlot, dstSlot, rows) triples: before the step reads the cache, each range of rows is copied, in order
+   * (prefix-cache hits inside a block, cache/kv-cache-manager.ts). Absent: no copies.
+   */
+  readonly slotCopies?: Int32Array;
   /** Indices into `tokenIds` whose logits are computed, in this order (logits row r = logitsIndices[r]). */
   readonly logitsIndices: Int32Array;
   /**

@@ -87,6 +87,13 @@ class StepRunner {
     for (const slot of inputs.slotMapping) {
       if (slot < 0 || slot >= slots) throw new Error(`slot ${slot} outside the cache's ${slots} slots`);
     }
+    const copies = inputs.slotCopies ?? new Int32Array(0);
+    for (let i = 0; i + 2 < copies.length; i += 3) {
+      const [src, dst, rows] = [copies[i]!, copies[i + 1]!, copies[i + 2]!];
+      if (rows < 1 || src < 0 || dst < 0 || src + rows > slots || dst + rows > slots)
+        throw new Error(`copy of ${rows} rows ${src} → ${dst} outside the cache's ${slots} slots`);
+    }
+    for (let i = 0; i + 2 < copies.length; i += 3) this.pools.copy(copies[i]!, copies[i + 1]!, copies[i + 2]!);
     const feeds: Record<string, ort.Tensor> = {
       [STEP_INPUTS.inputIds]: new ort.Tensor('int64', p.inputIds, [p.numTokens]),
       [STEP_INPUTS.positions]: new ort.Tensor('int64', p.positions, [p.numTokens]),
