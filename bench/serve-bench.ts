@@ -9,11 +9,10 @@
 // repeated short prompt (48 tokens, sent twice: the second is timed), in interleaved rounds (--rounds, default 2),
 // so variants are compared side by side on a noisy machine.
 //   node dist/bench/serve-bench.js [--model DIR] [--max-tokens 128] [--prompt-tokens 1000] [--compare='FLAGS A|FLAGS B'] [--rounds 2]
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startChildServer, stopChildServer as stopServer, type ChildServer } from '../loadtest/child-server.js';
 import { freePort } from '../loadtest/free-port.js';
 
 const { values } = parseArgs({
@@ -29,7 +28,7 @@ const maxTokens = Number(values['max-tokens']);
 const promptTokens = Number(values['prompt-tokens']);
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
 
-async function startServer(extra: string[]): Promise<{ url: string; proc: ChildProcess }> {
+async function startServer(extra: string[]): Promise<ChildServer> {
   const port = await freePort();
   const args = [
     BIN,
@@ -41,24 +40,13 @@ async function startServer(extra: string[]): Promise<{ url: string; proc: ChildP
     ...(values.model === undefined ? [] : ['--model', values.model]),
     ...extra,
   ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 1200; i++) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, proc };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error('server did not become healthy');
-}
-
-async function stopServer(proc: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
+  return startChildServer({
+    name: 'serve',
+    args,
+    url: `http://127.0.0.1:${port}`,
+    timeoutMs: 300_000,
+    onStderr: (text) => process.stderr.write(text),
+  });
 }
 
 interface StreamResult {

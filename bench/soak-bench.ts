@@ -18,13 +18,12 @@
 // measured after warm-up is the server's own. --warmup-seconds is only warm-up's floor; its end is the first sample
 // by which the executor has run the load's largest step (latentserve_executor_largest_step) and the cache has
 // touched all the blocks the load touches (latentserve_cache_blocks_touched).
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startChildServer, stopChildServer, type ChildServer } from '../loadtest/child-server.js';
 import { freePort } from '../loadtest/free-port.js';
 import { rssChart } from './soak-chart.js';
 import { memoryVerdict, type MemorySample } from './soak-verdict.js';
@@ -95,7 +94,7 @@ async function calibrate(url: string): Promise<{ maxModelLen: number; tokensPerW
 
 interface Server {
   readonly url: string;
-  readonly proc: ChildProcessByStdio<null, Readable, null>;
+  readonly proc: ChildServer['proc'];
   readonly faults: string[];
 }
 
@@ -117,33 +116,23 @@ async function startServer(): Promise<Server> {
     ...(values.model === undefined ? [] : ['--model', values.model]),
     ...positionals,
   ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const faults: string[] = [];
-  let buffered = '';
-  proc.stdout.on('data', (d: Buffer) => {
-    buffered += d.toString();
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
+  const { url, proc } = await startChildServer({
+    name: 'serve',
+    args,
+    url: `http://127.0.0.1:${port}`,
+    timeoutMs: 600_000,
+    onStderr: (text) => process.stderr.write(text),
+    // Every log line at error level or above is a fault the verdict reports.
+    onStdoutLine: (line) => {
       try {
         if ((JSON.parse(line) as { level: number }).level >= 50) faults.push(line.slice(0, 500));
       } catch {
         faults.push(`unparsable log line: ${line.slice(0, 200)}`);
       }
-    }
+    },
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 2400; i++) {
-    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, proc, faults };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error('server did not become healthy');
+  return { url, proc, faults };
 }
 
 async function metrics(url: string): Promise<Record<string, number>> {
@@ -313,9 +302,7 @@ async function main(): Promise<void> {
     loadEndS: durationMs / 1000,
     maxGrowthPct: Number(values['max-rss-growth-pct']),
   });
-  const exited = new Promise<number | null>((resolve) => server.proc.once('exit', (code) => resolve(code)));
-  server.proc.kill('SIGTERM');
-  const exitCode = await exited;
+  const exitCode = await stopChildServer(server.proc, 120_000);
 
   const report = {
     minutes: Number(values.minutes),

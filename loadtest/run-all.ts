@@ -4,7 +4,7 @@
 // writes one report for all of it.
 //   node dist/loadtest/run-all.js [--out loadtest/sample-report] [--model DIR] [--concurrency 1,4,16,32]
 //       [--input-len 128] [--output-len 64] [--quant float32,int8] [--http-duration 5]
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, homedir, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -16,6 +16,7 @@ import { parseConcurrencyList } from './options.js';
 import type { BenchSettings, HttpBenchResult, RunWithDetail } from './results.js';
 import { runServeBench } from './serve-bench.js';
 import { writeReport } from './write-report.js';
+import { ChildExited, startChildServer, stopChildServer, type ChildServer } from './child-server.js';
 import { freePort } from './free-port.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -44,18 +45,17 @@ function miniModel(explicit: string | undefined): string {
   return dir;
 }
 
-interface Served {
-  readonly url: string;
-  readonly proc: ChildProcess;
-}
-
 /** The usage error serve printed, if any: its first line names the flag it refused. */
 function usageErrorLine(output: string): string | null {
   return output.split('\n').find((l) => l.startsWith('latentserve serve: ')) ?? null;
 }
 
 /** Starts serve and waits for /health; 'unsupported' when serve refuses the variant's flag with a usage error. */
-async function startServer(modelDir: string, name: string, flags: readonly string[]): Promise<Served | 'unsupported'> {
+async function startServer(
+  modelDir: string,
+  name: string,
+  flags: readonly string[],
+): Promise<ChildServer | 'unsupported'> {
   const port = await freePort();
   const args = [
     CLI,
@@ -72,40 +72,21 @@ async function startServer(modelDir: string, name: string, flags: readonly strin
     '32',
     ...flags,
   ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  // Logs (stdout) are kept for a failure message; stderr (progress, errors) is shown as it comes.
-  proc.stdout!.on('data', (b: Buffer) => {
-    output = (output + b.toString()).slice(-20_000);
-  });
-  proc.stderr!.on('data', (b: Buffer) => {
-    output = (output + b.toString()).slice(-20_000);
-    process.stderr.write(b.toString().replace(/^(?=.)/gm, '  | '));
-  });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 2400; i++) {
-    if (proc.exitCode !== null) {
-      const refused = usageErrorLine(output);
-      if (proc.exitCode === 2 && refused !== null && flags.some((f) => refused.includes(f.replace(/^--/, ''))))
-        return 'unsupported';
-      throw new Error(`serve ${name} exited with ${proc.exitCode}:\n${output.slice(-2000)}`);
-    }
-    try {
-      if ((await fetch(`${url}/health`)).ok) return { url, proc };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 250));
+  try {
+    return await startChildServer({
+      name: `serve ${name}`,
+      args,
+      url: `http://127.0.0.1:${port}`,
+      timeoutMs: 600_000,
+      // Logs (stdout) are only kept for a failure message; stderr (progress, errors) is shown as it comes.
+      onStderr: (text) => process.stderr.write(text.replace(/^(?=.)/gm, '  | ')),
+    });
+  } catch (err) {
+    if (!(err instanceof ChildExited) || err.code !== 2) throw err;
+    const refused = usageErrorLine(err.output);
+    if (refused !== null && flags.some((f) => refused.includes(f.replace(/^--/, '')))) return 'unsupported';
+    throw err;
   }
-  proc.kill('SIGTERM');
-  throw new Error(`serve ${name} did not become healthy in 10 minutes`);
-}
-
-async function stopServer(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
 }
 
 async function main(): Promise<void> {
@@ -185,7 +166,7 @@ async function main(): Promise<void> {
         })),
       );
     } finally {
-      await stopServer(served.proc);
+      await stopChildServer(served.proc);
     }
   }
   if (settings === null) throw new Error('no variant could be served');
