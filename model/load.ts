@@ -9,6 +9,7 @@ import type { CompileOptions } from './graph/compile-options.js';
 import { FLOAT_COMPILE } from './graph/compile-options.js';
 import { MemoryPlanError, checkFits, describePlan, machineBudget, mostPreciseFitting } from './memory-plan.js';
 import { OnnxExecutor, type SpawnWorker } from './executor/onnx-executor.js';
+import { prefetchFile } from './prefetch.js';
 import type { ExecutorMemoryOptions } from './executor/memory-options.js';
 import type { SessionTuning } from './executor/session-options.js';
 import { cacheBytesPerToken, cacheGeometry } from './executor/types.js';
@@ -71,6 +72,11 @@ export async function loadModel(modelDir: string, opts: LoadOptions = {}): Promi
   const rowWidth = latentRowWidth(config);
   const kvCacheDtype = compiled.options.kvCacheDtype;
   const numBlocks = cacheBlocks(opts, config, kvCacheDtype);
+  const prefetched = await prefetchFile(`${compiled.onnxPath}.data`);
+  if (prefetched !== null) {
+    const mib = prefetched.bytes / 2 ** 20;
+    opts.onProgress?.(`weights read ahead: ${mib.toFixed(0)} MiB in ${(prefetched.ms / 1000).toFixed(1)} s`);
+  }
   const executor = await OnnxExecutor.start({
     onnxPath: compiled.onnxPath,
     device: opts.device ?? 'cpu',

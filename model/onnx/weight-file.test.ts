@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataType, GraphBuilder } from './graph-builder.js';
 import { decodeModelProto } from './onnx-proto.js';
-import { WeightFile } from './weight-file.js';
+import { STRIPE_BYTES, WeightFile } from './weight-file.js';
 
 function withDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'weight-file-test-'));
@@ -42,6 +42,38 @@ test('chunked writes: tiny write chunks give the same file, offsets and page ali
     const first = new Float32Array(whole.bytes.buffer.slice(whole.bytes.byteOffset, whole.bytes.byteOffset + 4000));
     assert.deepEqual(first, a);
     assert.throws(() => new WeightFile(join(dir, 'x.bin'), { maxWriteBytes: 2 ** 31 }), /maxWriteBytes/);
+  });
+});
+
+test('stripes: tensors across stripe boundaries, written straight or staged, land whole at their offsets', () => {
+  withDir((dir) => {
+    const bytes = (n: number, seed: number): Uint8Array =>
+      Uint8Array.from({ length: n }, (_, i) => (i * 13 + seed) & 0xff);
+    // Straight: 2.5 stripes at offset 0 (2 written directly, the half staged); then small tensors that fill the
+    // stripe and spill over; then a tensor larger than a stripe that starts mid-stripe (all staged); then a tail.
+    const tensors = [
+      bytes(2.5 * STRIPE_BYTES, 1),
+      bytes(5, 2),
+      bytes(STRIPE_BYTES / 2 - 4096 + 17, 3),
+      bytes(1.25 * STRIPE_BYTES, 4),
+      bytes(100, 5),
+    ];
+    for (const maxWriteBytes of [undefined, 3 * 1024 * 1024 + 1]) {
+      const path = join(dir, `w-${maxWriteBytes ?? 'default'}.bin`);
+      const file = new WeightFile(path, maxWriteBytes === undefined ? {} : { maxWriteBytes });
+      const refs = tensors.map((t, i) =>
+        i === 3 ? file.appendParts([t.subarray(0, 9), t.subarray(9)]) : file.append(t),
+      );
+      assert.equal(file.sizeBytes, refs.at(-1)!.offset + 100);
+      file.close();
+      const out = readFileSync(path);
+      assert.equal(out.length, file.sizeBytes);
+      refs.forEach((ref, i) => {
+        assert.equal(ref.offset % 4096, 0);
+        assert.equal(ref.length, tensors[i]!.length);
+        assert.ok(out.subarray(ref.offset, ref.offset + ref.length).equals(tensors[i]!), `tensor ${i}`);
+      });
+    }
   });
 });
 
