@@ -48,7 +48,6 @@ export interface SlotCopy {
 /** A cached block as the start of what may follow its parent: its tokens (all blockSize, or a partial block's). */
 interface TailEntry {
   readonly parent: string;
-  readonly hash: BlockHash;
   readonly tokens: readonly number[];
 }
 
@@ -172,7 +171,7 @@ export class KvCacheManager {
       const hash = this.hasher.hash(req.lastHash, tokenIds, start);
       const block = req.blockTable[i]!;
       if (this.pool.cacheBlock(block, hash))
-        this.addTail(block, req.lastHash, hash, tokenIds.slice(start, start + this.blockSize));
+        this.addTail(block, req.lastHash, tokenIds.slice(start, start + this.blockSize));
       req.lastHash = hash;
       req.numHashedBlocks = i + 1;
     }
@@ -197,8 +196,7 @@ export class KvCacheManager {
       // The block past the hashed ones is the request's own (adopted blocks are all hashed), written up to `end`.
       if (block !== undefined && end > start && end - start < this.blockSize) {
         const hash = this.hasher.hashPartial(req.lastHash, computed.tokenIds, start, end);
-        if (this.pool.cacheBlock(block, hash))
-          this.addTail(block, req.lastHash, hash, computed.tokenIds.slice(start, end));
+        if (this.pool.cacheBlock(block, hash)) this.addTail(block, req.lastHash, computed.tokenIds.slice(start, end));
       }
     }
     this.requests.delete(requestId);
@@ -277,9 +275,9 @@ export class KvCacheManager {
     return best;
   }
 
-  private addTail(block: BlockId, parent: BlockHash | null, hash: BlockHash, tokens: readonly number[]): void {
+  private addTail(block: BlockId, parent: BlockHash | null, tokens: readonly number[]): void {
     const key = parent ?? ROOT;
-    this.tailOf[block] = { parent: key, hash, tokens };
+    this.tailOf[block] = { parent: key, tokens };
     let set = this.tailsByParent.get(key);
     if (set === undefined) this.tailsByParent.set(key, (set = new Set()));
     set.add(block);

@@ -2,7 +2,13 @@
 // token of the sequence, read back through the cache exactly as the real graph does (block table + slots).
 // A scheduling or paging bug therefore changes its output, just as it would a real model's. A step with sampling
 // specs is sampled here by the same RowSampler the executor worker runs, masks and held rows included.
-import type { CacheGeometry, Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
+import {
+  slotCopiesOf,
+  type CacheGeometry,
+  type Executor,
+  type ForwardInputs,
+  type RunnerOutput,
+} from '../model/executor/types.js';
 import { RowSampler, sampleStep } from '../sampling/row-sampler.js';
 
 export interface FakeExecutorOptions {
@@ -55,9 +61,7 @@ export class FakeExecutor implements Executor {
     this.steps.push(inputs);
     await this.opts.beforeStep?.(inputs);
     const { blockSize } = this.cache;
-    const copies = inputs.slotCopies ?? new Int32Array(0);
-    for (let i = 0; i + 2 < copies.length; i += 3) {
-      const [src, dst, rows] = [copies[i]!, copies[i + 1]!, copies[i + 2]!];
+    for (const { src, dst, rows } of slotCopiesOf(inputs)) {
       for (let r = 0; r < rows; r++) {
         if (this.slots[src + r]! < 0) throw new Error(`copy from slot ${src + r}, never written`);
         this.slots[dst + r] = this.slots[src + r]!;

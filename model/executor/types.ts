@@ -39,6 +39,17 @@ export interface ForwardInputs {
   readonly sampling?: StepSampling;
 }
 
+/** ForwardInputs.slotCopies as a list, in order. */
+export function slotCopiesOf(inputs: ForwardInputs): { src: number; dst: number; rows: number }[] {
+  const flat = inputs.slotCopies ?? new Int32Array(0);
+  if (flat.length % 3 !== 0) throw new Error(`slotCopies holds ${flat.length} values, not (src, dst, rows) triples`);
+  return Array.from({ length: flat.length / 3 }, (_, i) => ({
+    src: flat[3 * i]!,
+    dst: flat[3 * i + 1]!,
+    rows: flat[3 * i + 2]!,
+  }));
+}
+
 export interface RunnerOutput {
   /** [logitsIndices.length, vocabSize] float32; null when the step carried `sampling`. */
   readonly logits: Float32Array | null;

@@ -9,7 +9,7 @@ import { latentOutputName, LOGITS_OUTPUT, STEP_INPUTS } from '../graph/io.js';
 import { LatentPools } from './latent-pools.js';
 import { packStep } from './pack.js';
 import type { WorkerInit, WorkerReply, WorkerRequest } from './protocol.js';
-import type { ForwardInputs } from './types.js';
+import { slotCopiesOf, type ForwardInputs } from './types.js';
 import { ortSessionFields } from './session-options.js';
 
 const init = workerData as WorkerInit;
@@ -87,13 +87,12 @@ class StepRunner {
     for (const slot of inputs.slotMapping) {
       if (slot < 0 || slot >= slots) throw new Error(`slot ${slot} outside the cache's ${slots} slots`);
     }
-    const copies = inputs.slotCopies ?? new Int32Array(0);
-    for (let i = 0; i + 2 < copies.length; i += 3) {
-      const [src, dst, rows] = [copies[i]!, copies[i + 1]!, copies[i + 2]!];
+    const copies = slotCopiesOf(inputs);
+    for (const { src, dst, rows } of copies) {
       if (rows < 1 || src < 0 || dst < 0 || src + rows > slots || dst + rows > slots)
         throw new Error(`copy of ${rows} rows ${src} → ${dst} outside the cache's ${slots} slots`);
     }
-    for (let i = 0; i + 2 < copies.length; i += 3) this.pools.copy(copies[i]!, copies[i + 1]!, copies[i + 2]!);
+    for (const { src, dst, rows } of copies) this.pools.copy(src, dst, rows);
     const feeds: Record<string, ort.Tensor> = {
       [STEP_INPUTS.inputIds]: new ort.Tensor('int64', p.inputIds, [p.numTokens]),
       [STEP_INPUTS.positions]: new ort.Tensor('int64', p.positions, [p.numTokens]),
