@@ -3,7 +3,7 @@ import type { CompileOptions } from '../model/graph/compile-options.js';
 import { DEFAULT_QUANT_BLOCK_SIZE } from '../model/graph/compile-options.js';
 import { UsageError, intOption } from './options.js';
 
-export const COMPILE_FLAGS_USAGE = `[--quant none|int8|int4|auto] [--quant-block-size N (default ${DEFAULT_QUANT_BLOCK_SIZE})] [--kv-cache-dtype fp32|fp8]
+export const COMPILE_FLAGS_USAGE = `[--quant none|int8|int4|w8a8|auto] [--quant-block-size N (default ${DEFAULT_QUANT_BLOCK_SIZE})] [--kv-cache-dtype fp32|fp8]
     [--skip-memory-check]`;
 
 /** parseArgs option specs for the compile flags (no defaults: absent flags mean "as the model folder is"). */
@@ -38,8 +38,8 @@ export function compileOptionsFrom(values: CompileFlagValues): CompileOptions {
   const quant = values.quant ?? 'none';
   if (quant === 'auto')
     throw new UsageError('--quant auto chooses a mode when loading (serve, complete); name the mode here');
-  if (quant !== 'none' && quant !== 'int8' && quant !== 'int4')
-    throw new UsageError(`--quant must be none, int8 or int4, got "${quant}"`);
+  if (quant !== 'none' && quant !== 'int8' && quant !== 'int4' && quant !== 'w8a8')
+    throw new UsageError(`--quant must be none, int8, int4 or w8a8, got "${quant}"`);
   const kv = values['kv-cache-dtype'] ?? 'fp32';
   if (kv !== 'fp32' && kv !== 'fp8') throw new UsageError(`--kv-cache-dtype must be fp32 or fp8, got "${kv}"`);
   const block = intOption('--quant-block-size', values['quant-block-size'] ?? String(DEFAULT_QUANT_BLOCK_SIZE), 16);

@@ -217,7 +217,8 @@ function readArtifact(dir: string): ArtifactManifest | null {
 }
 
 function describe(o: CompileOptions): string {
-  return `weights ${o.quant}${o.quant === 'none' ? '' : `/block ${o.quantBlockSize}`}, cache ${o.kvCacheDtype}`;
+  const blocks = o.quant === 'int8' || o.quant === 'int4';
+  return `weights ${o.quant}${blocks ? `/block ${o.quantBlockSize}` : ''}, cache ${o.kvCacheDtype}`;
 }
 
 /** Hash of what the compiled graph depends on: config, weight files (name, size, mtime) and compiler version. */

@@ -1,10 +1,11 @@
 // What every layer-emitting function needs: the builder, where weights come from, and where they go.
 import { quantizeBlocks, type BlockQuantizer } from '../../quant/int-blocks.js';
+import { channelsFromRowBlocks } from '../../quant/int8-channels.js';
 import type { Value } from '../onnx/graph-builder.js';
 import { DataType, GraphBuilder, MS_DOMAIN } from '../onnx/graph-builder.js';
 import type { WeightFile } from '../onnx/weight-file.js';
 import type { CompileOptions } from './compile-options.js';
-import { weightBits } from './compile-options.js';
+import { isW8a8, weightBits } from './compile-options.js';
 
 /** Read access to checkpoint tensors by HuggingFace name (SafetensorsCheckpoint satisfies it). */
 export interface WeightSource {
@@ -13,7 +14,16 @@ export interface WeightSource {
   info(name: string): { readonly shape: readonly number[] };
 }
 
+/** Rows scaled to max |x| = 1 and the maxima that restore them (w8a8 inputs; see unitRows). */
+export interface UnitRows {
+  readonly unit: Value;
+  /** [M, 1] */
+  readonly scale: Value;
+}
+
 export class GraphContext {
+  private readonly unitRowsOf = new Map<Value, UnitRows>();
+
   constructor(
     readonly g: GraphBuilder,
     private readonly file: WeightFile,
@@ -39,15 +49,24 @@ export class GraphContext {
    * x [N, in] · Wᵀ for an HF Linear weight W [out, in]: Gemm on the float weight as shipped, or MatMulNBits on
    * its block-wise 8/4-bit codes (which stay quantized in memory) when compiling with --quant.
    */
-  linear(x: Value, hfName: string): Value {
+  linear(x: Value, hfName: string, input: LinearInput = 'rows'): Value {
     const [rows, cols] = this.source.info(hfName).shape as [number, number];
-    return this.linearOf(x, hfName, this.source.readFloat32(hfName), rows, cols);
+    return this.linearOf(x, hfName, this.source.readFloat32(hfName), rows, cols, input);
   }
 
-  /** x · Wᵀ for a weight W [rows, cols] built in JS (fused gate/up, one routed expert); named `name`. */
-  linearOf(x: Value, name: string, data: Float32Array, rows: number, cols: number): Value {
+  /**
+   * x · Wᵀ for a weight W [rows, cols] built in JS (fused gate/up, one routed expert); named `name`. With w8a8,
+   * `input` 'unit-rows' says x's rows are already unitRows(·).unit: the product is returned without their scale,
+   * which the caller restores (the routed experts fold it into their mixing weights).
+   */
+  linearOf(x: Value, name: string, data: Float32Array, rows: number, cols: number, input: LinearInput = 'rows'): Value {
     const bits = weightBits(this.options.quant);
     if (bits === null) return this.g.op1('Gemm', [x, this.tensor(name, data, [rows, cols])], { transB: 1 });
+    if (isW8a8(this.options.quant)) {
+      if (input === 'unit-rows') return this.channelLinear(x, name, data, rows, cols);
+      const { unit, scale } = this.unitRows(x);
+      return this.g.op1('Mul', [this.channelLinear(unit, name, data, rows, cols), scale]);
+    }
     const q = this.quantize(data, rows, cols, bits, this.options.quantBlockSize);
     const codes = this.g.external(
       `${name}.q${bits}`,
@@ -67,6 +86,34 @@ export class GraphContext {
       { K: cols, N: rows, bits, block_size: q.blockSize, accuracy_level: 4 },
       MS_DOMAIN,
     );
+  }
+
+  /**
+   * x's rows divided by their own max |x| (at least 1e-30), and those maxima [M, 1]: DynamicQuantizeMatMul's
+   * per-tensor uint8 range is then [−1, 1] for every row, as if it quantized per row. Built once per value (q and
+   * kv projections share their input's, as do shared and routed experts). x must have a row: ONNX Runtime 1.30's
+   * ReduceMax keeps the reduced axis's length on an empty input, and TopK dies with SIGFPE, so a routed expert's
+   * slice (empty when no token chose it) is never passed here; its caller normalizes before slicing.
+   */
+  unitRows(x: Value): UnitRows {
+    const known = this.unitRowsOf.get(x);
+    if (known !== undefined) return known;
+    const { g } = this;
+    const scale = g.op1('Max', [
+      g.op1('ReduceMax', [g.op1('Abs', [x]), g.constInt64([-1])], { keepdims: 1 }),
+      g.constFloat([1e-30]),
+    ]);
+    const rows = { unit: g.op1('Div', [x, scale]), scale };
+    this.unitRowsOf.set(x, rows);
+    return rows;
+  }
+
+  /** unit · Wᵀ on per-channel int8 W (quant/int8-channels.ts) through the u8s8 integer GEMM. */
+  private channelLinear(unit: Value, name: string, data: Float32Array, rows: number, cols: number): Value {
+    const q = channelsFromRowBlocks(this.quantize(data, rows, cols, 8, cols));
+    const codes = this.g.external(`${name}.i8`, DataType.INT8, [cols, rows], this.file.append(q.codes));
+    const scales = this.g.external(`${name}.channel_scales`, DataType.FLOAT, [rows], this.file.append(q.scales));
+    return this.g.op1('DynamicQuantizeMatMul', [unit, codes, scales], {}, MS_DOMAIN);
   }
 
   /** Always float32 (router gates decide expert choice and stay exact). */
@@ -106,13 +153,13 @@ export class GraphContext {
   }
 
   /** x · [gate; up]ᵀ: `prefix`'s gate_proj and up_proj as one product [M, 2·inter] (one weight read, one kernel). */
-  gateUpLinear(x: Value, prefix: string): { product: Value; inter: number } {
+  gateUpLinear(x: Value, prefix: string, input: LinearInput = 'rows'): { product: Value; inter: number } {
     const [inter, hidden] = this.source.info(`${prefix}.gate_proj.weight`).shape as [number, number];
     const gateUp = stackRows(
       this.source.readFloat32(`${prefix}.gate_proj.weight`),
       this.source.readFloat32(`${prefix}.up_proj.weight`),
     );
-    return { product: this.linearOf(x, `${prefix}.gate_up_proj.weight`, gateUp, 2 * inter, hidden), inter };
+    return { product: this.linearOf(x, `${prefix}.gate_up_proj.weight`, gateUp, 2 * inter, hidden, input), inter };
   }
 
   /** silu(gate) · up for gateUp [M, 2·inter] = [gate | up] along the last axis. */
@@ -121,6 +168,9 @@ export class GraphContext {
     return this.g.op1('Mul', [this.silu(gate!), up!]);
   }
 }
+
+/** What a linear layer's input rows are: plain, or (w8a8) already divided by their max |x| (GraphContext.unitRows). */
+export type LinearInput = 'rows' | 'unit-rows';
 
 /** [a; b]: the rows of a followed by the rows of b (row-major matrices with the same column count). */
 function stackRows(a: Float32Array, b: Float32Array): Float32Array {

@@ -12,12 +12,13 @@
 // float copies of 4-bit ones (slower than float32 MoE, and no memory saved; `bench/moe-layer-bench.ts` on one mini
 // layer: 3.3–3.4× slower than the per-expert MatMulNBits at 1 row, 1.4–2.1× at 16 and 64). Instead the (token, expert) pairs are
 // sorted by expert, cut into one contiguous slice per expert by a single Split, and each slice goes through that
-// expert's own prepacked MatMulNBits: an expert no token chose gets an empty slice and does no work.
+// expert's own prepacked MatMulNBits (w8a8: DynamicQuantizeMatMul): an expert no token chose gets an empty slice
+// and does no work.
 import type { ModelConfig, MoeConfig } from '../config.js';
 import type { Value } from '../onnx/graph-builder.js';
 import type { InlineTensor } from '../onnx/graph-builder.js';
 import { DataType, MS_DOMAIN } from '../onnx/graph-builder.js';
-import { weightBits } from './compile-options.js';
+import { isW8a8, weightBits } from './compile-options.js';
 import type { GraphContext } from './context.js';
 
 export function moeFeedForward(
@@ -110,19 +111,28 @@ function sortedExperts(
   );
   const counts = g.op1('Cast', [perExpert], { to: DataType.INT64 }); // [E] pairs per expert
   const slices = (x: Value): Value[] => g.op('Split', [x, counts], { axis: 0 }, { outputs: experts });
-  const x = slices(g.op1('Gather', [h, pairToken], { axis: 0 })); // E × [n_e, hidden]
-  const act = g.op1(
+  // w8a8: the expert slices can be empty, so rows are scaled to unit max before the Split (GraphContext.unitRows),
+  // and the scales come back once per layer: h's on the gate/up products, the SwiGLU rows' in the mixing weights.
+  const w8a8 = isW8a8(ctx.options.quant);
+  const input = w8a8 ? 'unit-rows' : 'rows';
+  const hRows = w8a8 ? ctx.unitRows(h) : null;
+  const x = slices(g.op1('Gather', [hRows?.unit ?? h, pairToken], { axis: 0 })); // E × [n_e, hidden]
+  let act = g.op1(
     'Concat',
-    x.map((xe, e) => ctx.gateUpLinear(xe, `${prefix}.experts.${e}`).product),
+    x.map((xe, e) => ctx.gateUpLinear(xe, `${prefix}.experts.${e}`, input).product),
     { axis: 0 },
   ); // [N·k, 2I] in sorted order
-  const mid = slices(ctx.swiglu(act, inter));
+  if (hRows !== null) act = g.op1('Mul', [act, g.op1('Gather', [hRows.scale, pairToken], { axis: 0 })]);
+  const swiglu = ctx.swiglu(act, inter);
+  const midRows = w8a8 ? ctx.unitRows(swiglu) : null;
+  const mid = slices(midRows?.unit ?? swiglu);
   const y = g.op1(
     'Concat',
-    mid.map((me, e) => ctx.linear(me, `${prefix}.experts.${e}.down_proj.weight`)),
+    mid.map((me, e) => ctx.linear(me, `${prefix}.experts.${e}.down_proj.weight`, input)),
     { axis: 0 },
   ); // [N·k, hidden]
-  const weighted = g.op1('Mul', [y, g.op1('Unsqueeze', [pairWeight, g.constInt64([-1])])]);
+  const mixWeight = g.op1('Unsqueeze', [pairWeight, g.constInt64([-1])]); // [N·k, 1]
+  const weighted = g.op1('Mul', [y, midRows === null ? mixWeight : g.op1('Mul', [mixWeight, midRows.scale])]);
   // Back to pair order (argsort of a permutation is its inverse), then each token's k results summed. Not
   // ScatterND with reduction 'add', whose CPU kernel gave run-to-run differences in the sums.
   const sortedPosition = sortAscending(g, byExpert); // [N·k] position of pair p in the sorted order
