@@ -23,7 +23,10 @@ export function activeWeightParams(c: ModelConfig): number {
   return params;
 }
 
-/** Bytes per weight: float32 4; int8 blocks (one int8 code each, a float32 scale per block) 1 + 4/block. */
-export function bytesPerWeight(format: 'float32' | 'int8', quantBlockSize: number): number {
-  return format === 'float32' ? 4 : 1 + 4 / quantBlockSize;
+/**
+ * Bytes per weight: float32 4; int8 blocks (one int8 code each, a float32 scale per block) 1 + 4/block; w8a8 1
+ * (its one float32 scale per output row is left out).
+ */
+export function bytesPerWeight(format: 'float32' | 'int8' | 'w8a8', quantBlockSize: number): number {
+  return format === 'float32' ? 4 : format === 'w8a8' ? 1 : 1 + 4 / quantBlockSize;
 }

@@ -1,5 +1,5 @@
 // `npm run bench:compare`: latentserve against llama.cpp on the same checkpoint, side by side in one run. Builds
-// nothing: LLAMA_SERVER / LLAMA_BENCH and the GGUFs (GGUF_Q8_0 ↔ int8, GGUF_F32 ↔ float32) come from
+// nothing: LLAMA_SERVER / LLAMA_BENCH and the GGUFs (GGUF_Q8_0 ↔ int8 and w8a8, GGUF_F32 ↔ float32) come from
 // ../shared/anchor/build-llama.sh. Each round measures, for each format, llama.cpp and latentserve one after the
 // other (which goes first alternates by round):
 //   decode   batch-1 decode tokens/s: `llama-bench -p 0 -n 64` vs latentserve in-process (bench/decode-rate.ts)
@@ -54,7 +54,7 @@ interface RowBuilder {
 }
 const rows = new Map<string, RowBuilder>();
 const raw: Record<string, unknown>[] = [];
-const LLAMA_NAME: Record<Quant, string> = { int8: 'Q8_0', float32: 'F32' };
+const LLAMA_NAME: Record<Quant, string> = { int8: 'Q8_0', w8a8: 'Q8_0', float32: 'F32' };
 
 function record(
   key: string,
@@ -245,8 +245,9 @@ async function main(): Promise<void> {
       const row = rows.get(`${q}-decode`)!;
       const present = (xs: (number | null)[]): number[] => xs.filter((x): x is number => x !== null);
       return {
-        label: q === 'int8' ? 'int8 / Q8_0 bytes per token ÷ time vs triad' : 'float32 bytes per token ÷ time vs triad',
+        label: `${q} / ${LLAMA_NAME[q]} bytes per token ÷ time vs triad`,
         bytesPerToken: params * bytesPerWeight(q, DEFAULT_QUANT_BLOCK_SIZE),
+        llamaBytesPerToken: params * (q === 'float32' ? 4 : 34 / 32), // Q8_0: 32 int8 codes and an f16 scale
         latentTokensPerSecond: median(present(row.latent)),
         llamaTokensPerSecond: median(present(row.llama)),
         triadBytesPerSecond: triad,
@@ -259,10 +260,10 @@ async function main(): Promise<void> {
     `- Run: ${startedAt} → ${new Date().toISOString()}; checkpoint \`${c.model}\` (${modelConfig.numHiddenLayers} layers, hidden ${modelConfig.hiddenSize}, ${(params / 1e6).toFixed(0)}M active parameters per token).`,
     `- Machine before: ${machineBefore}`,
     `- Machine after: ${machineAfter}`,
-    `- llama.cpp: ${llamaVersion()}; threads ${c.threads > 0 ? `${c.threads} on both sides (llama.cpp \`-t\`, ONNX Runtime intra-op)` : "each side's default"}; llama-server \`-np STREAMS -c STREAMS×${c.ctxPerSlot} -cb ${c.llamaServerArgs.join(' ')}\`, llama-bench \`-p 0 -n ${c.decodeTokens} -r 1 ${c.llamaBenchArgs.join(' ')}\`; GGUFs ${c.quants.map((q) => `\`${c.gguf[q] ?? '—'}\``).join(', ')}; latentserve \`serve --max-num-seqs 32\` (int8: \`--quant int8\`)${c.sessionOptions === '' ? ', ONNX Runtime defaults' : ` --session-options '${c.sessionOptions}'`}.`,
+    `- llama.cpp: ${llamaVersion()}; threads ${c.threads > 0 ? `${c.threads} on both sides (llama.cpp \`-t\`, ONNX Runtime intra-op)` : "each side's default"}; llama-server \`-np STREAMS -c STREAMS×${c.ctxPerSlot} -cb ${c.llamaServerArgs.join(' ')}\`, llama-bench \`-p 0 -n ${c.decodeTokens} -r 1 ${c.llamaBenchArgs.join(' ')}\`; GGUFs ${c.quants.map((q) => `\`${c.gguf[q] ?? '—'}\``).join(', ')}; latentserve \`serve --max-num-seqs 32 --quant MODE\` (float32: none)${c.sessionOptions === '' ? ', ONNX Runtime defaults' : ` --session-options '${c.sessionOptions}'`}.`,
     `- Serving: ${c.promptTokens}-token prompts, ${c.outputTokens} output tokens, max(${c.minPrompts}, ${c.promptsPerStream} × streams) requests per level, the same load generator (loadtest/) for both.`,
     "- Ratios are speed ratios per round (above 1: latentserve faster): throughput latentserve ÷ llama.cpp, TTFT llama.cpp ÷ latentserve; the median ratio is the median of the rounds' ratios. Cells: median (range over rounds).",
-    `- Roofline: active weights per token from the config × bytes per weight (int8 blocks of ${DEFAULT_QUANT_BLOCK_SIZE} with a float32 scale and Q8_0 both 1.0625 B; float32 4 B), times the median decode rate, over the median STREAM triad of the rounds (JavaScript, all cores).`,
+    `- Roofline: active weights per token from the config × bytes per weight (int8 blocks of ${DEFAULT_QUANT_BLOCK_SIZE} with a float32 scale and Q8_0 both 1.0625 B; w8a8 1 B; float32 4 B), times the median decode rate, over the median STREAM triad of the rounds (JavaScript, all cores).`,
     '',
     table,
   ].join('\n');

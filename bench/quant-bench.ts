@@ -1,4 +1,4 @@
-// Quantization benchmark on a synthetic `mini` checkpoint (generated on first use): for float32, int8, int4
+// Quantization benchmark on a synthetic `mini` checkpoint (generated on first use): for float32, int8, int4, w8a8
 // weights and an fp8 latent cache, side by side in one run — weight RSS and whole-model RSS (defined in
 // quant-probe.ts, each mode in its own process so RSS is its own), batch-1 decode tokens/s (decode-race.ts: all
 // modes loaded in one process, taking turns round after round; the ratio to float32 is the median of per-round
@@ -26,6 +26,7 @@ const modes = [
   { name: 'float32', quant: 'none', kv: 'fp32' },
   { name: 'int8', quant: 'int8', kv: 'fp32' },
   { name: 'int4', quant: 'int4', kv: 'fp32' },
+  { name: 'w8a8', quant: 'w8a8', kv: 'fp32' },
   { name: 'float32 + fp8 cache', quant: 'none', kv: 'fp8' },
   { name: 'int8 + fp8 cache', quant: 'int8', kv: 'fp8' },
 ] as const;

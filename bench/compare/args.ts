@@ -3,23 +3,29 @@
 import { parseArgs } from 'node:util';
 import { parseConcurrencyList } from '../../loadtest/options.js';
 import { describeSessionTuning, parseSessionTuning } from '../../model/executor/session-options.js';
+import type { WeightQuant } from '../../model/graph/compile-options.js';
 
 export const ROWS = ['decode', 'serve', 'ttft'] as const;
 export type RowGroup = (typeof ROWS)[number];
-export const QUANTS = ['int8', 'float32'] as const;
+export const QUANTS = ['int8', 'w8a8', 'float32'] as const;
 export type Quant = (typeof QUANTS)[number];
+
+/** The compile mode (`--quant`) latentserve runs a format in. */
+export function weightQuantOf(quant: Quant): WeightQuant {
+  return quant === 'float32' ? 'none' : quant;
+}
 
 export interface CompareConfig {
   /** The checkpoint folder latentserve serves; the GGUFs must be converted from it. */
   readonly model: string;
   readonly llamaServer: string | null;
   readonly llamaBench: string | null;
-  /** GGUF per latentserve weight format: int8 ↔ Q8_0, float32 ↔ F32. */
+  /** GGUF per latentserve weight format: int8 and w8a8 ↔ Q8_0, float32 ↔ F32. */
   readonly gguf: Readonly<Record<Quant, string | null>>;
   readonly rounds: number;
   readonly rows: readonly RowGroup[];
   readonly quants: readonly Quant[];
-  /** Serving stream counts per format (llama-server gets `-np` equal to each). */
+  /** Serving stream counts per format (llama-server gets `-np` equal to each); w8a8 takes int8's. */
   readonly streams: Readonly<Record<Quant, readonly number[]>>;
   /** Threads on both sides: llama.cpp's `-t` and ONNX Runtime's intraOpNumThreads; 0: each one's default. */
   readonly threads: number;
@@ -48,7 +54,7 @@ export interface CompareConfig {
  */
 export const DEFAULT_LLAMA_SERVER_ARGS = '--no-repack';
 
-export const COMPARE_USAGE = `npm run bench:compare -- --model DIR [--rounds 3] [--rows decode,serve,ttft] [--quants int8,float32]
+export const COMPARE_USAGE = `npm run bench:compare -- --model DIR [--rounds 3] [--rows decode,serve,ttft] [--quants int8,w8a8,float32]
     [--streams 1,4,16,32] [--float32-streams 16] [--threads N] [--session-options JSON] [--decode-tokens 64] [--prompt-tokens 64]
     [--output-tokens 128] [--prompts-per-stream 2] [--min-prompts 8] [--cold-prompt-tokens 1080]
     [--short-prompt-tokens 48] [--ctx-per-slot 512] [--out FILE.md] [--json FILE.json]
@@ -137,12 +143,17 @@ export function parseCompareArgs(
     model: values.model,
     llamaServer: pick(values['llama-server'], 'LLAMA_SERVER'),
     llamaBench: pick(values['llama-bench'], 'LLAMA_BENCH'),
-    gguf: { int8: pick(values['gguf-q8-0'], 'GGUF_Q8_0'), float32: pick(values['gguf-f32'], 'GGUF_F32') },
+    gguf: {
+      int8: pick(values['gguf-q8-0'], 'GGUF_Q8_0'),
+      w8a8: pick(values['gguf-q8-0'], 'GGUF_Q8_0'),
+      float32: pick(values['gguf-f32'], 'GGUF_F32'),
+    },
     rounds: positiveInt('--rounds', values.rounds),
     rows,
     quants,
     streams: {
       int8: streamList('--streams', values.streams),
+      w8a8: streamList('--streams', values.streams),
       float32: streamList('--float32-streams', values['float32-streams']),
     },
     threads: values.threads === undefined ? 0 : positiveInt('--threads', values.threads),
@@ -176,7 +187,8 @@ function checkAnchor(c: CompareConfig): void {
   if (needsServer && c.llamaServer === null) missing.push('LLAMA_SERVER (--llama-server)');
   const quantsUsed = new Set<Quant>(c.rows.includes('ttft') ? ['int8'] : []);
   if (c.rows.includes('decode') || c.rows.includes('serve')) for (const q of c.quants) quantsUsed.add(q);
-  if (quantsUsed.has('int8') && c.gguf.int8 === null) missing.push('GGUF_Q8_0 (--gguf-q8-0)');
+  if ((quantsUsed.has('int8') || quantsUsed.has('w8a8')) && c.gguf.int8 === null)
+    missing.push('GGUF_Q8_0 (--gguf-q8-0)');
   if (quantsUsed.has('float32') && c.gguf.float32 === null) missing.push('GGUF_F32 (--gguf-f32)');
   if (missing.length > 0)
     throw new RangeError(`the rows asked for need ${missing.join(', ')}; shared/anchor/build-llama.sh prints them`);

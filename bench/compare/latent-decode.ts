@@ -4,18 +4,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_SESSION_TUNING, type SessionTuning } from '../../model/executor/session-options.js';
 import { DEFAULT_QUANT_BLOCK_SIZE } from '../../model/graph/compile-options.js';
 import { loadModel } from '../../model/load.js';
+import { type Quant, weightQuantOf } from './args.js';
 import { decodeRate } from '../decode-rate.js';
 
 const PROMPT = [0, 5, 6, 7];
 
 export async function latentDecode(
   modelDir: string,
-  quant: 'int8' | 'float32',
+  quant: Quant,
   tokens: number,
   session: SessionTuning = DEFAULT_SESSION_TUNING,
 ): Promise<number> {
   const compile = {
-    quant: quant === 'int8' ? ('int8' as const) : ('none' as const),
+    quant: weightQuantOf(quant),
     quantBlockSize: DEFAULT_QUANT_BLOCK_SIZE,
     kvCacheDtype: 'fp32' as const,
   };

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChildServer, stopChildServer, type ChildServer } from '../../loadtest/child-server.js';
 import { freePort } from '../../loadtest/free-port.js';
+import { type Quant, weightQuantOf } from './args.js';
 
 export { killAllChildServers as killAllServers } from '../../loadtest/child-server.js';
 
@@ -45,12 +46,8 @@ export async function startLlamaServer(
   return startChildServer({ name: `llama-server -np ${slots}`, command: bin, args, url, timeoutMs: 300_000 });
 }
 
-/** `latentserve serve --max-num-seqs 32` with the format's flag (int8: `--quant int8`). */
-export async function startLatentServe(
-  modelDir: string,
-  quant: 'int8' | 'float32',
-  extra: readonly string[] = [],
-): Promise<Served> {
+/** `latentserve serve --max-num-seqs 32 --quant MODE` in the format's mode (float32: none). */
+export async function startLatentServe(modelDir: string, quant: Quant, extra: readonly string[] = []): Promise<Served> {
   const port = await freePort();
   const args = [
     CLI,
@@ -65,7 +62,8 @@ export async function startLatentServe(
     '32',
     '--log-level',
     'warn',
-    ...(quant === 'int8' ? ['--quant', 'int8'] : []),
+    '--quant',
+    weightQuantOf(quant),
     ...extra,
   ];
   const url = `http://127.0.0.1:${port}`;

@@ -60,6 +60,23 @@ test('the markdown table shows medians, ranges, every ratio and the roofline per
     '| int8 decode, batch 1 (tok/s) | 70.0 (60.0–80.0) | Q8_0 100.0 (100.0–140.0) | 0.60 / 0.80 / 0.50 | **0.60** |',
   );
   assert.equal(lines[3], '| int8: 100 MB/token × tok/s ÷ STREAM triad (20.0 GB/s) | 35 % | 50 % | | |');
+  const w8a8 = markdownTable(
+    [],
+    [
+      {
+        label: 'w8a8',
+        bytesPerToken: 100e6,
+        llamaBytesPerToken: 200e6,
+        latentTokensPerSecond: 70,
+        llamaTokensPerSecond: 100,
+        triadBytesPerSecond: 20e9,
+      },
+    ],
+  );
+  assert.equal(
+    w8a8.trimEnd().split('\n')[2],
+    '| w8a8: 100 (llama.cpp 200) MB/token × tok/s ÷ STREAM triad (20.0 GB/s) | 35 % | 100 % | | |',
+  );
 });
 
 test('roofline percent: bytes per token × rate ÷ bandwidth', () => {

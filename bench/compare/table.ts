@@ -89,6 +89,8 @@ export function rooflinePercent(
 export interface Roofline {
   readonly label: string;
   readonly bytesPerToken: number;
+  /** llama.cpp's, where its format's bytes differ (w8a8 against Q8_0); default bytesPerToken. */
+  readonly llamaBytesPerToken?: number;
   readonly latentTokensPerSecond: number | null;
   readonly llamaTokensPerSecond: number | null;
   readonly triadBytesPerSecond: number | null;
@@ -105,13 +107,17 @@ export function markdownTable(rows: readonly Row[], rooflines: readonly Roofline
     );
   }
   for (const r of rooflines) {
-    const pct = (t: number | null): string => {
-      const p = rooflinePercent(t, r.bytesPerToken, r.triadBytesPerSecond);
+    const pct = (t: number | null, bytesPerToken: number): string => {
+      const p = rooflinePercent(t, bytesPerToken, r.triadBytesPerSecond);
       return p === null ? '—' : `${p.toFixed(0)} %`;
     };
+    const llamaBytes = r.llamaBytesPerToken ?? r.bytesPerToken;
+    const mb = (b: number): string => (b / 1e6).toFixed(0);
+    const perToken =
+      llamaBytes === r.bytesPerToken ? mb(r.bytesPerToken) : `${mb(r.bytesPerToken)} (llama.cpp ${mb(llamaBytes)})`;
     const gb = r.triadBytesPerSecond === null ? '?' : (r.triadBytesPerSecond / 1e9).toFixed(1);
     lines.push(
-      `| ${r.label}: ${(r.bytesPerToken / 1e6).toFixed(0)} MB/token × tok/s ÷ STREAM triad (${gb} GB/s) | ${pct(r.latentTokensPerSecond)} | ${pct(r.llamaTokensPerSecond)} | | |`,
+      `| ${r.label}: ${perToken} MB/token × tok/s ÷ STREAM triad (${gb} GB/s) | ${pct(r.latentTokensPerSecond, r.bytesPerToken)} | ${pct(r.llamaTokensPerSecond, llamaBytes)} | | |`,
     );
   }
   return `${lines.join('\n')}\n`;
