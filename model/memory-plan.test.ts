@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseModelConfig } from './config.js';
-import { FLOAT_COMPILE } from './graph/compile-options.js';
+import { FLOAT_COMPILE, type WeightQuant } from './graph/compile-options.js';
 import type { MachineBudget } from './memory-plan.js';
 import { MemoryPlanError, checkFits, countWeights, mostPreciseFitting, planMode } from './memory-plan.js';
 
@@ -43,11 +43,12 @@ const always = (): boolean => true;
 test('V2-Lite: 15.7B weights; float32 needs ≈60 GiB, int8 ≈20 GiB, int4 ≈12 GiB (1 GiB cache)', () => {
   const { quantizable, float } = countWeights(V2_LITE);
   assert.ok(Math.abs(quantizable + float - 15.7e9) < 0.1e9, `${quantizable + float}`);
-  const gib = (quant: 'none' | 'int8' | 'int4') =>
-    planMode(V2_LITE, { ...FLOAT_COMPILE, quant }, GiB).memoryBytes / GiB;
+  const gib = (quant: WeightQuant) => planMode(V2_LITE, { ...FLOAT_COMPILE, quant }, GiB).memoryBytes / GiB;
   assert.ok(gib('none') > 58 && gib('none') < 62, `${gib('none')}`);
   assert.ok(gib('int8') > 18 && gib('int8') < 24, `${gib('int8')}`);
   assert.ok(gib('int4') > 10 && gib('int4') < gib('int8'), `${gib('int4')}`);
+  // w8a8: the same int8 codes without block scales (one scale per output row).
+  assert.ok(gib('w8a8') > 17 && gib('w8a8') < gib('int8'), `${gib('w8a8')}`);
   // Disk: quantized weights carry only the shipped scales (4 B per block), not the prepacked ones.
   const int8 = planMode(V2_LITE, { ...FLOAT_COMPILE, quant: 'int8' }, GiB);
   assert.ok(int8.diskBytes < int8.weightBytes);
