@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SamplingScratch, argmax, logSoftmax, sampleToken, topK } from './sample-token.js';
+import { SamplingScratch, argmax, filterTokens, logSoftmax, sampleToken, topK } from './sample-token.js';
 import { Rng } from '../util/rng.js';
 
 function randomLogits(n: number, seed: number, std = 3): Float32Array {
@@ -265,6 +265,40 @@ test('property: every draw lies in the brute-force filtered set', () => {
         assert.ok(kept.has(sampleToken(logits, params, rng, scratch)), `outside ${[...kept]}`);
     }),
     { numRuns: 300 },
+  );
+});
+
+// The draw covers exactly the filtered tokens: a filter that lost some (say, the tokens above the cut bucket)
+// would still pass the membership property above.
+test('property: the filtered tokens are the brute-force set, with their mass', () => {
+  const arb = fc.record({
+    raw: fc.array(fc.integer({ min: -60, max: 60 }), { minLength: 1, maxLength: 400 }),
+    temperature: fc.constantFrom(0.3, 0.7, 1, 2),
+    topP: fc.constantFrom(1, 0.95, 0.5, 0.1),
+    topK: fc.constantFrom(0, 1, 3, 20, 100),
+    minP: fc.constantFrom(0, 0.05, 0.5),
+  });
+  const scratch = new SamplingScratch();
+  fc.assert(
+    fc.property(arb, ({ raw, ...params }) => {
+      const logits = Float32Array.from(raw, (x) => x / 4);
+      const n = logits.length;
+      let max = -Infinity;
+      for (const v of logits) if (v > max) max = v;
+      scratch.ensure(n);
+      for (let i = 0; i < n; i++) scratch.probs[i] = Math.exp((logits[i]! - max) / params.temperature);
+      const k = params.topK > 0 ? params.topK : n;
+      const minP = params.minP;
+      const { count, mass } = filterTokens(logits, max, params.temperature, k, minP, params.topP, scratch);
+      const got = [...scratch.ids.subarray(0, count)];
+      assert.equal(new Set(got).size, count, 'no token twice');
+      const ref = referenceKept(logits, params);
+      for (const id of got) assert.ok(ref.has(id), `${id} is not in ${[...ref]}`);
+      assert.ok(ref.size - count <= 1, `kept ${count} of ${ref.size}`); // the reference may keep one boundary token more
+      const sum = got.reduce((a, id) => a + scratch.probs[id]!, 0);
+      assert.ok(Math.abs(sum - mass) <= 1e-9 * sum, `mass ${mass} vs ${sum}`);
+    }),
+    { numRuns: 400 },
   );
 });
 
