@@ -13,7 +13,12 @@ module.exports = {
       comment:
         'onnxruntime-node lives in the executor worker only (tests, and the bench that races single ORT ops, may use it).',
       from: {
-        pathNot: ['^(dist/)?model/executor/worker\\.[jt]s$', '\\.test\\.[jt]s$', '^bench/moe-layer-bench\\.ts$'],
+        pathNot: [
+          '^(dist/)?model/executor/worker\\.[jt]s$',
+          '\\.test\\.[jt]s$',
+          '^bench/moe-layer-bench\\.ts$',
+          '^bench/int8-gemm-bench\\.ts$',
+        ],
       },
       to: { path: 'onnxruntime-node' },
     },
