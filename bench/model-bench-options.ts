@@ -6,7 +6,7 @@ import { intOption } from '../cli/options.js';
 import type { CompileOptions } from '../model/graph/compile-options.js';
 
 export const MODEL_BENCH_USAGE = `node dist/bench/model-bench.js [--model DIR | --preset mini] [--prompt-tokens 512] [--decode-tokens 64]
-    [--repeats 3] [--executor-memory SPEC|SPEC…] [--quant none|int8|int4] [--kv-cache-dtype fp32|fp8] [--decode-batch N]
+    [--repeats 3] [--executor-memory SPEC|SPEC…] [--quant none|int8|int4|w8a8] [--kv-cache-dtype fp32|fp8] [--decode-batch N]
     [--session-options JSON|JSON…] [--profile DIR]`;
 
 const specs = {

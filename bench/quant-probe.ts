@@ -9,7 +9,7 @@
 //                 resident pages of the memory-mapped weight file after the prefill (float32 weights are used in
 //                 place, so only touched pages count). A copy or float cache made later, at run time, would show in
 //                 modelRssMiB − weightRssMiB (runtimeRssMiB), which is reported too.
-//   node dist/bench/quant-probe.js --model DIR [--quant none|int8|int4] [--kv-cache-dtype fp32|fp8] [--decode-tokens 32 (0: memory only)]
+//   node dist/bench/quant-probe.js --model DIR [--quant none|int8|int4|w8a8] [--kv-cache-dtype fp32|fp8] [--decode-tokens 32 (0: memory only)]
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { compileFlagSpecs, compileOptionsFrom } from '../cli/compile-flags.js';

@@ -40,7 +40,7 @@ export function weightBits(quant: WeightQuant): 4 | 8 | null {
  * MLAS's u8s8 integer GEMM (AMX or AVX512-VNNI where the CPU has them). The graph first divides each input row by
  * its own max |x| and multiplies the product back by it, so the per-tensor quantizer acts per row (per token).
  * Measured on `synth --preset mini` against the block-wise int8 MatMulNBits path (README, quantization): batch-16
- * decode 1.26×, 512-token prefill 1.7×, batch 1 1.04×, at KL 3.7e-3 instead of 1.9e-3.
+ * decode 1.23–1.37×, 512-token prefill 1.6–1.7×, batch 1 1.05×, at KL 3.4e-3 instead of 1.9e-3.
  */
 export function isW8a8(quant: WeightQuant): boolean {
   return quant === 'w8a8';

@@ -46,8 +46,9 @@ export class GraphContext {
   }
 
   /**
-   * x [N, in] · Wᵀ for an HF Linear weight W [out, in]: Gemm on the float weight as shipped, or MatMulNBits on
-   * its block-wise 8/4-bit codes (which stay quantized in memory) when compiling with --quant.
+   * x [N, in] · Wᵀ for an HF Linear weight W [out, in]: Gemm on the float weight as shipped, MatMulNBits on its
+   * block-wise 8/4-bit codes (which stay quantized in memory) with --quant int8|int4, or DynamicQuantizeMatMul on
+   * per-channel int8 codes with --quant w8a8.
    */
   linear(x: Value, hfName: string, input: LinearInput = 'rows'): Value {
     const [rows, cols] = this.source.info(hfName).shape as [number, number];
@@ -89,11 +90,12 @@ export class GraphContext {
   }
 
   /**
-   * x's rows divided by their own max |x| (at least 1e-30), and those maxima [M, 1]: DynamicQuantizeMatMul's
-   * per-tensor uint8 range is then [−1, 1] for every row, as if it quantized per row. Built once per value (q and
-   * kv projections share their input's, as do shared and routed experts). x must have a row: ONNX Runtime 1.30's
-   * ReduceMax keeps the reduced axis's length on an empty input, and TopK dies with SIGFPE, so a routed expert's
-   * slice (empty when no token chose it) is never passed here; its caller normalizes before slicing.
+   * x's rows divided by their own max |x| (at least 1e-30), and those maxima [M, 1]: every row then reaches ±1 and
+   * DynamicQuantizeMatMul's per-tensor uint8 range lies within [−1, 1], so it quantizes each row about as finely
+   * as a per-row quantizer would. Built once per value (q and kv projections share their input's, as do shared and
+   * routed experts). x must have a row: on an empty input ONNX Runtime 1.30's ReduceMax keeps the reduced axis's
+   * length (and TopK, the other way to a row max, dies with SIGFPE), so a routed expert's slice (empty when no
+   * token chose it) is never passed here; sortedExperts normalizes before slicing.
    */
   unitRows(x: Value): UnitRows {
     const known = this.unitRowsOf.get(x);
