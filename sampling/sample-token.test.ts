@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SamplingScratch, argmax, filterTokens, logSoftmax, sampleToken, topK } from './sample-token.js';
+import { SamplingScratch, argmax, filterTokens, logSoftmax, sampleToken, scaledExp, topK } from './sample-token.js';
 import { Rng } from '../util/rng.js';
 
 function randomLogits(n: number, seed: number, std = 3): Float32Array {
@@ -86,6 +86,35 @@ test('property: topK equals a stable sort by (value desc, id asc), truncated to 
     }),
     { numRuns: 300 },
   );
+});
+
+test('scaledExp is exp((logit − max) / t) within 1e-6 relative, to the subnormals; −Infinity gives 0', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.float({ min: -2000, max: 0, noNaN: true }), { minLength: 1, maxLength: 200 }),
+      fc.constantFrom(0.01, 0.3, 0.7, 1, 1.7),
+      (raw, t) => {
+        const logits = Float32Array.from(raw);
+        const max = Math.max(...logits);
+        const out = new Float64Array(logits.length);
+        const sum = scaledExp(logits, max, t, out);
+        let want = 0;
+        for (let i = 0; i < logits.length; i++) {
+          const ref = Math.exp((logits[i]! - max) / t);
+          want += ref;
+          const got = out[i]!;
+          if (ref > 1e-300) assert.ok(Math.abs(got / ref - 1) < 1e-6, `exp ${ref} got ${got}`);
+          else assert.ok(got <= 1e-299 && got >= 0, `tiny ${ref} got ${got}`);
+        }
+        assert.ok(Math.abs(sum / want - 1) < 1e-6);
+      },
+    ),
+  );
+  const masked = new Float64Array(4).fill(NaN);
+  assert.equal(scaledExp(Float32Array.from([0, -Infinity, -745, -700]), 0, 1, masked), 1 + masked[3]!);
+  assert.equal(masked[1], 0);
+  assert.ok(masked[2]! >= 0 && masked[2]! <= 5e-324, `${masked[2]}`); // exp(−745): the last subnormal, or 0
+  assert.ok(Math.abs(masked[3]! / Math.exp(-700) - 1) < 1e-6);
 });
 
 test('argmax returns the first index of the maximum', () => {

@@ -72,9 +72,9 @@ export function argmax(values: Float32Array): number {
  * Draws exactly one uniform from `rng` when temperature > 0 and some logit is finite, none otherwise.
  *
  * Temperature alone costs two O(V) passes and no sort. Filters add two O(V) passes that bucket tokens by −ln p,
- * so only the bucket where the cut falls is sorted. V3's 129k vocabulary, temperature 0.7 and top-p 0.95 on
- * N(0, 2.5) logits: 4.0 ms per row when every candidate was sorted, 3.1 ms now; the rest is the O(V) passes.
- * Pass `scratch` to avoid allocating per call.
+ * so only the bucket where the cut falls is sorted. V3's 129k vocabulary on N(0, 2.5) logits, per row: temperature
+ * 0.7 with top-p 0.95 3.5–4.2 ms when every candidate was sorted and exp was Math.exp, 2.2 ms now; temperature
+ * alone 2.0 → 1.2 ms (old and new alternated in one process). Pass `scratch` to avoid allocating per call.
  */
 export function sampleToken(
   logits: Float32Array,
@@ -89,8 +89,7 @@ export function sampleToken(
   const t = params.temperature;
   scratch.ensure(n);
   const probs = scratch.probs;
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += probs[i] = Math.exp((logits[i]! - max) / t);
+  const sum = scaledExp(logits, max, t, probs);
 
   const k = params.topK !== undefined && params.topK > 0 ? params.topK : n;
   const minP = params.minP ?? 0;
@@ -143,6 +142,40 @@ export function filterTokens(
   let mass = found.topKCuts ? 0 : found.sureMass;
   while (j < kept && (j === 0 || mass < threshold)) mass += probs[ids[j++]!]!;
   return { count: j, mass };
+}
+
+// exp(x) = 2^k · 2^f with k = floor(x · log2 e) and f in [0, 1): 2^f by its Taylor polynomial to degree 7
+// (relative error below 1e-6, under 20 float32 ulps) and 2^k from a table. About twice as fast as Math.exp over a
+// vocabulary (V3's 129k logits: 0.67 against 1.26 ms per pass here). x ≤ 0 always (logits minus their max), so k
+// only goes down; below 2^-1074 the result is 0, as Math.exp's would be.
+const EXP2_MIN = -1075;
+const EXP2_NEG = Float64Array.from({ length: 1 - EXP2_MIN }, (_, k) => 2 ** -k); // 2^0 … 2^-1075 (= 0)
+const LN2 = Math.LN2;
+const E1 = LN2;
+const E2 = LN2 ** 2 / 2;
+const E3 = LN2 ** 3 / 6;
+const E4 = LN2 ** 4 / 24;
+const E5 = LN2 ** 5 / 120;
+const E6 = LN2 ** 6 / 720;
+const E7 = LN2 ** 7 / 5040;
+
+/** out[i] = exp((logits[i] − max) / t) for all i (max ≥ every logit); returns their sum. */
+export function scaledExp(logits: Float32Array, max: number, t: number, out: Float64Array): number {
+  const scale = Math.LOG2E / t;
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const y = (logits[i]! - max) * scale;
+    if (!(y > EXP2_MIN)) {
+      out[i] = 0; // also −Infinity (a masked token)
+      continue;
+    }
+    const k = Math.floor(y);
+    const f = y - k;
+    const e = (1 + f * (E1 + f * (E2 + f * (E3 + f * (E4 + f * (E5 + f * (E6 + f * E7))))))) * EXP2_NEG[-k]!;
+    out[i] = e;
+    sum += e;
+  }
+  return sum;
 }
 
 /** Inverse-CDF draw over all ids; rounding left over at the end falls to the last token with p > 0. */
