@@ -318,7 +318,8 @@ test('property: the filtered tokens are the brute-force set, with their mass', (
       for (let i = 0; i < n; i++) scratch.probs[i] = Math.exp((logits[i]! - max) / params.temperature);
       const k = params.topK > 0 ? params.topK : n;
       const minP = params.minP;
-      const { count, mass } = filterTokens(logits, max, params.temperature, k, minP, params.topP, scratch);
+      const cut = { max, t: params.temperature, k, minP, topP: params.topP };
+      const { count, mass } = filterTokens(logits, cut, scratch);
       const got = [...scratch.ids.subarray(0, count)];
       assert.equal(new Set(got).size, count, 'no token twice');
       const ref = referenceKept(logits, params);

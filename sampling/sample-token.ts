@@ -95,7 +95,7 @@ export function sampleToken(
   const minP = params.minP ?? 0;
   if (k >= n && minP <= 0 && params.topP >= 1) return drawLinear(probs, n, rng.nextUnit() * sum);
 
-  const { count, mass } = filterTokens(logits, max, t, k, minP, params.topP, scratch);
+  const { count, mass } = filterTokens(logits, { max, t, k, minP, topP: params.topP }, scratch);
   const ids = scratch.ids;
   let u = rng.nextUnit() * mass;
   for (let j = 0; j < count; j++) {
@@ -113,14 +113,11 @@ export function sampleToken(
  */
 export function filterTokens(
   logits: Float32Array,
-  max: number,
-  t: number,
-  k: number,
-  minP: number,
-  topP: number,
+  cut: TokenCut,
   scratch: SamplingScratch,
 ): { count: number; mass: number } {
-  const found = findCandidates(logits, max, t, k, minP, topP, scratch);
+  const { k, topP } = cut;
+  const found = findCandidates(logits, cut, scratch);
   const { probs, ids } = scratch;
   if (!found.topKCuts && topP >= 1) return { count: found.count, mass: found.survivorMass };
   const byRank = (a: number, b: number): number => logits[b]! - logits[a]! || a - b;
@@ -191,6 +188,15 @@ function drawLinear(probs: Float64Array, n: number, u: number): number {
   return last;
 }
 
+/** What the filters cut by: the row's max logit, the temperature, top-k (the vocabulary size: off), min-p, top-p. */
+export interface TokenCut {
+  readonly max: number;
+  readonly t: number;
+  readonly k: number;
+  readonly minP: number;
+  readonly topP: number;
+}
+
 interface Candidates {
   /** Ids written to scratch.ids: the tokens of the buckets above the cut bucket first, then the cut bucket's. */
   count: number;
@@ -204,20 +210,14 @@ interface Candidates {
 }
 
 /**
- * Fills scratch.ids with a superset of the tokens that survive top-k / min-p / top-p. Tokens are bucketed by
+ * Fills scratch.ids with a superset of the tokens that survive top-k / min-p / top-p: those of the buckets above
+ * the cut bucket, then the cut bucket's (all survivors, in id order, when nothing cuts). Tokens are bucketed by
  * d = (max − logit) / T = −ln p, which is monotone in rank, so buckets 0..B always hold a prefix of the ranking:
  * once that prefix has k tokens, or (when top-k does not cut) mass ≥ topP × the survivors' mass, nothing past B
  * can survive. Min-p (p < minP, the max p being exactly 1) cuts a rank suffix.
  */
-function findCandidates(
-  logits: Float32Array,
-  max: number,
-  t: number,
-  k: number,
-  minP: number,
-  topP: number,
-  scratch: SamplingScratch,
-): Candidates {
+function findCandidates(logits: Float32Array, cut: TokenCut, scratch: SamplingScratch): Candidates {
+  const { max, t, k, minP, topP } = cut;
   const { probs, ids, buckets, bucketCount, bucketMass } = scratch;
   bucketCount.fill(0);
   bucketMass.fill(0);
