@@ -1,7 +1,7 @@
 // Reads a JSON request body and validates it with a zod schema. Malformed JSON is an InvalidRequest (param null);
 // schema violations throw the ZodError itself, which errors.ts maps to 400 with the failing field as `param`.
-// Chat and Responses bodies are strict objects (an unknown field is a 400 naming it); the others are plain
-// z.object()s, which drop unknown fields.
+// Chat, completions and Responses bodies are strict objects (an unknown field is a 400 naming it); the
+// /tokenize and /detokenize bodies are plain z.object()s, which drop unknown fields.
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import { InvalidRequest } from '../engine/errors.js';
