@@ -16,7 +16,14 @@ import { loadModelConfig } from '../model/config.js';
 import { parseSessionTuning } from '../model/executor/session-options.js';
 import { DEFAULT_QUANT_BLOCK_SIZE } from '../model/graph/compile-options.js';
 import { activeWeightParams, bytesPerWeight } from './active-weights.js';
-import { COMPARE_USAGE, parseCompareArgs, promptsForStreams, type CompareConfig, type Quant } from './compare/args.js';
+import {
+  COMPARE_USAGE,
+  LLAMA_FORMAT,
+  parseCompareArgs,
+  promptsForStreams,
+  type CompareConfig,
+  type Quant,
+} from './compare/args.js';
 import { latentDecode } from './compare/latent-decode.js';
 import { llamaBenchDecode } from './compare/llama-bench.js';
 import { promptTtftMs, servingLevel, type LevelSample } from './compare/probes.js';
@@ -54,7 +61,6 @@ interface RowBuilder {
 }
 const rows = new Map<string, RowBuilder>();
 const raw: Record<string, unknown>[] = [];
-const LLAMA_NAME: Record<Quant, string> = { int8: 'Q8_0', w8a8: 'Q8_0', float32: 'F32' };
 
 function record(
   key: string,
@@ -81,8 +87,8 @@ async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | null>
 async function decodeRow(quant: Quant, side: Side, round: number): Promise<void> {
   const tps =
     side === 'llama'
-      ? await attempt(`llama-bench ${LLAMA_NAME[quant]}`, () =>
-          llamaBenchDecode(c.llamaBench!, c.gguf[quant]!, c.decodeTokens, c.threads, c.llamaBenchArgs),
+      ? await attempt(`llama-bench ${LLAMA_FORMAT[quant]}`, () =>
+          llamaBenchDecode(c.llamaBench!, c.gguf[LLAMA_FORMAT[quant]]!, c.decodeTokens, c.threads, c.llamaBenchArgs),
         )
       : await attempt(`latentserve decode ${quant}`, () =>
           latentDecode(c.model, quant, c.decodeTokens, parseSessionTuning(c.sessionOptions)),
@@ -95,7 +101,7 @@ async function decodeRow(quant: Quant, side: Side, round: number): Promise<void>
       label: `${quant} decode, batch 1`,
       unit: 'tok/s',
       better: 'higher',
-      llamaNote: `${LLAMA_NAME[quant]} tg${c.decodeTokens}`,
+      llamaNote: `${LLAMA_FORMAT[quant]} tg${c.decodeTokens}`,
     },
     side,
     round,
@@ -115,7 +121,7 @@ function recordLevel(quant: Quant, streams: number, side: Side, round: number, s
       label: `${quant} serving, ${streams} stream${streams === 1 ? '' : 's'}`,
       unit: 'out tok/s',
       better: 'higher',
-      llamaNote: `${LLAMA_NAME[quant]} -np ${streams}`,
+      llamaNote: `${LLAMA_FORMAT[quant]} -np ${streams}`,
     },
     side,
     round,
@@ -185,13 +191,14 @@ async function serveSide(quant: Quant, side: Side, round: number): Promise<void>
   // llama-server: one start per stream count (its -np), and one with room for the long prompt for the TTFT rows.
   for (const n of streams)
     await withServer(
-      () => startLlamaServer(c.llamaServer!, c.gguf[quant]!, n, c.ctxPerSlot, c.threads, c.llamaServerArgs),
+      () =>
+        startLlamaServer(c.llamaServer!, c.gguf[LLAMA_FORMAT[quant]]!, n, c.ctxPerSlot, c.threads, c.llamaServerArgs),
       (s) => level(s.url, n),
     );
   const ttftCtx = Math.ceil((c.coldPromptTokens + c.shortPromptTokens + 64) / 256) * 256;
   if (ttft)
     await withServer(
-      () => startLlamaServer(c.llamaServer!, c.gguf[quant]!, 1, ttftCtx, c.threads, c.llamaServerArgs),
+      () => startLlamaServer(c.llamaServer!, c.gguf[LLAMA_FORMAT[quant]]!, 1, ttftCtx, c.threads, c.llamaServerArgs),
       (s) => ttftRows(s.url, side, round),
     );
 }
@@ -245,9 +252,9 @@ async function main(): Promise<void> {
       const row = rows.get(`${q}-decode`)!;
       const present = (xs: (number | null)[]): number[] => xs.filter((x): x is number => x !== null);
       return {
-        label: `${q} / ${LLAMA_NAME[q]} bytes per token ÷ time vs triad`,
+        label: `${q} / ${LLAMA_FORMAT[q]} bytes per token ÷ time vs triad`,
         bytesPerToken: params * bytesPerWeight(q, DEFAULT_QUANT_BLOCK_SIZE),
-        llamaBytesPerToken: params * (q === 'float32' ? 4 : 34 / 32), // Q8_0: 32 int8 codes and an f16 scale
+        llamaBytesPerToken: params * (LLAMA_FORMAT[q] === 'F32' ? 4 : 34 / 32), // Q8_0: 32 int8 codes and an f16 scale
         latentTokensPerSecond: median(present(row.latent)),
         llamaTokensPerSecond: median(present(row.llama)),
         triadBytesPerSecond: triad,
@@ -260,7 +267,7 @@ async function main(): Promise<void> {
     `- Run: ${startedAt} → ${new Date().toISOString()}; checkpoint \`${c.model}\` (${modelConfig.numHiddenLayers} layers, hidden ${modelConfig.hiddenSize}, ${(params / 1e6).toFixed(0)}M active parameters per token).`,
     `- Machine before: ${machineBefore}`,
     `- Machine after: ${machineAfter}`,
-    `- llama.cpp: ${llamaVersion()}; threads ${c.threads > 0 ? `${c.threads} on both sides (llama.cpp \`-t\`, ONNX Runtime intra-op)` : "each side's default"}; llama-server \`-np STREAMS -c STREAMS×${c.ctxPerSlot} -cb ${c.llamaServerArgs.join(' ')}\`, llama-bench \`-p 0 -n ${c.decodeTokens} -r 1 ${c.llamaBenchArgs.join(' ')}\`; GGUFs ${c.quants.map((q) => `\`${c.gguf[q] ?? '—'}\``).join(', ')}; latentserve \`serve --max-num-seqs 32 --quant MODE\` (float32: none)${c.sessionOptions === '' ? ', ONNX Runtime defaults' : ` --session-options '${c.sessionOptions}'`}.`,
+    `- llama.cpp: ${llamaVersion()}; threads ${c.threads > 0 ? `${c.threads} on both sides (llama.cpp \`-t\`, ONNX Runtime intra-op)` : "each side's default"}; llama-server \`-np STREAMS -c STREAMS×${c.ctxPerSlot} -cb ${c.llamaServerArgs.join(' ')}\`, llama-bench \`-p 0 -n ${c.decodeTokens} -r 1 ${c.llamaBenchArgs.join(' ')}\`; GGUFs ${[...new Set(c.quants.map((q) => LLAMA_FORMAT[q]))].map((f) => `${f} \`${c.gguf[f] ?? '—'}\``).join(', ')}; latentserve \`serve --max-num-seqs 32 --quant MODE\` (float32: none)${c.sessionOptions === '' ? ', ONNX Runtime defaults' : ` --session-options '${c.sessionOptions}'`}.`,
     `- Serving: ${c.promptTokens}-token prompts, ${c.outputTokens} output tokens, max(${c.minPrompts}, ${c.promptsPerStream} × streams) requests per level, the same load generator (loadtest/) for both.`,
     "- Ratios are speed ratios per round (above 1: latentserve faster): throughput latentserve ÷ llama.cpp, TTFT llama.cpp ÷ latentserve; the median ratio is the median of the rounds' ratios. Cells: median (range over rounds).",
     `- Roofline: active weights per token from the config × bytes per weight (int8 blocks of ${DEFAULT_QUANT_BLOCK_SIZE} with a float32 scale and Q8_0 both 1.0625 B; w8a8 1 B; float32 4 B), times the median decode rate, over the median STREAM triad of the rounds (JavaScript, all cores).`,

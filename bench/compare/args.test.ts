@@ -16,7 +16,7 @@ test('defaults: every row, all three formats, 1/4/16/32 int8 and w8a8 streams an
   assert.deepEqual(c.rows, ['decode', 'serve', 'ttft']);
   assert.deepEqual(c.quants, ['int8', 'w8a8', 'float32']);
   assert.deepEqual(c.streams, { int8: [1, 4, 16, 32], w8a8: [1, 4, 16, 32], float32: [16] });
-  assert.deepEqual(c.gguf, { int8: '/g/q8.gguf', w8a8: '/g/q8.gguf', float32: '/g/f32.gguf' });
+  assert.deepEqual(c.gguf, { Q8_0: '/g/q8.gguf', F32: '/g/f32.gguf' });
   assert.equal(c.llamaServer, '/l/llama-server');
   assert.equal(c.promptTokens, 64);
   assert.equal(c.outputTokens, 128);
@@ -50,7 +50,7 @@ test('a quick run: flags pick rounds, rows, formats and stream counts; flags bea
   assert.deepEqual(c.rows, ['serve']);
   assert.deepEqual(c.quants, ['int8']);
   assert.deepEqual(c.streams, { int8: [1, 16], w8a8: [1, 16], float32: [] });
-  assert.equal(c.gguf.int8, '/x.gguf');
+  assert.equal(c.gguf.Q8_0, '/x.gguf');
   assert.deepEqual(
     parseCompareArgs(['--model', '/m', '--llama-server-args', ' -fa on  --no-repack'], ENV).llamaServerArgs,
     ['-fa', 'on', '--no-repack'],

@@ -9,6 +9,9 @@ export const ROWS = ['decode', 'serve', 'ttft'] as const;
 export type RowGroup = (typeof ROWS)[number];
 export const QUANTS = ['int8', 'w8a8', 'float32'] as const;
 export type Quant = (typeof QUANTS)[number];
+/** llama.cpp's weight format each latentserve format is compared against. */
+export type LlamaFormat = 'Q8_0' | 'F32';
+export const LLAMA_FORMAT: Readonly<Record<Quant, LlamaFormat>> = { int8: 'Q8_0', w8a8: 'Q8_0', float32: 'F32' };
 
 /** The compile mode (`--quant`) latentserve runs a format in. */
 export function weightQuantOf(quant: Quant): WeightQuant {
@@ -20,8 +23,8 @@ export interface CompareConfig {
   readonly model: string;
   readonly llamaServer: string | null;
   readonly llamaBench: string | null;
-  /** GGUF per latentserve weight format: int8 and w8a8 ↔ Q8_0, float32 ↔ F32. */
-  readonly gguf: Readonly<Record<Quant, string | null>>;
+  /** GGUF per llama.cpp format (LLAMA_FORMAT says which latentserve format runs against which). */
+  readonly gguf: Readonly<Record<LlamaFormat, string | null>>;
   readonly rounds: number;
   readonly rows: readonly RowGroup[];
   readonly quants: readonly Quant[];
@@ -143,11 +146,7 @@ export function parseCompareArgs(
     model: values.model,
     llamaServer: pick(values['llama-server'], 'LLAMA_SERVER'),
     llamaBench: pick(values['llama-bench'], 'LLAMA_BENCH'),
-    gguf: {
-      int8: pick(values['gguf-q8-0'], 'GGUF_Q8_0'),
-      w8a8: pick(values['gguf-q8-0'], 'GGUF_Q8_0'),
-      float32: pick(values['gguf-f32'], 'GGUF_F32'),
-    },
+    gguf: { Q8_0: pick(values['gguf-q8-0'], 'GGUF_Q8_0'), F32: pick(values['gguf-f32'], 'GGUF_F32') },
     rounds: positiveInt('--rounds', values.rounds),
     rows,
     quants,
@@ -187,9 +186,9 @@ function checkAnchor(c: CompareConfig): void {
   if (needsServer && c.llamaServer === null) missing.push('LLAMA_SERVER (--llama-server)');
   const quantsUsed = new Set<Quant>(c.rows.includes('ttft') ? ['int8'] : []);
   if (c.rows.includes('decode') || c.rows.includes('serve')) for (const q of c.quants) quantsUsed.add(q);
-  if ((quantsUsed.has('int8') || quantsUsed.has('w8a8')) && c.gguf.int8 === null)
-    missing.push('GGUF_Q8_0 (--gguf-q8-0)');
-  if (quantsUsed.has('float32') && c.gguf.float32 === null) missing.push('GGUF_F32 (--gguf-f32)');
+  const formatsUsed = new Set([...quantsUsed].map((q) => LLAMA_FORMAT[q]));
+  if (formatsUsed.has('Q8_0') && c.gguf.Q8_0 === null) missing.push('GGUF_Q8_0 (--gguf-q8-0)');
+  if (formatsUsed.has('F32') && c.gguf.F32 === null) missing.push('GGUF_F32 (--gguf-f32)');
   if (missing.length > 0)
     throw new RangeError(`the rows asked for need ${missing.join(', ')}; shared/anchor/build-llama.sh prints them`);
 }
