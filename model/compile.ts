@@ -21,7 +21,7 @@ import type { CompileProgress } from './compile-progress.js';
 import { ProgressSource, tensorBytes } from './compile-progress.js';
 import { withCompileLock } from './compile-lock.js';
 import type { CompileOptions } from './graph/compile-options.js';
-import { FLOAT_COMPILE } from './graph/compile-options.js';
+import { FLOAT_COMPILE, hasBlockScales } from './graph/compile-options.js';
 import { buildDeepseekGraph } from './graph/deepseek.js';
 import { Fp8DequantizingSource, fp8BlockSize } from './fp8-source.js';
 import { SafetensorsCheckpoint } from './safetensors.js';
@@ -217,8 +217,7 @@ function readArtifact(dir: string): ArtifactManifest | null {
 }
 
 function describe(o: CompileOptions): string {
-  const blocks = o.quant === 'int8' || o.quant === 'int4';
-  return `weights ${o.quant}${blocks ? `/block ${o.quantBlockSize}` : ''}, cache ${o.kvCacheDtype}`;
+  return `weights ${o.quant}${hasBlockScales(o.quant) ? `/block ${o.quantBlockSize}` : ''}, cache ${o.kvCacheDtype}`;
 }
 
 /** Hash of what the compiled graph depends on: config, weight files (name, size, mtime) and compiler version. */

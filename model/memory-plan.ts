@@ -14,7 +14,7 @@ import { dirname } from 'node:path';
 import { expectedTensors } from './checkpoint-shapes.js';
 import type { ModelConfig } from './config.js';
 import type { CompileOptions, WeightQuant } from './graph/compile-options.js';
-import { isW8a8, weightBits } from './graph/compile-options.js';
+import { hasBlockScales, weightBits } from './graph/compile-options.js';
 
 /** ONNX Runtime's library, arenas, activations, the tokenizer and the worker thread: measured ≈70 MiB on mini. */
 export const RUNTIME_MARGIN_BYTES = 1 * 2 ** 30;
@@ -66,7 +66,7 @@ export function planMode(config: ModelConfig, options: CompileOptions, cacheByte
   const bits = weightBits(options.quant);
   const codeBytes = bits === null ? 4 : bits / 8;
   // Block scales (and MatMulNBits' prepacked block sums) per weight; w8a8's one scale per row is negligible.
-  const blockMeta = bits !== null && !isW8a8(options.quant);
+  const blockMeta = hasBlockScales(options.quant);
   const metaResident = blockMeta ? 12 / options.quantBlockSize : 0;
   const metaDisk = blockMeta ? 4 / options.quantBlockSize : 0;
   const weightBytes = Math.ceil(float * 4 + quantizable * (codeBytes + metaResident));

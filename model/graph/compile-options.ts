@@ -45,3 +45,8 @@ export function weightBits(quant: WeightQuant): 4 | 8 | null {
 export function isW8a8(quant: WeightQuant): boolean {
   return quant === 'w8a8';
 }
+
+/** Whether quantBlockSize applies: int8 and int4 carry one scale per block (w8a8 one per row, float32 none). */
+export function hasBlockScales(quant: WeightQuant): boolean {
+  return weightBits(quant) !== null && !isW8a8(quant);
+}
