@@ -235,24 +235,18 @@ function findCandidates(logits: Float32Array, cut: TokenCut, scratch: SamplingSc
     survivorMass += p;
   }
   const topKCuts = survivors > k;
-  let last = NUM_BUCKETS - 1;
+  const cuts = topKCuts || topP < 1;
+  // Nothing cuts: no bucket is the cut bucket (every survivor is above it, in id order).
+  let last = cuts ? NUM_BUCKETS - 1 : NUM_BUCKETS;
   let tokens = 0;
   let mass = 0;
-  for (let b = 0; b < NUM_BUCKETS && (topKCuts || topP < 1); b++) {
+  for (let b = 0; b < NUM_BUCKETS && cuts; b++) {
     tokens += bucketCount[b]!;
     mass += bucketMass[b]!;
     if (topKCuts ? tokens >= k : mass >= topP * survivorMass) {
       last = b;
       break;
     }
-  }
-  if (!topKCuts && topP >= 1) {
-    let count = 0;
-    for (let i = 0; i < n; i++) {
-      const p = probs[i]!;
-      if (p !== 0 && p >= minP) ids[count++] = i;
-    }
-    return { count, sureCount: count, sureMass: survivorMass, topKCuts, survivorMass };
   }
   // Tokens above the cut bucket from the front, the cut bucket's from the back (they are sorted next anyway).
   let sureCount = 0;
