@@ -40,7 +40,7 @@ export function channelsFromRowBlocks(q: BlockQuantized): ChannelQuantized {
       }
     }
   }
-  return { codes, scales: scales.slice(), rows, cols };
+  return { codes, scales, rows, cols };
 }
 
 /** w [rows, cols] as float32 again (tests and quality tools). */
