@@ -1,7 +1,8 @@
 // One routed-expert layer of a checkpoint's shapes (shared experts left out) as its own small graph, in several
 // forms, timed side by side at 1, 16 and 64 rows (rounds interleaved in this one process):
 //   sorted-int8  the step graph's code (moe.ts): pairs sorted by expert, one MatMulNBits per expert
-//   moe-f32      the step graph's float32 code: com.microsoft.MoE (experts stacked, swiglu fused)
+//   sorted-f32   the same code on float32 weights: one Gemm per expert
+//   moe-f32      com.microsoft.MoE (float32 experts stacked, swiglu fused; what float32 used before graph-v10)
 //   qmoe-int8    com.microsoft.QMoE (8-bit experts, per-row scales)
 // Weights are synthetic (the routing still varies per row); only the shapes come from the checkpoint's config.
 //   node dist/bench/moe-layer-bench.js [--model DIR] [--variant sorted-int8 --variant moe-f32 …] [--rounds 7]
@@ -19,7 +20,7 @@ import { defaultCacheDir } from '../model/compile.js';
 import { synthCacheDir } from '../synth/synth.js';
 import { percentile } from '../loadtest/metrics.js';
 
-const VARIANTS = ['sorted-int8', 'moe-f32', 'qmoe-int8'] as const;
+const VARIANTS = ['sorted-int8', 'sorted-f32', 'moe-f32', 'qmoe-int8'] as const;
 type Variant = (typeof VARIANTS)[number];
 const { values } = parseArgs({
   options: {
@@ -73,45 +74,57 @@ async function session(variant: Variant): Promise<ort.InferenceSession> {
   const file = new WeightFile(`${path}.data`);
   try {
     const ctx = new GraphContext(g, file, source, {
-      quant: variant.endsWith('int8') ? 'int8' : 'none',
+      quant: variant === 'sorted-int8' ? 'int8' : 'none',
       quantBlockSize: 64,
       kvCacheDtype: 'fp32',
     });
     const h = g.input('h', DataType.FLOAT, ['n', hidden]);
     let y: Value;
-    if (variant === 'qmoe-int8') {
-      // Timing only: constant expert codes and scales of the right shapes (the kernel's cost does not depend on them).
+    if (variant === 'qmoe-int8' || variant === 'moe-f32') {
+      // Timing only: constant expert weights of the right shapes (the kernels' cost does not depend on them).
       const logits = ctx.floatLinear(h, 'x.gate.weight');
+      const count = (dims: number[]) => dims.reduce((a, b) => a * b, 1);
       const codes = (name: string, dims: number[]) =>
-        g.external(name, DataType.UINT8, dims, file.append(new Uint8Array(dims.reduce((a, b) => a * b, 1)).fill(130)));
-      const scales = (name: string, dims: number[]) =>
-        g.external(
-          name,
-          DataType.FLOAT,
-          dims,
-          file.append(new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(1e-3)),
-        );
-      y = g.op1(
-        'QMoE',
-        [
-          h,
-          logits,
-          codes('fc1', [experts, 2 * inter, hidden]),
-          scales('s1', [experts, 2 * inter]),
-          null,
-          codes('fc2', [experts, hidden, inter]),
-          scales('s2', [experts, hidden]),
-        ],
-        {
-          k: moe.numExpertsPerTok,
-          activation_type: 'swiglu',
-          swiglu_fusion: 1,
-          normalize_routing_weights: 0,
-          expert_weight_bits: 8,
-        },
-        MS_DOMAIN,
-      );
-      g.output(h, DataType.FLOAT, ['n', hidden]); // as moe.ts does for MoE: ORT must not run the kernel in place on h
+        g.external(name, DataType.UINT8, dims, file.append(new Uint8Array(count(dims)).fill(130)));
+      const floats = (name: string, dims: number[], value: number) =>
+        g.external(name, DataType.FLOAT, dims, file.append(new Float32Array(count(dims)).fill(value)));
+      const attributes = {
+        k: moe.numExpertsPerTok,
+        activation_type: 'swiglu',
+        swiglu_fusion: 1,
+        normalize_routing_weights: 0,
+      };
+      y =
+        variant === 'moe-f32'
+          ? g.op1(
+              'MoE',
+              [
+                h,
+                logits,
+                floats('fc1', [experts, 2 * inter, hidden], 1e-3),
+                null,
+                floats('fc2', [experts, hidden, inter], 1e-3),
+              ],
+              { ...attributes, activation_alpha: { float: 1 }, activation_beta: { float: 0 } },
+              MS_DOMAIN,
+            )
+          : g.op1(
+              'QMoE',
+              [
+                h,
+                logits,
+                codes('fc1', [experts, 2 * inter, hidden]),
+                floats('s1', [experts, 2 * inter], 1e-3),
+                null,
+                codes('fc2', [experts, hidden, inter]),
+                floats('s2', [experts, hidden], 1e-3),
+              ],
+              { ...attributes, expert_weight_bits: 8 },
+              MS_DOMAIN,
+            );
+      // ONNX Runtime 1.30's CPU MoE kernels are registered MayInplace(0, 0) but zero their output before reading
+      // the input: a graph output is never reused in place, so h is exposed as one.
+      g.output(h, DataType.FLOAT, ['n', hidden]);
     } else {
       y = moeFeedForward(ctx, config, moe, 'x', h);
     }

@@ -1,7 +1,7 @@
 // MoE compute follows the chosen experts only: experts that routing never picks may hold NaN weights and the
 // outputs stay finite and identical to the same model with those experts intact. A kernel that computed every
-// expert and masked afterwards would turn NaN·0 into NaN. Checked for float32 experts (com.microsoft.MoE) and for
-// int8 experts (sorted by expert, one MatMulNBits per expert). Quantizing cannot carry NaN (a NaN block gets scale
+// expert and masked afterwards would turn NaN·0 into NaN. Checked for float32 experts (sorted by expert, one Gemm per
+// expert) and for int8 experts (the same, one MatMulNBits per expert). Quantizing cannot carry NaN (a NaN block gets scale
 // 1), so int8 experts are poisoned with 3e38 instead: scale ≈ 2.4e36 per block, and any product with them
 // overflows to ±Inf, which masking would turn into NaN.
 import assert from 'node:assert/strict';

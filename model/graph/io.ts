@@ -17,7 +17,6 @@
 // Outputs
 //   logits          [R, vocab]  rows at logits_indices
 //   latent.<l>      [N, kvLoraRank + qkRopeHeadDim] per layer: the step's new cache rows, stored at slotMapping
-// The graph may have further outputs that exist only to pin buffers (see moe.ts); nobody fetches them.
 
 /** The per-step inputs, by the name the graph gives them. */
 export const STEP_INPUTS = {

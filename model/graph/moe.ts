@@ -1,24 +1,22 @@
 // DeepSeekMoE: router scoring and expert choice as DeepSeek does them; expert compute only for the experts each
 // token was routed to (cost follows k, not the number of experts).
 //
-// float32 experts run in com.microsoft.MoE. That kernel takes softmax over `router_probs`, keeps the top k and mixes
-// with those probabilities. Plain V2 greedy routing (softmax scores, top-k) is exactly that, so raw gate logits go
-// straight in. Every other method chooses experts in the graph and hands the kernel log(w) for the chosen ones and
-// −inf elsewhere: the kernel's softmax then yields w / Σw, and multiplying by Σw restores w when norm_topk_prob is
-// false. One Gemm per expert (the quantized experts' layout below, on float weights) measured no faster at 1 and 16
-// rows and 1.2× slower at 64 (one mini layer, bench/moe-layer-bench.ts with that variant; December 2026).
+// Every weight format runs the experts the same way: the (token, expert) pairs are sorted by expert, cut into one
+// contiguous slice per expert by a single Split, and each slice goes through that expert's own prepacked product
+// (float32: Gemm; int8/int4: MatMulNBits; w8a8: DynamicQuantizeMatMul). An expert no token chose gets an empty
+// slice and does no work.
 //
-// Quantized experts do not use QMoE: ONNX Runtime 1.30's CPU QMoE dequantizes 8-bit experts on every call and keeps
-// float copies of 4-bit ones (slower than float32 MoE, and no memory saved; `bench/moe-layer-bench.ts` on one mini
-// layer: 3.3–3.4× slower than the per-expert MatMulNBits at 1 row, 1.4–2.1× at 16 and 64). Instead the (token, expert) pairs are
-// sorted by expert, cut into one contiguous slice per expert by a single Split, and each slice goes through that
-// expert's own prepacked MatMulNBits (w8a8: DynamicQuantizeMatMul): an expert no token chose gets an empty slice
-// and does no work.
+// ONNX Runtime 1.30's fused CPU kernels measured slower:
+// - float32 com.microsoft.MoE (all experts stacked, SwiGLU fused), which float32 used until December 2026: on a quiet
+//   machine the sorted Gemms decode mini 1.06× faster at batch 1, 1.30× at 16 sequences and 1.33× at 32, and
+//   prefill 64-token prompts 1.3× faster (`bench/graph-race.ts --quant none`, the two graphs alternated). A single
+//   512-token prefill is even (0.98×). An earlier measurement that favoured MoE was taken on an overloaded machine.
+// - QMoE dequantizes 8-bit experts on every call and keeps float copies of 4-bit ones: 3.3–3.4× slower than the
+//   per-expert MatMulNBits at 1 row, 1.4–2.1× at 16 and 64 (`bench/moe-layer-bench.ts`, one mini layer).
 import type { ModelConfig, MoeConfig } from '../config.js';
 import type { Value } from '../onnx/graph-builder.js';
-import type { InlineTensor } from '../onnx/graph-builder.js';
-import { DataType, MS_DOMAIN } from '../onnx/graph-builder.js';
-import { isW8a8, weightBits } from './compile-options.js';
+import { DataType } from '../onnx/graph-builder.js';
+import { isW8a8 } from './compile-options.js';
 import type { GraphContext } from './context.js';
 
 export function moeFeedForward(
@@ -31,62 +29,22 @@ export function moeFeedForward(
   const { g } = ctx;
   const logits = ctx.floatLinear(h, `${prefix}.gate.weight`); // [N, E]
   // routed_scaling_factor scales the k mixing weights per token ([N, k]) rather than the experts' sum ([N, hidden]).
-  const out =
-    weightBits(ctx.options.quant) === null
-      ? floatExperts(ctx, config, moe, prefix, h, logits)
-      : sortedExperts(ctx, config, moe, prefix, h, chooseExperts(ctx, moe, prefix, logits, moe.routedScalingFactor));
+  const out = sortedExperts(
+    ctx,
+    config,
+    moe,
+    prefix,
+    h,
+    chooseExperts(ctx, moe, prefix, logits, moe.routedScalingFactor),
+  );
   return moe.nSharedExperts > 0 ? g.op1('Add', [out, ctx.gatedMlp(h, `${prefix}.shared_experts`)]) : out;
 }
 
-/** Routed experts in float32 through com.microsoft.MoE (see the header for how routing is handed over). */
-function floatExperts(
-  ctx: GraphContext,
-  config: ModelConfig,
-  moe: MoeConfig,
-  prefix: string,
-  h: Value,
-  logits: Value,
-): Value {
-  const { g } = ctx;
-  const experts = floatExpertStacks(ctx, config, moe, prefix);
-  const plainGreedy = moe.topkMethod === 'greedy' && moe.scoringFunc === 'softmax';
-  let routerProbs = logits;
-  let mixScale: Value | null = moe.routedScalingFactor === 1 ? null : g.constFloat(moe.routedScalingFactor);
-  if (!plainGreedy) {
-    const { chosen, weights } = chooseExperts(ctx, moe, prefix, logits, 1);
-    const minusInf = g.op1('ConstantOfShape', [g.op1('Shape', [logits])], {
-      value: { tensor: floatScalar(-Infinity) },
-    });
-    routerProbs = g.op1('ScatterElements', [minusInf, chosen, g.op1('Log', [weights])], { axis: 1 });
-    if (!moe.normTopkProb) {
-      const sum = g.op1('ReduceSum', [weights, g.constInt64([-1])], { keepdims: 1 }); // [N, 1]
-      mixScale = mixScale === null ? sum : g.op1('Mul', [sum, mixScale]);
-    }
-  }
-  // The CPU MoE kernel is registered MayInplace(0, 0) but zeroes its output before reading the input, so when
-  // ORT reuses `h`'s buffer for the output the routed experts contribute nothing. A graph output is never reused
-  // in place, so `h` is exposed as one (the executor does not fetch it; nothing is copied out).
-  g.output(h, DataType.FLOAT, ['num_tokens', config.hiddenSize]);
-  const routed = g.op1(
-    'MoE',
-    [h, routerProbs, experts.fc1, null, experts.fc2],
-    {
-      k: moe.numExpertsPerTok,
-      activation_type: 'swiglu',
-      swiglu_fusion: 1,
-      activation_alpha: { float: 1 },
-      activation_beta: { float: 0 },
-      normalize_routing_weights: plainGreedy && moe.normTopkProb ? 1 : 0,
-    },
-    MS_DOMAIN,
-  );
-  return mixScale === null ? routed : g.op1('Mul', [routed, mixScale]);
-}
-
 /**
- * Routed experts on quantized weights: Σ over each token's chosen experts of w · down_e(swiglu(gate_up_e(h))).
- * The N·k (token, expert) pairs are sorted by expert; Split cuts them into E slices (empty for unchosen experts),
- * each slice runs through its expert's MatMulNBits, and the weighted results are summed per token.
+ * Routed experts: Σ over each token's chosen experts of w · down_e(swiglu(gate_up_e(h))). The N·k (token, expert)
+ * pairs are sorted by expert; Split cuts them into E slices (empty for unchosen experts), each slice runs through
+ * its expert's own products (GraphContext.linearOf: Gemm, MatMulNBits or DynamicQuantizeMatMul), and the weighted
+ * results are summed per token.
  */
 function sortedExperts(
   ctx: GraphContext,
@@ -203,42 +161,4 @@ function chooseExperts(ctx: GraphContext, moe: MoeConfig, prefix: string, logits
   }
   if (scale !== 1) weights = g.op1('Mul', [weights, g.constFloat(scale)]);
   return { chosen, weights };
-}
-
-/**
- * fc1 [E, 2·I, hidden] with gate and up rows interleaved (row 2j = gate j, row 2j+1 = up j, as swiglu_fusion=1
- * wants) and fc2 [E, hidden, I] (each expert's down_proj as shipped), streamed expert by expert.
- */
-function floatExpertStacks(
-  ctx: GraphContext,
-  config: ModelConfig,
-  moe: MoeConfig,
-  prefix: string,
-): { fc1: Value; fc2: Value } {
-  const inter = moe.moeIntermediateSize;
-  const hidden = config.hiddenSize;
-  const experts = moe.nRoutedExperts;
-  const interleaved = new Float32Array(2 * inter * hidden);
-  const fc1Rows = (e: number): Float32Array => {
-    const gate = ctx.source.readFloat32(`${prefix}.experts.${e}.gate_proj.weight`);
-    const up = ctx.source.readFloat32(`${prefix}.experts.${e}.up_proj.weight`);
-    for (let j = 0; j < inter; j++) {
-      interleaved.set(gate.subarray(j * hidden, (j + 1) * hidden), 2 * j * hidden);
-      interleaved.set(up.subarray(j * hidden, (j + 1) * hidden), (2 * j + 1) * hidden);
-    }
-    return interleaved;
-  };
-  const fc2Rows = (e: number): Float32Array => ctx.source.readFloat32(`${prefix}.experts.${e}.down_proj.weight`);
-  const stream = (rows: (e: number) => Float32Array) =>
-    (function* () {
-      for (let e = 0; e < experts; e++) yield rows(e);
-    })();
-  return {
-    fc1: ctx.streamedBytes(`${prefix}.experts.fc1`, DataType.FLOAT, [experts, 2 * inter, hidden], stream(fc1Rows)),
-    fc2: ctx.streamedBytes(`${prefix}.experts.fc2`, DataType.FLOAT, [experts, hidden, inter], stream(fc2Rows)),
-  };
-}
-
-function floatScalar(v: number): InlineTensor {
-  return { dataType: DataType.FLOAT, dims: [1], bytes: new Uint8Array(Float32Array.of(v).buffer) };
 }
