@@ -5,7 +5,8 @@
 //   decode   batch-1 decode tokens/s: `llama-bench -p 0 -n 64` vs latentserve in-process (bench/decode-rate.ts)
 //   serve    output tokens/s at each stream count, the same load generator (loadtest/) against llama-server
 //            `-np STREAMS` and `latentserve serve --max-num-seqs 32`: 64-token prompts, 128 output tokens
-//   ttft     (int8 / Q8_0) TTFT of a cold 1,080-token prompt and of a repeated 48-token prompt
+//   ttft     (int8 / Q8_0) TTFT of a cold 1,080-token prompt and of a repeated 48-token prompt (the median of
+//            7 timed sends after the first; bench/compare/probes.ts)
 // plus a STREAM triad per round (bench/compare/triad.ts) for the roofline. Writes one markdown report (table of
 // medians, ranges and per-round ratios; bench/compare/table.ts) to stdout and --out, the raw samples to --json.
 // The options: bench/compare/args.ts (COMPARE_USAGE).

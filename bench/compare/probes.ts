@@ -1,11 +1,12 @@
 // What both servers are asked over HTTP, through the same load generator (loadtest/): a serving level (random
 // prompts of exactly `promptTokens` tokens as each server counts them, `outputTokens` each, `streams` in flight),
-// and the time to first token of one prompt — cold, or repeated (sent once, then timed the second time).
+// and the time to first token of one prompt — cold, or repeated (sent once, then timed REPEATED_SENDS more times:
+// one send's TTFT varies by half between sends on this machine, so the median of several is reported).
 import { streamRequest } from '../../loadtest/client/stream-request.js';
 import { discoverModel } from '../../loadtest/client/tokenizer.js';
 import type { Target } from '../../loadtest/client/target.js';
 import { randomDataset } from '../../loadtest/dataset.js';
-import { DEFAULT_PERCENTILES } from '../../loadtest/metrics.js';
+import { DEFAULT_PERCENTILES, percentile } from '../../loadtest/metrics.js';
 import { ServerTokenizer } from '../../loadtest/client/tokenizer.js';
 import { runServeBench } from '../../loadtest/serve-bench.js';
 
@@ -63,7 +64,13 @@ export async function servingLevel(
   };
 }
 
-/** TTFT (ms) of a random prompt of exactly `promptTokens` tokens, asking for one token; `repeat`: the second send. */
+/** Timed sends of the repeated prompt, after the one that fills the cache; their median is the sample. */
+export const REPEATED_SENDS = 7;
+
+/**
+ * TTFT (ms) of a random prompt of exactly `promptTokens` tokens, asking for one token. `repeat`: the prompt is sent
+ * once untimed, then REPEATED_SENDS times, and the median of those is returned.
+ */
 export async function promptTtftMs(url: string, promptTokens: number, seed: number, repeat: boolean): Promise<number> {
   const partial = { baseUrl: url, endpoint: 'completions' as const, apiKey: null };
   const target: Target = { ...partial, model: await discoverModel(partial) };
@@ -78,8 +85,14 @@ export async function promptTtftMs(url: string, promptTokens: number, seed: numb
     stream: `ttft-${promptTokens}`,
   });
   const spec = { prompt: prompt!.prompt, maxTokens: 1, ignoreEos: true, includeUsage: false };
-  let outcome = await streamRequest(target, spec);
-  if (repeat && outcome.success) outcome = await streamRequest(target, spec);
-  if (!outcome.success) throw new Error(`TTFT request to ${url} failed: ${outcome.error}`);
-  return outcome.ttftMs;
+  const timed = async (): Promise<number> => {
+    const outcome = await streamRequest(target, spec);
+    if (!outcome.success) throw new Error(`TTFT request to ${url} failed: ${outcome.error}`);
+    return outcome.ttftMs;
+  };
+  const first = await timed();
+  if (!repeat) return first;
+  const samples: number[] = [];
+  for (let i = 0; i < REPEATED_SENDS; i++) samples.push(await timed());
+  return percentile(samples, 50);
 }
