@@ -28,4 +28,6 @@ test('--quant, --kv-cache-dtype and --decode-batch are parsed and checked', () =
   assert.throws(() => parseModelBenchArgs(['--quant', 'fp16']), /--quant must be/);
   assert.throws(() => parseModelBenchArgs(['--decode-batch', '0']), /--decode-batch/);
   assert.throws(() => parseModelBenchArgs(['--no-such-flag']));
+  assert.equal(parseModelBenchArgs(['--quant', 'int8', '--quant-block-size', '32']).compile?.quantBlockSize, 32);
+  assert.throws(() => parseModelBenchArgs(['--quant-block-size', '48']), /power of two/);
 });

@@ -6,7 +6,7 @@ import { intOption } from '../cli/options.js';
 import type { CompileOptions } from '../model/graph/compile-options.js';
 
 export const MODEL_BENCH_USAGE = `node dist/bench/model-bench.js [--model DIR | --preset mini] [--prompt-tokens 512] [--decode-tokens 64]
-    [--repeats 3] [--executor-memory SPEC|SPEC…] [--quant none|int8|int4|w8a8] [--kv-cache-dtype fp32|fp8] [--decode-batch N]
+    [--repeats 3] [--executor-memory SPEC|SPEC…] [--quant none|int8|int4|w8a8] [--quant-block-size N] [--kv-cache-dtype fp32|fp8] [--decode-batch N]
     [--session-options JSON|JSON…] [--profile DIR]`;
 
 const specs = {
@@ -20,6 +20,7 @@ const specs = {
   'session-options': { type: 'string', default: '' },
   profile: { type: 'string' },
   quant: compileFlagSpecs.quant,
+  'quant-block-size': compileFlagSpecs['quant-block-size'],
   'kv-cache-dtype': compileFlagSpecs['kv-cache-dtype'],
 } as const;
 
@@ -43,7 +44,8 @@ export interface ModelBenchOptions {
 
 export function parseModelBenchArgs(args: readonly string[]): ModelBenchOptions {
   const { values } = parseArgs({ args: [...args], options: specs, strict: true });
-  const compileGiven = values.quant !== undefined || values['kv-cache-dtype'] !== undefined;
+  const compileGiven =
+    values.quant !== undefined || values['quant-block-size'] !== undefined || values['kv-cache-dtype'] !== undefined;
   return {
     model: values.model,
     preset: values.preset,
@@ -57,6 +59,7 @@ export function parseModelBenchArgs(args: readonly string[]): ModelBenchOptions 
     compile: compileGiven
       ? compileOptionsFrom({
           ...(values.quant === undefined ? {} : { quant: values.quant }),
+          ...(values['quant-block-size'] === undefined ? {} : { 'quant-block-size': values['quant-block-size'] }),
           ...(values['kv-cache-dtype'] === undefined ? {} : { 'kv-cache-dtype': values['kv-cache-dtype'] }),
         })
       : undefined,
