@@ -16,13 +16,20 @@ export interface CompileOptions {
 }
 
 /**
- * Default columns per quantization block, measured on `synth --preset mini` (README, quantization): 64 for int8
- * and int4 alike. MatMulNBits prepacks a float32 scale and a float32 block sum per block next to the codes, and the
- * shipped scales stay mapped and resident, so per-block metadata costs 0.375 B per weight at block 32 and 0.19 B
- * at 64, next to 1 B of int8 code: int8 weight RSS 0.37× float32 at block 32 against 0.33× at 64, for KL 1.25e-3
- * against 1.83e-3 (block 128: 2.11e-3). int4 block 32 is 0.26× for KL 0.146, block 64 0.21× for KL 0.177.
+ * Default columns per quantization block: 128, DeepSeek's own block (its FP8 weights ship in 128 × 128 blocks, and
+ * it quantizes activations per 1 × 128 tile); MatMulNBits at accuracy level 4 quantizes its input rows per block
+ * of the same size. Measured on `synth --preset mini` against block 64 (December 2026, quiet machine):
+ * - speed, `bench:model --quant int8 --quant-block-size 64|128 --decode-batch 16`, two alternated pairs: 512-token
+ *   prefill 1.10–1.15×, batch-1 decode 1.03–1.09×, 16-sequence decode 1.04–1.05×; `bench:serve --compare` output
+ *   tokens/s 1.16 / 1.12 / 1.07 / 1.08× at 1 / 4 / 16 / 32 streams (fewer per-block conversions in the integer
+ *   kernel, and 1.03 instead of 1.06 B per weight);
+ * - precision, `eval --quant int8`: KL vs float32 2.14e-3 instead of 1.88e-3 (block 32: 1.25e-3; 256: 2.39e-3);
+ *   fixture top-1 96.8 % / 95.7 % instead of 97.8 % / 95.7 % (tests/quant-quality.test.ts);
+ * - memory: MatMulNBits prepacks a float32 scale and a float32 block sum per block next to the codes, so block
+ *   metadata costs 0.375 B per weight at block 32, 0.19 B at 64 and 0.09 B at 128.
+ * int4 uses the same default (block 32: KL 0.146, 64: 0.177; fixture top-1 at 128 60.2 % against 61.3 % at 64).
  */
-export const DEFAULT_QUANT_BLOCK_SIZE = 64;
+export const DEFAULT_QUANT_BLOCK_SIZE = 128;
 
 export const FLOAT_COMPILE: CompileOptions = {
   quant: 'none',
