@@ -28,7 +28,7 @@ import { SafetensorsCheckpoint } from './safetensors.js';
 import { BlockQuantizePool, parseQuantThreads } from '../quant/block-quantize-pool.js';
 
 /** Bump whenever the emitted graph or weight layout changes, so stale compiled models are not reused. */
-const COMPILER_VERSION = 'graph-v10';
+const COMPILER_VERSION = 'graph-v11';
 
 export interface CompiledModel {
   readonly config: ModelConfig;

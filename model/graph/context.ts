@@ -156,12 +156,33 @@ export class GraphContext {
 
   /** x · [gate; up]ᵀ: `prefix`'s gate_proj and up_proj as one product [M, 2·inter] (one weight read, one kernel). */
   gateUpLinear(x: Value, prefix: string, input: LinearInput = 'rows'): { product: Value; inter: number } {
-    const [inter, hidden] = this.source.info(`${prefix}.gate_proj.weight`).shape as [number, number];
-    const gateUp = stackRows(
-      this.source.readFloat32(`${prefix}.gate_proj.weight`),
-      this.source.readFloat32(`${prefix}.up_proj.weight`),
+    const { product, widths } = this.stackedLinear(
+      x,
+      [`${prefix}.gate_proj.weight`, `${prefix}.up_proj.weight`],
+      `${prefix}.gate_up_proj.weight`,
+      input,
     );
-    return { product: this.linearOf(x, `${prefix}.gate_up_proj.weight`, gateUp, 2 * inter, hidden, input), inter };
+    return { product, inter: widths[0]! };
+  }
+
+  /**
+   * x · [W_1; …; W_n]ᵀ for HF Linear weights sharing x (same input width): one product over their stacked rows,
+   * named `name` (one weight read, one kernel call), [M, Σ widths]; `widths` are the W_i's output widths, in order.
+   */
+  stackedLinear(
+    x: Value,
+    hfNames: readonly string[],
+    name: string,
+    input: LinearInput = 'rows',
+  ): { product: Value; widths: number[] } {
+    const shapes = hfNames.map((n) => this.source.info(n).shape as [number, number]);
+    const cols = shapes[0]![1];
+    for (const [i, [, c]] of shapes.entries())
+      if (c !== cols) throw new Error(`${hfNames[i]}: ${c} input columns, ${hfNames[0]} has ${cols}`);
+    const widths = shapes.map(([rows]) => rows);
+    const stacked = stackRows(hfNames.map((n) => this.source.readFloat32(n)));
+    const rows = widths.reduce((a, b) => a + b, 0);
+    return { product: this.linearOf(x, name, stacked, rows, cols, input), widths };
   }
 
   /** silu(gate) · up for gateUp [M, 2·inter] = [gate | up] along the last axis. */
@@ -174,10 +195,13 @@ export class GraphContext {
 /** What a linear layer's input rows are: plain, or (w8a8) already divided by their max |x| (GraphContext.unitRows). */
 export type LinearInput = 'rows' | 'unit-rows';
 
-/** [a; b]: the rows of a followed by the rows of b (row-major matrices with the same column count). */
-function stackRows(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
+/** The rows of each matrix in turn (row-major matrices with the same column count). */
+function stackRows(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
   return out;
 }

@@ -61,14 +61,26 @@ export function mlaAttention(
   const rowWidth = latent + rope;
   const eps = config.rmsNormEps;
 
+  // The two projections of h, queries (or their low-rank down-projection) and this step's cache rows, run as one
+  // product over their stacked weights (as vLLM's fused_qkv_a_proj_with_mqa): one weight read, one kernel.
+  const qIn = config.qLoraRank === null ? `${prefix}.q_proj.weight` : `${prefix}.q_a_proj.weight`;
+  const { product: qkvA, widths } = ctx.stackedLinear(
+    h,
+    [qIn, `${prefix}.kv_a_proj_with_mqa.weight`],
+    `${prefix}.q_kv_a_proj.weight`,
+  );
+  const [qA, cKvRaw, kPeRaw] = g.op(
+    'Split',
+    [qkvA, g.constInt64([widths[0]!, latent, rope])],
+    { axis: -1 },
+    { outputs: 3 },
+  ) as [Value, Value, Value];
+
   // Queries on the ragged rows: [N, H·(nope + rope)] → [N, H, nope + rope]
   const q2d =
     config.qLoraRank === null
-      ? ctx.linear(h, `${prefix}.q_proj.weight`)
-      : ctx.linear(
-          ctx.rmsNorm(ctx.linear(h, `${prefix}.q_a_proj.weight`), `${prefix}.q_a_layernorm.weight`, eps),
-          `${prefix}.q_b_proj.weight`,
-        );
+      ? qA
+      : ctx.linear(ctx.rmsNorm(qA, `${prefix}.q_a_layernorm.weight`, eps), `${prefix}.q_b_proj.weight`);
   const q = g.op1('Reshape', [q2d, g.constInt64([-1, heads, nope + rope])]);
   const [qNope, qPe] = g.op('Split', [q, g.constInt64([nope, rope])], { axis: -1 }, { outputs: 2 }) as [Value, Value];
 
@@ -83,11 +95,6 @@ export function mlaAttention(
   const qRows = g.op1('Reshape', [g.op1('Gather', [qFull, io.padIndex], { axis: 0 }), g.constInt64([0, -1, rowWidth])]);
 
   // This step's cache rows: [N, latent | rope]
-  const kvA = ctx.linear(h, `${prefix}.kv_a_proj_with_mqa.weight`);
-  const [cKvRaw, kPeRaw] = g.op('Split', [kvA, g.constInt64([latent, rope])], { axis: -1 }, { outputs: 2 }) as [
-    Value,
-    Value,
-  ];
   const cKv = ctx.rmsNorm(cKvRaw, `${prefix}.kv_a_layernorm.weight`, eps);
   const kPe = applyRope(g, kPeRaw, io.cos, io.sin, rope);
   const latentRows = g.op1('Concat', [cKv, kPe], { axis: -1 });
