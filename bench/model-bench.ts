@@ -21,9 +21,15 @@ import { synthCacheDir, synthesizeCheckpoint } from '../synth/synth.js';
 import { activeWeightParams } from './active-weights.js';
 import { blocksForBatch, runDecodeBatch } from './decode-batch.js';
 import { GREEDY } from './decode-rate.js';
-import { parseModelBenchArgs } from './model-bench-options.js';
+import { MODEL_BENCH_USAGE, type ModelBenchOptions, parseModelBenchArgs } from './model-bench-options.js';
 
-const options = parseModelBenchArgs(process.argv.slice(2));
+let options: ModelBenchOptions;
+try {
+  options = parseModelBenchArgs(process.argv.slice(2));
+} catch (err) {
+  process.stderr.write(`${(err as Error).message}\n${MODEL_BENCH_USAGE}\n`);
+  process.exit(2);
+}
 const { promptTokens, decodeTokens, repeats, decodeBatch } = options;
 
 /** Records how long each step took, split by whether it was a single-token (decode) step. */
