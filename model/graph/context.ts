@@ -123,19 +123,6 @@ export class GraphContext {
     return this.g.op1('Gemm', [x, this.weight(hfName)], { transB: 1 });
   }
 
-  /** A tensor whose bytes are produced lazily part by part (stacked experts), streamed to the weight file. */
-  streamedBytes(
-    name: string,
-    dataType: typeof DataType.UINT8 | typeof DataType.FLOAT,
-    dims: readonly number[],
-    parts: Iterable<ArrayBufferView>,
-  ): Value {
-    const ref = this.file.appendParts(parts);
-    const expectedBytes = dims.reduce((a, b) => a * b, 1) * (dataType === DataType.FLOAT ? 4 : 1);
-    if (ref.length !== expectedBytes) throw new Error(`${name}: ${ref.length} bytes for shape [${dims.join(', ')}]`);
-    return this.g.external(name, dataType, dims, ref);
-  }
-
   /** RMSNorm over the last axis, x · rsqrt(mean(x²) + eps) · w, as ONNX Runtime's one-kernel SimplifiedLayerNormalization. */
   rmsNorm(x: Value, hfName: string, eps: number): Value {
     return this.g.op1('SimplifiedLayerNormalization', [x, this.weight(hfName)], { axis: -1, epsilon: { float: eps } });
