@@ -65,7 +65,24 @@ test('greedy rows need no draw; a non-greedy row without one is a bug, not a sil
   for (let i = 1; i < VOCAB; i++) if (logits[i]! > logits[best]!) best = i;
   const greedy = sampler.sample(logits, [sampleSpec(0, { ...DEFAULT_SAMPLING, temperature: 0 })], null).results;
   assert.deepEqual(greedy, [{ kind: 'token', token: best, logprob: null }]);
+  const withLogprobs = { ...sampleSpec(0, { ...DEFAULT_SAMPLING, temperature: 0 }), logprobs: 3 };
+  assert.deepEqual(sampler.sample(logits, [withLogprobs], null).results, [
+    { kind: 'token', token: best, logprob: logprobEntry(logits, best, 3, new Float32Array(VOCAB)) },
+  ]);
   assert.throws(() => sampler.sample(logits, [sampleSpec(0, DEFAULT_SAMPLING)], null), /needs a uniform draw/);
+});
+
+test('a greedy row with −Inf entries (masked-out ids) still takes its finite argmax, with its logprobs', () => {
+  const sampler = new RowSampler(VOCAB);
+  const logits = logitsOf(1, 4);
+  let best = 0;
+  for (let i = 1; i < VOCAB; i++) if (logits[i]! > logits[best]!) best = i;
+  logits[(best + 1) % VOCAB] = -Infinity;
+  const spec = { ...sampleSpec(0, { ...DEFAULT_SAMPLING, temperature: 0 }), logprobs: 2 };
+  const { results } = sampler.sample(logits, [spec], null);
+  assert.deepEqual(results, [
+    { kind: 'token', token: best, logprob: logprobEntry(logits, best, 2, new Float32Array(VOCAB)) },
+  ]);
 });
 
 test('a NaN or +Inf row fails only its own spec; score rows report the prompt token they score', () => {

@@ -6,7 +6,7 @@
 import { applyBitmask } from './bitmask.js';
 import { applyLogitsProcessors, logitsProcessorsNeutral, noPenalties, penaltyState } from './logits-processors.js';
 import { logprobEntry } from './logprobs.js';
-import { SamplingScratch, sampleToken } from './sample-token.js';
+import { SamplingScratch, argmaxIfFinite, sampleToken } from './sample-token.js';
 import type { RowResult, RowSpec, SampleRowSpec, StepMaskRows, StepSampling, StepSamples } from './step-spec.js';
 import type { UniformSource } from './types.js';
 
@@ -46,6 +46,19 @@ export class RowSampler {
     const held: HeldRow[] = [];
     rows.forEach((spec, index) => {
       const start = spec.row * vocab;
+      if (start + vocab <= logits.length && plainGreedy(spec)) {
+        // The common row (temperature 0, nothing to adjust or mask) takes one pass; rows with a non-finite value
+        // go the general way below.
+        const token = argmaxIfFinite(logits, start, start + vocab);
+        if (token >= 0) {
+          const logprob =
+            spec.logprobs === null
+              ? null
+              : logprobEntry(logits.subarray(start, start + vocab), token, spec.logprobs, this.scratch);
+          results.push({ kind: 'token', token, logprob });
+          return;
+        }
+      }
       if (start + vocab > logits.length || !usable(logits, start, vocab)) {
         results.push(NON_FINITE);
         return;
@@ -146,6 +159,16 @@ function drawOf(spec: SampleRowSpec): UniformSource {
       return spec.uniform;
     },
   };
+}
+
+/** A free-text row at temperature 0 with no penalty or logit_bias: its token is the argmax of its raw logits. */
+function plainGreedy(spec: RowSpec): spec is SampleRowSpec {
+  return (
+    spec.kind === 'sample' &&
+    spec.maskSlot === null &&
+    spec.options.temperature === 0 &&
+    logitsProcessorsNeutral(spec.options)
+  );
 }
 
 /** No NaN, no +Inf, and something finite (−Inf alone is a mask). */

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { SamplingScratch, argmax, filterTokens, logSoftmax, sampleToken, scaledExp, topK } from './sample-token.js';
+import {
+  SamplingScratch,
+  argmax,
+  argmaxIfFinite,
+  filterTokens,
+  logSoftmax,
+  sampleToken,
+  scaledExp,
+  topK,
+} from './sample-token.js';
 import { Rng } from '../util/rng.js';
 
 function randomLogits(n: number, seed: number, std = 3): Float32Array {
@@ -122,6 +131,29 @@ test('argmax returns the first index of the maximum', () => {
   assert.equal(argmax(Float32Array.from([-5, -2, -9])), 1);
   assert.equal(argmax(Float32Array.from([4])), 0);
   assert.equal(argmax(Float32Array.from([1, 2, 3, 9])), 3);
+});
+
+test('argmaxIfFinite: the first maximum of a finite range (relative to start), −1 when any value is not finite', () => {
+  // Few distinct values, so ties fall across the four lanes and the tail.
+  const value = fc.oneof(
+    { weight: 12, arbitrary: fc.integer({ min: -3, max: 3 }) },
+    { weight: 1, arbitrary: fc.constantFrom(Number.NaN, Infinity, -Infinity) },
+  );
+  fc.assert(
+    fc.property(fc.array(value, { maxLength: 23 }), fc.nat(), fc.nat(), (xs, a, b) => {
+      const values = Float32Array.from(xs);
+      const start = xs.length === 0 ? 0 : a % (xs.length + 1);
+      const end = start + (xs.length === 0 ? 0 : b % (xs.length - start + 1));
+      const range = values.subarray(start, end);
+      const want = range.length > 0 && range.every(Number.isFinite) ? argmax(range) : -1;
+      assert.equal(argmaxIfFinite(values, start, end), want);
+    }),
+    { numRuns: 2000 },
+  );
+  const big = randomLogits(32_003, 5);
+  assert.equal(argmaxIfFinite(big), argmax(big));
+  big[32_002] = -Infinity; // in the tail past the lanes
+  assert.equal(argmaxIfFinite(big), -1);
 });
 
 test('temperature 0 is greedy whatever topP', () => {
