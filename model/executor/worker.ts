@@ -73,7 +73,7 @@ class StepRunner {
   private readonly poolTensors = this.pools.inputs.map(
     (p) => [p.name, new ort.Tensor(p.type, p.data, p.dims)] as const,
   );
-  /** What a step returns; the graph has other outputs that exist only to pin buffers (see graph/moe.ts). */
+  /** What a step returns: the sampled rows' logits and each layer's new latent rows. */
   private readonly fetches = [LOGITS_OUTPUT, ...Array.from({ length: init.numLayers }, (_, l) => latentOutputName(l))];
   constructor(private readonly session: ort.InferenceSession) {}
 
