@@ -227,6 +227,44 @@ describe('LatentEngine', () => {
     assert.equal(shown.text, ignored.text + '<1>'.repeat(7));
   });
 
+  it('min_tokens holds EOS and stop_token_ids back until that many tokens are out, then they stop as usual', async () => {
+    const { engine } = setup({ eosAfter: { length: 8, eosId: EOS } });
+    const p = prompt(2, 5); // EOS would be the 4th token
+    const held = await collect(engine.submit(request('min', p, { maxTokens: 10, minTokens: 6 })));
+    assert.equal(held.tokens.length, 7);
+    assert.ok(!held.tokens.slice(0, 6).includes(EOS), `${held.tokens}`);
+    assert.equal(held.tokens.at(-1), EOS);
+    assert.equal(held.finish.reason, 'stop');
+    // The first three tokens are the model's own (EOS was not in play yet), the next three its second choice.
+    assert.deepEqual(held.tokens.slice(0, 3), reference(p, 3));
+    // A stop token id is held back the same way: the free run's first token, asked to stop at once.
+    const free = await collect(engine.submit(request('free', p, { maxTokens: 10, ignoreEos: true })));
+    const first = free.tokens[0]!;
+    const stopped = await collect(engine.submit(request('stopid', p, { maxTokens: 10, stopTokenIds: [first] })));
+    assert.deepEqual(stopped.tokens, [first]);
+    assert.equal(stopped.finish.stopReason, first);
+    const later = await collect(
+      engine.submit(request('stopid-min', p, { maxTokens: 10, stopTokenIds: [first], minTokens: 2, ignoreEos: true })),
+    );
+    assert.notEqual(later.tokens[0], first);
+    assert.notEqual(later.tokens[1], first);
+  });
+
+  it('min_tokens: stop strings match only in the text after the first min_tokens tokens', async () => {
+    const { engine } = setup();
+    const p = prompt(5, 6);
+    const full = await collect(engine.submit(request('full', p, { maxTokens: 12 })));
+    const stop = full.text[1]!; // one letter per token: the second token's
+    for (const minTokens of [0, 2, 5]) {
+      const cut = await collect(
+        engine.submit(request(`cut${minTokens}`, p, { maxTokens: 12, stop: [stop], minTokens })),
+      );
+      const at = full.text.indexOf(stop, minTokens);
+      assert.equal(cut.text, at < 0 ? full.text : full.text.slice(0, at), `min_tokens ${minTokens}`);
+      assert.equal(cut.finish.reason, at < 0 ? 'length' : 'stop');
+    }
+  });
+
   it('stop strings end generation and are not part of the text', async () => {
     const { engine } = setup();
     const p = prompt(5, 6);

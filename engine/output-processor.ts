@@ -12,8 +12,11 @@ export class OutputProcessor {
   private readonly detokenizer: IncrementalDetokenizer;
   private readonly stops: StopChecker;
   private stopped = false;
+  /** Tokens whose text passes straight through, unmatched (min_tokens), before stop strings are checked. */
+  private unmatched: number;
 
   constructor(decoder: Decoder, request: Request) {
+    this.unmatched = request.minTokens;
     this.detokenizer = new IncrementalDetokenizer(decoder, {
       skipSpecialTokens: request.skipSpecialTokens,
       promptTail: request.promptIds.slice(-PROMPT_CONTEXT_TOKENS),
@@ -24,6 +27,10 @@ export class OutputProcessor {
   /** Text to emit for one more token, and the stop string it completed, if any. */
   push(token: number): { readonly text: string; readonly stop: string | null } {
     if (this.stopped) return { text: '', stop: null };
+    if (this.unmatched > 0) {
+      this.unmatched--;
+      return { text: this.detokenizer.push(token), stop: null };
+    }
     const { emit, stop } = this.stops.push(this.detokenizer.push(token));
     if (stop !== null) this.stopped = true;
     return { text: emit, stop };

@@ -13,6 +13,8 @@ export class Request {
   readonly stop: readonly string[];
   /** Token ids that finish the request (stop_token_ids plus EOS unless ignore_eos). */
   readonly stopTokenIds: ReadonlySet<number>;
+  /** min_tokens: stop tokens are held back from sampling, and stop strings do not match, until this many are out. */
+  readonly minTokens: number;
   readonly logprobs: number | null;
   readonly promptLogprobs: number | null;
   readonly skipSpecialTokens: boolean;
@@ -46,6 +48,7 @@ export class Request {
     // A finished grammar allows only EOS: it must end the request even with ignoreEos.
     const eosStops = req.ignoreEos && (req.grammar ?? null) === null ? [] : eosTokenIds;
     this.stopTokenIds = new Set([...req.stopTokenIds, ...eosStops]);
+    this.minTokens = req.minTokens ?? 0;
     this.logprobs = req.logprobs;
     this.promptLogprobs = req.promptLogprobs;
     this.skipSpecialTokens = req.skipSpecialTokens ?? true;

@@ -84,6 +84,10 @@ export class StepSampler {
         penalties: state.penalties.snapshot(options),
         logprobs: request.logprobs,
         maskSlot: state.matcher === null ? null : fills.indexOf(state.matcher),
+        holdBack:
+          request.numOutputTokens < request.minTokens && request.stopTokenIds.size > 0
+            ? [...request.stopTokenIds]
+            : null,
       });
       owners.push(request.id);
     }

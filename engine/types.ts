@@ -22,6 +22,11 @@ export interface EngineRequest {
   /** Token ids that end the request (EOS ids are added by the engine unless ignoreEos). */
   readonly stopTokenIds: readonly number[];
   readonly ignoreEos: boolean;
+  /**
+   * vLLM's min_tokens: until this many tokens are out, stop tokens (EOS included) are held back from sampling,
+   * unless a grammar allows nothing else, and stop strings do not match. Absent = 0.
+   */
+  readonly minTokens?: number;
   /** Top alternatives per generated token; null = no logprobs. 0 = only the chosen token's. */
   readonly logprobs: number | null;
   /** Top alternatives per prompt token; null = none. */

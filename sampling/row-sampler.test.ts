@@ -17,7 +17,17 @@ function logitsOf(rows: number, seed: number): Float32Array {
 }
 
 function sampleSpec(row: number, options: SamplingOptions, extra: Partial<SampleRowSpec> = {}): SampleRowSpec {
-  return { kind: 'sample', row, options, uniform: null, penalties: null, logprobs: null, maskSlot: null, ...extra };
+  return {
+    kind: 'sample',
+    row,
+    options,
+    uniform: null,
+    penalties: null,
+    logprobs: null,
+    maskSlot: null,
+    holdBack: null,
+    ...extra,
+  };
 }
 
 test('a sampled row gives exactly what sampleToken gives on the main thread with the same draw, penalties and bias', () => {
@@ -82,6 +92,33 @@ test('a greedy row with −Inf entries (masked-out ids) still takes its finite a
   const { results } = sampler.sample(logits, [spec], null);
   assert.deepEqual(results, [
     { kind: 'token', token: best, logprob: logprobEntry(logits, best, 2, new Float32Array(VOCAB)) },
+  ]);
+});
+
+test('held-back ids (min_tokens) are never drawn while anything else is allowed; logprobs stay those of the raw row', () => {
+  const sampler = new RowSampler(VOCAB);
+  const logits = logitsOf(1, 6);
+  const order = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]! || a - b);
+  const [best, second, third] = order as [number, number, number];
+  const greedy = { ...DEFAULT_SAMPLING, temperature: 0 };
+  const spec = { ...sampleSpec(0, greedy), holdBack: [best, second], logprobs: 1 };
+  assert.deepEqual(sampler.sample(logits, [spec], null).results, [
+    { kind: 'token', token: third, logprob: logprobEntry(logits, third, 1, new Float32Array(VOCAB)) },
+  ]);
+  // Sampled rows too: many draws, never a held-back id.
+  for (let u = 0; u < 1; u += 0.01) {
+    const hot = { ...sampleSpec(0, { ...DEFAULT_SAMPLING, temperature: 2 }), uniform: u, holdBack: [best] };
+    const [r] = sampler.sample(logits, [hot], null).results;
+    assert.ok(r!.kind === 'token' && r!.token !== best, JSON.stringify(r));
+  }
+  // A grammar that allows only a held-back id (a finished JSON value allows only EOS) ends there anyway.
+  const onlyBest = { ...sampleSpec(0, greedy), maskSlot: 0, holdBack: [best] };
+  assert.deepEqual(sampler.sample(logits, [onlyBest], maskRows([[best]])).results, [
+    { kind: 'token', token: best, logprob: null },
+  ]);
+  // The step's logits are not changed for the next row that reads them.
+  assert.deepEqual(sampler.sample(logits, [sampleSpec(0, greedy)], null).results, [
+    { kind: 'token', token: best, logprob: null },
   ]);
 });
 

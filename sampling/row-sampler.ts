@@ -106,6 +106,13 @@ export class RowSampler {
         spec.penalties === null ? noPenalties() : penaltyState(spec.penalties),
       );
     }
+    if (spec.holdBack !== null) {
+      if (processed === raw) {
+        processed = this.processed;
+        processed.set(raw);
+      }
+      holdBack(processed, spec.holdBack);
+    }
     const token = sampleToken(processed, spec.options, drawOf(spec), this.samplingScratch);
     return {
       kind: 'token',
@@ -161,11 +168,28 @@ function drawOf(spec: SampleRowSpec): UniformSource {
   };
 }
 
-/** A free-text row at temperature 0 with no penalty or logit_bias: its token is the argmax of its raw logits. */
+/**
+ * Sets the held-back ids to −Infinity, unless that would leave no finite logit (a grammar that allows only EOS now:
+ * the output must end there), in which case the row is left as it was.
+ */
+function holdBack(row: Float32Array, ids: readonly number[]): void {
+  const saved = ids.map((id) => row[id]!);
+  for (const id of ids) if (id < row.length) row[id] = -Infinity;
+  for (const v of row) if (v !== -Infinity) return;
+  ids.forEach((id, i) => {
+    if (id < row.length) row[id] = saved[i]!;
+  });
+}
+
+/**
+ * A free-text row at temperature 0 with no penalty, logit_bias or held-back token: its token is the argmax of its
+ * raw logits.
+ */
 function plainGreedy(spec: RowSpec): spec is SampleRowSpec {
   return (
     spec.kind === 'sample' &&
     spec.maskSlot === null &&
+    spec.holdBack === null &&
     spec.options.temperature === 0 &&
     logitsProcessorsNeutral(spec.options)
   );

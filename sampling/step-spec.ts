@@ -28,6 +28,11 @@ export interface SampleRowSpec {
   readonly logprobs: number | null;
   /** Index of this row's bitmask in the step's StepMaskRows; null = free text. */
   readonly maskSlot: number | null;
+  /**
+   * Token ids held back from this draw (min_tokens: the stop tokens), unless nothing else is allowed; null = none.
+   * Logprobs are still those of the row before it (as vLLM reports them).
+   */
+  readonly holdBack: readonly number[] | null;
 }
 
 export type RowSpec = ScoreRowSpec | SampleRowSpec;

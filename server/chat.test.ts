@@ -28,6 +28,43 @@ function expectedText(promptLen: number, maxTokens: number, seed = 0): string {
   return s.tokenizer.decode(ids);
 }
 
+test("vLLM's min_tokens and stop_token_ids reach the EngineRequest; min_tokens above the token limit is a 400", async () => {
+  const ok = await s.post('/v1/chat/completions', {
+    model: MODEL,
+    messages,
+    max_tokens: 5,
+    min_tokens: 3,
+    stop_token_ids: [9, 11],
+  });
+  assert.equal(ok.status, 200, JSON.stringify(ok.json));
+  const req = s.engine.requests.at(-1)!;
+  assert.equal(req.minTokens, 3);
+  assert.deepEqual(req.stopTokenIds, [9, 11]);
+  const completion = await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', max_tokens: 4, min_tokens: 4 });
+  assert.equal(completion.status, 200, JSON.stringify(completion.json));
+  assert.equal(s.engine.requests.at(-1)!.minTokens, 4);
+  for (const [path, body, message] of [
+    [
+      '/v1/chat/completions',
+      { model: MODEL, messages, max_completion_tokens: 2, min_tokens: 3 },
+      'min_tokens must be at most max_completion_tokens (2), got 3.',
+    ],
+    [
+      '/v1/completions',
+      { model: MODEL, prompt: 'Hi', max_tokens: 2, min_tokens: 3 },
+      'min_tokens must be at most max_tokens (2), got 3.',
+    ],
+  ] as const) {
+    const refused = await s.post(path, body);
+    assert.equal(refused.status, 400, path);
+    assert.equal(refused.json.error.param, 'min_tokens');
+    assert.equal(refused.json.error.message, message);
+  }
+  const negative = await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', min_tokens: -1 });
+  assert.equal(negative.status, 400);
+  assert.equal(negative.json.error.param, 'min_tokens');
+});
+
 test('non-streaming chat: content, usage, and the EngineRequest it submits', async () => {
   const res = await s.client.chat.completions.create({
     model: MODEL,

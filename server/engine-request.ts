@@ -1,6 +1,7 @@
 // From a validated API request to EngineRequests: sampling options and one EngineRequest per choice (seeded
 // seed + i, so n choices differ yet replay exactly). The prompt and context checks are engine/prompt-checks.ts'.
-import { checkTokenId } from '../engine/prompt-checks.js';
+import { InvalidRequest } from '../engine/errors.js';
+import { checkTokenId, checkTokenIds } from '../engine/prompt-checks.js';
 import type { EngineRequest, SamplingOptions } from '../engine/types.js';
 import type { GrammarSpec } from '../grammar/spec.js';
 import { DEFAULT_SAMPLING } from '../engine/types.js';
@@ -12,6 +13,10 @@ export interface ChoiceSettings {
   readonly sampling: SamplingOptions;
   readonly stop: readonly string[];
   readonly ignoreEos: boolean;
+  /** stop_token_ids (EOS is added by the engine unless ignoreEos). */
+  readonly stopTokenIds: readonly number[];
+  /** min_tokens: no stop token or stop string before this many tokens (0 = off). */
+  readonly minTokens: number;
   readonly logprobs: number | null;
   readonly promptLogprobs: number | null;
   /** Every choice is held to this grammar (each with its own matcher); absent/null = free text. */
@@ -59,6 +64,24 @@ export function samplingOptions(req: SamplingFields, vocabSize: number): Samplin
   };
 }
 
+/** stop_token_ids, each checked against the vocabulary. */
+export function stopTokenIds(ids: readonly number[] | null | undefined, vocabSize: number): number[] {
+  const list = [...(ids ?? [])];
+  checkTokenIds(list, vocabSize, 'stop_token_ids');
+  return list;
+}
+
+/**
+ * min_tokens (0 when absent), refused above the request's token limit: vLLM's check, made against the limit the
+ * request resolves to (max_tokens, or what the context leaves) since that is the most it can generate.
+ */
+export function minTokensOf(minTokens: number | null | undefined, maxTokens: number, maxTokensParam: string): number {
+  const min = minTokens ?? 0;
+  if (min > maxTokens)
+    throw new InvalidRequest(`min_tokens must be at most ${maxTokensParam} (${maxTokens}), got ${min}.`, 'min_tokens');
+  return min;
+}
+
 export function stopStrings(stop: string | readonly string[] | null | undefined): string[] {
   if (stop === null || stop === undefined) return [];
   return typeof stop === 'string' ? [stop] : [...stop];
@@ -80,7 +103,8 @@ export function choiceRequests(
     maxTokens,
     sampling: seed === null ? settings.sampling : { ...settings.sampling, seed: seed + i },
     stop: settings.stop,
-    stopTokenIds: [],
+    stopTokenIds: settings.stopTokenIds,
+    minTokens: settings.minTokens,
     ignoreEos: settings.ignoreEos,
     logprobs: settings.logprobs,
     promptLogprobs: settings.promptLogprobs,

@@ -128,6 +128,13 @@ describe('request limits', () => {
         // Characters are code points: 8 emoji (16 UTF-16 units) fit a limit of 8, a ninth does not.
         assert.equal((await s.post('/v1/completions', completion({ stop: '😀'.repeat(8) }))).status, 200);
         assertRefused(await s.post('/v1/completions', completion({ stop: '😀'.repeat(9) })), 400, 'stop');
+        // stop_token_ids share the stop strings' cap.
+        assertRefused(
+          await s.post('/v1/completions', completion({ stop_token_ids: [5, 6, 7] })),
+          400,
+          'stop_token_ids',
+        );
+        assert.equal((await s.post('/v1/chat/completions', chat({ stop_token_ids: [5, 6] }))).status, 200);
         assertRefused(
           await s.post('/v1/completions', completion({ logit_bias: { 1: 1, 2: 1, 3: 1, 4: 1 } })),
           400,

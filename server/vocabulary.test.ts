@@ -19,7 +19,7 @@ test('the fixture pads its vocabulary (the premise of this test)', () => {
   assert.equal(s.tokenizer.idToToken(s.tokenizer.vocabSize), null);
 });
 
-test('a padding row id is refused with the same 400 by completions (ids, lists), logit_bias and /detokenize', async () => {
+test('a padding row id is refused with the same 400 by completions (ids, lists), logit_bias, stop_token_ids and /detokenize', async () => {
   const padded = s.tokenizer.vocabSize; // a model row with no token
   const last = s.tokenizer.vocabSize - 1;
   const refusals = [
@@ -37,6 +37,10 @@ test('a padding row id is refused with the same 400 by completions (ids, lists),
         max_tokens: 1,
         logit_bias: { [padded]: 5 },
       }),
+    ],
+    [
+      'stop_token_ids',
+      await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', max_tokens: 1, stop_token_ids: [2, padded] }),
     ],
     ['tokens', await s.post('/detokenize', { model: MODEL, tokens: [1, padded] })],
   ] as const;

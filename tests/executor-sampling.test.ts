@@ -86,6 +86,7 @@ describe('sampling in the executor worker', () => {
         penalties: tracker.snapshot(options),
         logprobs: 4,
         maskSlot: null,
+        holdBack: null,
       },
       {
         kind: 'sample',
@@ -95,6 +96,7 @@ describe('sampling in the executor worker', () => {
         penalties: null,
         logprobs: 2,
         maskSlot: 0,
+        holdBack: null,
       },
       {
         kind: 'sample',
@@ -104,6 +106,7 @@ describe('sampling in the executor worker', () => {
         penalties: null,
         logprobs: null,
         maskSlot: 1,
+        holdBack: null,
       },
     ];
   }

@@ -74,6 +74,16 @@ export function samplingFields(caps: RequestCaps) {
     stream: z.boolean().nullish(),
     stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
     ignore_eos: z.boolean().nullish(),
+    /** vLLM's: EOS and stop_token_ids cannot be sampled, and stop strings do not match, before this many tokens. */
+    min_tokens: z.int().min(0).nullish(),
+    /** vLLM's: token ids that end the output like EOS (the id is kept out of the text, its `stop_reason` set). */
+    stop_token_ids: z
+      .array(z.int().min(0))
+      .max(caps.maxStopStrings, {
+        error: (issue) =>
+          `At most ${caps.maxStopStrings} stop_token_ids, got ${(issue.input as unknown[]).length} (the stop strings' cap).`,
+      })
+      .nullish(),
     return_tokens_as_token_ids: z.boolean().nullish(),
     prompt_logprobs: z.int().min(0).max(MAX_LOGPROBS).nullish(),
     user: z.string().nullish(),
