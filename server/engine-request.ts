@@ -64,27 +64,28 @@ export function samplingOptions(req: SamplingFields, vocabSize: number): Samplin
   };
 }
 
-/** stop_token_ids, each checked against the vocabulary. */
-export function stopTokenIds(ids: readonly number[] | null | undefined, vocabSize: number): number[] {
-  const list = [...(ids ?? [])];
-  checkTokenIds(list, vocabSize, 'stop_token_ids');
-  return list;
-}
-
 /**
- * min_tokens (0 when absent), refused above the request's token limit: vLLM's check, made against the limit the
- * request resolves to (max_tokens, or what the context leaves) since that is the most it can generate.
+ * When a choice stops: stop strings, stop_token_ids (each checked against the vocabulary), ignore_eos, and
+ * min_tokens (0 when absent), refused above the request's token limit. That is vLLM's check, made against the limit
+ * the request resolves to (max_tokens, or what the context leaves; the smallest over a request's prompts), since
+ * that is the most it can generate.
  */
-export function minTokensOf(minTokens: number | null | undefined, maxTokens: number, maxTokensParam: string): number {
-  const min = minTokens ?? 0;
-  if (min > maxTokens)
-    throw new InvalidRequest(`min_tokens must be at most ${maxTokensParam} (${maxTokens}), got ${min}.`, 'min_tokens');
-  return min;
-}
-
-export function stopStrings(stop: string | readonly string[] | null | undefined): string[] {
-  if (stop === null || stop === undefined) return [];
-  return typeof stop === 'string' ? [stop] : [...stop];
+export function stopSettings(
+  req: SamplingFields,
+  vocabSize: number,
+  maxTokens: number,
+  maxTokensParam: string,
+): Pick<ChoiceSettings, 'stop' | 'stopTokenIds' | 'minTokens' | 'ignoreEos'> {
+  const stopTokenIds = [...(req.stop_token_ids ?? [])];
+  checkTokenIds(stopTokenIds, vocabSize, 'stop_token_ids');
+  const minTokens = req.min_tokens ?? 0;
+  if (minTokens > maxTokens)
+    throw new InvalidRequest(
+      `min_tokens must be at most ${maxTokensParam} (${maxTokens}), got ${minTokens}.`,
+      'min_tokens',
+    );
+  const stop = req.stop === null || req.stop === undefined ? [] : typeof req.stop === 'string' ? [req.stop] : req.stop;
+  return { stop: [...stop], stopTokenIds, minTokens, ignoreEos: req.ignore_eos ?? false };
 }
 
 /** `n` EngineRequests for one prompt; choice i has id `${requestId}-${firstIndex + i}` and seed + i. */

@@ -5,14 +5,7 @@ import type { AppEnv } from '../app-env.js';
 import { candidatesPerPrompt } from '../best-of.js';
 import { collectCompletion, streamCompletion, type CompletionPrompt } from '../completion-response.js';
 import { checkTokenIds, resolveMaxTokens } from '../../engine/prompt-checks.js';
-import {
-  checkModel,
-  choiceRequests,
-  minTokensOf,
-  samplingOptions,
-  stopStrings,
-  stopTokenIds,
-} from '../engine-request.js';
+import { checkModel, choiceRequests, samplingOptions, stopSettings } from '../engine-request.js';
 import { logPrompt, respondWithGeneration } from '../generate.js';
 import { checkChoiceCount, checkPromptTokens, limitMaxTokens } from '../limits.js';
 import { TokenNames } from '../logprobs.js';
@@ -70,7 +63,6 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
       const requested = limitMaxTokens(req.max_tokens, p.ids.length, opts.limits, opts.maxModelLen);
       return resolveMaxTokens(p.ids.length, requested, opts.maxModelLen, 'prompt');
     });
-    const minTokens = Math.max(0, ...maxTokens.map((max) => minTokensOf(req.min_tokens, max, 'max_tokens')));
     const logprobs = req.logprobs ?? null;
     const echo = req.echo ?? false;
     const promptTopLogprobs = req.prompt_logprobs ?? null;
@@ -80,10 +72,7 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
     const enginePromptLogprobs = Math.max(promptTopLogprobs ?? -1, echoScored ? logprobs : -1);
     const settings = {
       sampling: samplingOptions(req, opts.vocabSize),
-      stop: stopStrings(req.stop),
-      stopTokenIds: stopTokenIds(req.stop_token_ids, opts.vocabSize),
-      minTokens,
-      ignoreEos: req.ignore_eos ?? false,
+      ...stopSettings(req, opts.vocabSize, Math.min(...maxTokens), 'max_tokens'),
       // best_of ranks candidates by the sampled tokens' logprobs, so it needs them even when the client does not.
       logprobs: candidates > (req.n ?? 1) ? (logprobs ?? 0) : logprobs,
       promptLogprobs: enginePromptLogprobs < 0 ? null : enginePromptLogprobs,
