@@ -250,6 +250,47 @@ describe('LatentEngine', () => {
     assert.notEqual(later.tokens[1], first);
   });
 
+  it('include_stop_str_in_output keeps the stop string that ended the text, found mid-stream or at the end', async () => {
+    const { engine } = setup({ eosAfter: { length: 14, eosId: EOS } });
+    const p = prompt(5, 6);
+    const full = await collect(engine.submit(request('full', p, { maxTokens: 12 })));
+    const stop = full.text.slice(4, 6);
+    const kept = await collect(
+      engine.submit(request('kept', p, { maxTokens: 12, stop: [stop], includeStopStrInOutput: true })),
+    );
+    assert.equal(kept.finish.stopReason, stop);
+    assert.equal(kept.text, full.text.slice(0, full.text.indexOf(stop) + stop.length));
+    // A stop string held back when EOS ends the output (its last letters, a prefix of a longer stop): not a match.
+    const tail = full.text.slice(-2);
+    const held = await collect(
+      engine.submit(request('held', p, { maxTokens: 12, stop: [`${tail}zz`], includeStopStrInOutput: true })),
+    );
+    assert.equal(held.text, full.text);
+  });
+
+  it('allowed_token_ids: every token comes from the set (EOS too, so only a listed EOS can end it)', async () => {
+    const { engine } = setup({ eosAfter: { length: 8, eosId: EOS } });
+    const p = prompt(2, 5);
+    const allowed = [7, 11, 12];
+    const only = await collect(engine.submit(request('only', p, { maxTokens: 10, allowedTokenIds: allowed })));
+    assert.equal(only.tokens.length, 10);
+    assert.ok(
+      only.tokens.every((t) => allowed.includes(t)),
+      `${only.tokens}`,
+    );
+    assert.equal(only.finish.reason, 'length');
+    const withEos = await collect(
+      engine.submit(request('eos', p, { maxTokens: 10, allowedTokenIds: [...allowed, EOS] })),
+    );
+    assert.equal(withEos.finish.reason, 'stop');
+    assert.equal(withEos.tokens.at(-1), EOS);
+    assert.ok(withEos.tokens.length <= 4, `${withEos.tokens}`); // by the 4th token EOS is the model's own choice
+    assert.ok(
+      withEos.tokens.every((t) => allowed.includes(t) || t === EOS),
+      `${withEos.tokens}`,
+    );
+  });
+
   it('min_tokens: stop strings match only in the text after the first min_tokens tokens', async () => {
     const { engine } = setup();
     const p = prompt(5, 6);

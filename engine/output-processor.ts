@@ -1,5 +1,5 @@
 // Turns a request's generated tokens into the text a client sees: incremental detokenization, then stop
-// strings (held back while they might still match, cut when they do).
+// strings (held back while they might still match, cut when they do; kept, with include_stop_str_in_output).
 import type { Decoder } from './detokenizer.js';
 import { IncrementalDetokenizer } from './detokenizer.js';
 import type { Request } from './request.js';
@@ -12,11 +12,13 @@ export class OutputProcessor {
   private readonly detokenizer: IncrementalDetokenizer;
   private readonly stops: StopChecker;
   private stopped = false;
+  private readonly includeStop: boolean;
   /** Tokens whose text passes straight through, unmatched (min_tokens), before stop strings are checked. */
   private unmatched: number;
 
   constructor(decoder: Decoder, request: Request) {
     this.unmatched = request.minTokens;
+    this.includeStop = request.includeStopStr;
     this.detokenizer = new IncrementalDetokenizer(decoder, {
       skipSpecialTokens: request.skipSpecialTokens,
       promptTail: request.promptIds.slice(-PROMPT_CONTEXT_TOKENS),
@@ -33,7 +35,7 @@ export class OutputProcessor {
     }
     const { emit, stop } = this.stops.push(this.detokenizer.push(token));
     if (stop !== null) this.stopped = true;
-    return { text: emit, stop };
+    return { text: stop !== null && this.includeStop ? emit + stop : emit, stop };
   }
 
   /** Text still held back when the request ends for another reason (EOS, length). */
@@ -41,6 +43,7 @@ export class OutputProcessor {
     if (this.stopped) return '';
     const { emit, stop } = this.stops.push(this.detokenizer.flush());
     this.stopped = true;
-    return stop !== null ? emit : emit + this.stops.flush();
+    if (stop !== null) return this.includeStop ? emit + stop : emit;
+    return emit + this.stops.flush();
   }
 }

@@ -15,6 +15,10 @@ export class Request {
   readonly stopTokenIds: ReadonlySet<number>;
   /** min_tokens: stop tokens are held back from sampling, and stop strings do not match, until this many are out. */
   readonly minTokens: number;
+  /** include_stop_str_in_output */
+  readonly includeStopStr: boolean;
+  /** allowed_token_ids; null = every id. */
+  readonly allowedTokenIds: readonly number[] | null;
   readonly logprobs: number | null;
   readonly promptLogprobs: number | null;
   readonly skipSpecialTokens: boolean;
@@ -49,6 +53,8 @@ export class Request {
     const eosStops = req.ignoreEos && (req.grammar ?? null) === null ? [] : eosTokenIds;
     this.stopTokenIds = new Set([...req.stopTokenIds, ...eosStops]);
     this.minTokens = req.minTokens ?? 0;
+    this.includeStopStr = req.includeStopStrInOutput ?? false;
+    this.allowedTokenIds = req.allowedTokenIds ?? null;
     this.logprobs = req.logprobs;
     this.promptLogprobs = req.promptLogprobs;
     this.skipSpecialTokens = req.skipSpecialTokens ?? true;

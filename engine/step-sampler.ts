@@ -88,6 +88,7 @@ export class StepSampler {
           request.numOutputTokens < request.minTokens && request.stopTokenIds.size > 0
             ? [...request.stopTokenIds]
             : null,
+        allowed: request.allowedTokenIds,
       });
       owners.push(request.id);
     }

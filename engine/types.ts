@@ -27,6 +27,10 @@ export interface EngineRequest {
    * unless a grammar allows nothing else, and stop strings do not match. Absent = 0.
    */
   readonly minTokens?: number;
+  /** vLLM's include_stop_str_in_output: the stop string that ended the output stays in its text. Absent = false. */
+  readonly includeStopStrInOutput?: boolean;
+  /** vLLM's allowed_token_ids: only these ids can be sampled. Absent or null = every id. */
+  readonly allowedTokenIds?: readonly number[] | null;
   /** Top alternatives per generated token; null = no logprobs. 0 = only the chosen token's. */
   readonly logprobs: number | null;
   /** Top alternatives per prompt token; null = none. */

@@ -26,6 +26,7 @@ function sampleSpec(row: number, options: SamplingOptions, extra: Partial<Sample
     logprobs: null,
     maskSlot: null,
     holdBack: null,
+    allowed: null,
     ...extra,
   };
 }
@@ -119,6 +120,35 @@ test('held-back ids (min_tokens) are never drawn while anything else is allowed;
   // The step's logits are not changed for the next row that reads them.
   assert.deepEqual(sampler.sample(logits, [sampleSpec(0, greedy)], null).results, [
     { kind: 'token', token: best, logprob: null },
+  ]);
+});
+
+test('allowed ids (allowed_token_ids): the draw keeps to them; with a grammar that allows none of them the row fails', () => {
+  const sampler = new RowSampler(VOCAB);
+  const logits = logitsOf(1, 8);
+  const order = [...logits.keys()].sort((a, b) => logits[b]! - logits[a]! || a - b);
+  const allowed = [order[5]!, order[9]!, order[20]!];
+  const greedy = { ...DEFAULT_SAMPLING, temperature: 0 };
+  assert.deepEqual(sampler.sample(logits, [sampleSpec(0, greedy, { allowed, logprobs: 0 })], null).results, [
+    { kind: 'token', token: order[5]!, logprob: logprobEntry(logits, order[5]!, 0, new Float32Array(VOCAB)) },
+  ]);
+  const seen = new Set<number>();
+  for (let u = 0; u < 1; u += 0.01) {
+    const hot = sampleSpec(0, { ...DEFAULT_SAMPLING, temperature: 3 }, { uniform: u, allowed });
+    const [r] = sampler.sample(logits, [hot], null).results;
+    assert.ok(r!.kind === 'token', JSON.stringify(r));
+    seen.add(r!.kind === 'token' ? r!.token : -1);
+  }
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    [...allowed].sort((a, b) => a - b),
+  );
+  const masked = sampleSpec(0, greedy, { allowed, maskSlot: 0 });
+  assert.deepEqual(sampler.sample(logits, [masked], maskRows([[order[0]!, order[1]!]])).results, [
+    { kind: 'failed', code: 'grammar_error', message: 'grammar: it allows none of allowed_token_ids' },
+  ]);
+  assert.deepEqual(sampler.sample(logits, [masked], maskRows([[order[0]!, order[9]!]])).results, [
+    { kind: 'token', token: order[9]!, logprob: null },
   ]);
 });
 

@@ -97,9 +97,18 @@ export class RowSampler {
       raw = this.masked;
     }
     let processed = raw;
-    if (!logitsProcessorsNeutral(spec.options)) {
+    if (spec.allowed !== null) {
+      if (!keepOnly(raw, spec.allowed, this.processed))
+        return spec.maskSlot !== null
+          ? { kind: 'failed', code: 'grammar_error', message: 'grammar: it allows none of allowed_token_ids' }
+          : { kind: 'failed', code: 'non_finite_logits', message: 'no id of allowed_token_ids has a finite logit' };
       processed = this.processed;
-      processed.set(raw);
+    }
+    if (!logitsProcessorsNeutral(spec.options)) {
+      if (processed === raw) {
+        processed = this.processed;
+        processed.set(raw);
+      }
       applyLogitsProcessors(
         processed,
         spec.options,
@@ -169,6 +178,21 @@ function drawOf(spec: SampleRowSpec): UniformSource {
 }
 
 /**
+ * out = row with every id outside `ids` at −Infinity; false when none of `ids` has a finite value there (a grammar
+ * masked them all). Ids are in the vocabulary (the server checks them).
+ */
+function keepOnly(row: Float32Array, ids: readonly number[], out: Float32Array): boolean {
+  out.fill(-Infinity);
+  let finite = false;
+  for (const id of ids) {
+    const v = row[id]!;
+    out[id] = v;
+    if (v !== -Infinity) finite = true;
+  }
+  return finite;
+}
+
+/**
  * Sets the held-back ids to −Infinity, unless that would leave no finite logit (a grammar that allows only EOS now:
  * the output must end there), in which case the row is left as it was.
  */
@@ -182,14 +206,15 @@ function holdBack(row: Float32Array, ids: readonly number[]): void {
 }
 
 /**
- * A free-text row at temperature 0 with no penalty, logit_bias or held-back token: its token is the argmax of its
- * raw logits.
+ * A free-text row at temperature 0 with no penalty, logit_bias, held-back or allowed-only token: its token is the
+ * argmax of its raw logits.
  */
 function plainGreedy(spec: RowSpec): spec is SampleRowSpec {
   return (
     spec.kind === 'sample' &&
     spec.maskSlot === null &&
     spec.holdBack === null &&
+    spec.allowed === null &&
     spec.options.temperature === 0 &&
     logitsProcessorsNeutral(spec.options)
   );

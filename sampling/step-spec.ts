@@ -33,6 +33,8 @@ export interface SampleRowSpec {
    * Logprobs are still those of the row before it (as vLLM reports them).
    */
   readonly holdBack: readonly number[] | null;
+  /** allowed_token_ids: the only ids this draw may give (the rest count as masked); null = every id. */
+  readonly allowed: readonly number[] | null;
 }
 
 export type RowSpec = ScoreRowSpec | SampleRowSpec;

@@ -28,7 +28,7 @@ function expectedText(promptLen: number, maxTokens: number, seed = 0): string {
   return s.tokenizer.decode(ids);
 }
 
-test("vLLM's min_tokens and stop_token_ids reach the EngineRequest; min_tokens above the token limit is a 400", async () => {
+test("vLLM's min_tokens, stop_token_ids, include_stop_str_in_output and allowed_token_ids reach the EngineRequest; bad values are 400s", async () => {
   const ok = await s.post('/v1/chat/completions', {
     model: MODEL,
     messages,
@@ -60,6 +60,19 @@ test("vLLM's min_tokens and stop_token_ids reach the EngineRequest; min_tokens a
     assert.equal(refused.json.error.param, 'min_tokens');
     assert.equal(refused.json.error.message, message);
   }
+  const more = await s.post('/v1/completions', {
+    model: MODEL,
+    prompt: 'Hi',
+    max_tokens: 2,
+    include_stop_str_in_output: true,
+    allowed_token_ids: [5, 9, 5],
+  });
+  assert.equal(more.status, 200, JSON.stringify(more.json));
+  assert.equal(s.engine.requests.at(-1)!.includeStopStrInOutput, true);
+  assert.deepEqual(s.engine.requests.at(-1)!.allowedTokenIds, [5, 9]);
+  const empty = await s.post('/v1/chat/completions', { model: MODEL, messages, allowed_token_ids: [] });
+  assert.equal(empty.status, 400);
+  assert.equal(empty.json.error.param, 'allowed_token_ids');
   const negative = await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', min_tokens: -1 });
   assert.equal(negative.status, 400);
   assert.equal(negative.json.error.param, 'min_tokens');

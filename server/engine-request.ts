@@ -17,6 +17,10 @@ export interface ChoiceSettings {
   readonly stopTokenIds: readonly number[];
   /** min_tokens: no stop token or stop string before this many tokens (0 = off). */
   readonly minTokens: number;
+  /** include_stop_str_in_output */
+  readonly includeStopStrInOutput: boolean;
+  /** allowed_token_ids; null = every id. */
+  readonly allowedTokenIds: readonly number[] | null;
   readonly logprobs: number | null;
   readonly promptLogprobs: number | null;
   /** Every choice is held to this grammar (each with its own matcher); absent/null = free text. */
@@ -65,19 +69,26 @@ export function samplingOptions(req: SamplingFields, vocabSize: number): Samplin
 }
 
 /**
- * When a choice stops: stop strings, stop_token_ids (each checked against the vocabulary), ignore_eos, and
- * min_tokens (0 when absent), refused above the request's token limit. That is vLLM's check, made against the limit
- * the request resolves to (max_tokens, or what the context leaves; the smallest over a request's prompts), since
- * that is the most it can generate.
+ * Which tokens a choice may produce and when it stops: allowed_token_ids and stop_token_ids (each id checked
+ * against the vocabulary), stop strings, include_stop_str_in_output, ignore_eos, and min_tokens (0 when absent),
+ * refused above the request's token limit. That is vLLM's check, made against the limit the request resolves to
+ * (max_tokens, or what the context leaves; the smallest over a request's prompts), since that is the most it can
+ * generate.
  */
-export function stopSettings(
+export function outputSettings(
   req: SamplingFields,
   vocabSize: number,
   maxTokens: number,
   maxTokensParam: string,
-): Pick<ChoiceSettings, 'stop' | 'stopTokenIds' | 'minTokens' | 'ignoreEos'> {
+): Pick<
+  ChoiceSettings,
+  'stop' | 'stopTokenIds' | 'minTokens' | 'ignoreEos' | 'includeStopStrInOutput' | 'allowedTokenIds'
+> {
   const stopTokenIds = [...(req.stop_token_ids ?? [])];
   checkTokenIds(stopTokenIds, vocabSize, 'stop_token_ids');
+  const allowedTokenIds =
+    req.allowed_token_ids === null || req.allowed_token_ids === undefined ? null : [...new Set(req.allowed_token_ids)];
+  if (allowedTokenIds !== null) checkTokenIds(allowedTokenIds, vocabSize, 'allowed_token_ids');
   const minTokens = req.min_tokens ?? 0;
   if (minTokens > maxTokens)
     throw new InvalidRequest(
@@ -85,7 +96,14 @@ export function stopSettings(
       'min_tokens',
     );
   const stop = req.stop === null || req.stop === undefined ? [] : typeof req.stop === 'string' ? [req.stop] : req.stop;
-  return { stop: [...stop], stopTokenIds, minTokens, ignoreEos: req.ignore_eos ?? false };
+  return {
+    stop: [...stop],
+    stopTokenIds,
+    minTokens,
+    ignoreEos: req.ignore_eos ?? false,
+    includeStopStrInOutput: req.include_stop_str_in_output ?? false,
+    allowedTokenIds,
+  };
 }
 
 /** `n` EngineRequests for one prompt; choice i has id `${requestId}-${firstIndex + i}` and seed + i. */
@@ -106,6 +124,8 @@ export function choiceRequests(
     stop: settings.stop,
     stopTokenIds: settings.stopTokenIds,
     minTokens: settings.minTokens,
+    includeStopStrInOutput: settings.includeStopStrInOutput,
+    allowedTokenIds: settings.allowedTokenIds,
     ignoreEos: settings.ignoreEos,
     logprobs: settings.logprobs,
     promptLogprobs: settings.promptLogprobs,

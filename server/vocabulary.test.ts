@@ -19,7 +19,7 @@ test('the fixture pads its vocabulary (the premise of this test)', () => {
   assert.equal(s.tokenizer.idToToken(s.tokenizer.vocabSize), null);
 });
 
-test('a padding row id is refused with the same 400 by completions (ids, lists), logit_bias, stop_token_ids and /detokenize', async () => {
+test('a padding row id is refused with the same 400 by completions (ids, lists), logit_bias, stop_token_ids, allowed_token_ids and /detokenize', async () => {
   const padded = s.tokenizer.vocabSize; // a model row with no token
   const last = s.tokenizer.vocabSize - 1;
   const refusals = [
@@ -41,6 +41,15 @@ test('a padding row id is refused with the same 400 by completions (ids, lists),
     [
       'stop_token_ids',
       await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', max_tokens: 1, stop_token_ids: [2, padded] }),
+    ],
+    [
+      'allowed_token_ids',
+      await s.post('/v1/chat/completions', {
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Hi' }],
+        max_tokens: 1,
+        allowed_token_ids: [padded],
+      }),
     ],
     ['tokens', await s.post('/detokenize', { model: MODEL, tokens: [1, padded] })],
   ] as const;

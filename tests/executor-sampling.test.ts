@@ -87,6 +87,7 @@ describe('sampling in the executor worker', () => {
         logprobs: 4,
         maskSlot: null,
         holdBack: null,
+        allowed: null,
       },
       {
         kind: 'sample',
@@ -97,6 +98,7 @@ describe('sampling in the executor worker', () => {
         logprobs: 2,
         maskSlot: 0,
         holdBack: null,
+        allowed: null,
       },
       {
         kind: 'sample',
@@ -107,6 +109,7 @@ describe('sampling in the executor worker', () => {
         logprobs: null,
         maskSlot: 1,
         holdBack: null,
+        allowed: null,
       },
     ];
   }

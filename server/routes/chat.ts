@@ -8,7 +8,7 @@ import type { EngineRequest } from '../../engine/types.js';
 import type { AppContext, AppEnv } from '../app-env.js';
 import { collectChat, streamChat, type ChatResponseContext } from '../chat-response.js';
 import { resolveMaxTokens } from '../../engine/prompt-checks.js';
-import { checkModel, choiceRequests, samplingOptions, stopSettings } from '../engine-request.js';
+import { checkModel, choiceRequests, samplingOptions, outputSettings } from '../engine-request.js';
 import { logPrompt, respondWithGeneration } from '../generate.js';
 import { checkChoiceCount, checkPromptTokens, limitMaxTokens } from '../limits.js';
 import { TokenNames } from '../logprobs.js';
@@ -125,7 +125,7 @@ export async function prepareChat(
     maxTokens,
     {
       sampling: samplingOptions(req, opts.vocabSize),
-      ...stopSettings(req, opts.vocabSize, maxTokens, param),
+      ...outputSettings(req, opts.vocabSize, maxTokens, param),
       logprobs: topLogprobs,
       promptLogprobs: promptTopLogprobs,
       grammar: constraint.grammar,

@@ -5,7 +5,7 @@ import type { AppEnv } from '../app-env.js';
 import { candidatesPerPrompt } from '../best-of.js';
 import { collectCompletion, streamCompletion, type CompletionPrompt } from '../completion-response.js';
 import { checkTokenIds, resolveMaxTokens } from '../../engine/prompt-checks.js';
-import { checkModel, choiceRequests, samplingOptions, stopSettings } from '../engine-request.js';
+import { checkModel, choiceRequests, samplingOptions, outputSettings } from '../engine-request.js';
 import { logPrompt, respondWithGeneration } from '../generate.js';
 import { checkChoiceCount, checkPromptTokens, limitMaxTokens } from '../limits.js';
 import { TokenNames } from '../logprobs.js';
@@ -72,7 +72,7 @@ export function addCompletionsRoute(app: Hono<AppEnv>, opts: RouteOptions): void
     const enginePromptLogprobs = Math.max(promptTopLogprobs ?? -1, echoScored ? logprobs : -1);
     const settings = {
       sampling: samplingOptions(req, opts.vocabSize),
-      ...stopSettings(req, opts.vocabSize, Math.min(...maxTokens), 'max_tokens'),
+      ...outputSettings(req, opts.vocabSize, Math.min(...maxTokens), 'max_tokens'),
       // best_of ranks candidates by the sampled tokens' logprobs, so it needs them even when the client does not.
       logprobs: candidates > (req.n ?? 1) ? (logprobs ?? 0) : logprobs,
       promptLogprobs: enginePromptLogprobs < 0 ? null : enginePromptLogprobs,

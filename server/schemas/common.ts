@@ -76,6 +76,10 @@ export function samplingFields(caps: RequestCaps) {
     ignore_eos: z.boolean().nullish(),
     /** vLLM's: EOS and stop_token_ids cannot be sampled, and stop strings do not match, before this many tokens. */
     min_tokens: z.int().min(0).nullish(),
+    /** vLLM's: the stop string that ended the output stays in its text. */
+    include_stop_str_in_output: z.boolean().nullish(),
+    /** vLLM's: only these token ids can be sampled. */
+    allowed_token_ids: z.array(z.int().min(0)).min(1, 'allowed_token_ids must not be empty.').nullish(),
     /** vLLM's: token ids that end the output like EOS (the id is kept out of the text, its `stop_reason` set). */
     stop_token_ids: z
       .array(z.int().min(0))
