@@ -9,6 +9,7 @@ import {
   logSoftmax,
   sampleToken,
   scaledExp,
+  scaledExpBucketed,
   topK,
 } from './sample-token.js';
 import { Rng } from '../util/rng.js';
@@ -359,6 +360,46 @@ test('property: the filtered tokens are the brute-force set, with their mass', (
       assert.ok(ref.size - count <= 1, `kept ${count} of ${ref.size}`); // the reference may keep one boundary token more
       const sum = got.reduce((a, id) => a + scratch.probs[id]!, 0);
       assert.ok(Math.abs(sum - mass) <= 1e-9 * sum, `mass ${mass} vs ${sum}`);
+    }),
+    { numRuns: 400 },
+  );
+});
+
+test('property: the one-pass exp and bucket tally equals scaledExp then filterTokens, value for value', () => {
+  const arb = fc.record({
+    raw: fc.array(fc.oneof(fc.integer({ min: -4000, max: 60 }), fc.constant(Number.NEGATIVE_INFINITY)), {
+      minLength: 1,
+      maxLength: 300,
+    }),
+    temperature: fc.constantFrom(0.01, 0.3, 0.7, 1, 2),
+    topP: fc.constantFrom(1, 0.95, 0.5),
+    topK: fc.constantFrom(0, 1, 20),
+    minP: fc.constantFrom(0, 0.05),
+  });
+  const a = new SamplingScratch();
+  const b = new SamplingScratch();
+  fc.assert(
+    fc.property(arb, ({ raw, ...params }) => {
+      const logits = Float32Array.from(raw, (x) => x / 4);
+      const n = logits.length;
+      let max = -Infinity;
+      for (const v of logits) if (v > max) max = v;
+      if (max === -Infinity) return;
+      const cut = {
+        max,
+        t: params.temperature,
+        k: params.topK > 0 ? params.topK : n,
+        minP: params.minP,
+        topP: params.topP,
+      };
+      a.ensure(n);
+      b.ensure(n);
+      scaledExp(logits, max, params.temperature, a.probs);
+      const twoPass = filterTokens(logits, cut, a);
+      const onePass = filterTokens(logits, cut, b, scaledExpBucketed(logits, cut, b));
+      assert.deepEqual(onePass, twoPass);
+      assert.deepEqual(b.probs.subarray(0, n), a.probs.subarray(0, n));
+      assert.deepEqual(b.ids.subarray(0, onePass.count), a.ids.subarray(0, twoPass.count));
     }),
     { numRuns: 400 },
   );
