@@ -14,7 +14,8 @@ import { writeReport } from '../loadtest/write-report.js';
 import { UsageError, intOption, numberOption } from './options.js';
 
 export const BENCH_USAGE = `latentserve bench serve --base-url URL [--model NAME] [--endpoint chat|completions] [--concurrency 1,4,16]
-    [--request-rate inf|R] [--burstiness B] [--num-prompts N] [--input-len L] [--output-len L] [--dataset random|FILE.jsonl]
+    [--request-rate inf|R] [--burstiness B] [--num-prompts N] [--input-len L] [--output-len L]
+    [--temperature T (default 0: greedy)] [--top-p P] [--top-k K] [--min-p P] [--dataset random|FILE.jsonl]
     [--seed S] [--goodput ttft:MS,tpot:MS,e2el:MS] [--percentiles 90,99] [--max-duration S] [--api-key K] [--label NAME]
     [--save-detailed] [--allow-remote] [--out DIR]
   latentserve bench http --base-url URL [--connections C] [--duration S] [--model NAME] [--endpoint chat|completions]
@@ -71,6 +72,10 @@ async function benchServe(argv: string[]): Promise<void> {
       'num-prompts': { type: 'string', default: '64' },
       'input-len': { type: 'string', default: '256' },
       'output-len': { type: 'string', default: '128' },
+      temperature: { type: 'string', default: '0' },
+      'top-p': { type: 'string' },
+      'top-k': { type: 'string' },
+      'min-p': { type: 'string' },
       dataset: { type: 'string', default: 'random' },
       seed: { type: 'string', default: '0' },
       goodput: { type: 'string' },
@@ -101,6 +106,12 @@ async function benchServe(argv: string[]): Promise<void> {
       burstiness: numberOption('--burstiness', values.burstiness, Number.MIN_VALUE),
       inputLen: intOption('--input-len', values['input-len'], 1),
       outputLen: intOption('--output-len', values['output-len'], 1),
+      sampling: {
+        temperature: numberOption('--temperature', values.temperature, 0, 2),
+        topP: values['top-p'] === undefined ? null : numberOption('--top-p', values['top-p'], Number.MIN_VALUE, 1),
+        topK: values['top-k'] === undefined ? null : intOption('--top-k', values['top-k'], -1),
+        minP: values['min-p'] === undefined ? null : numberOption('--min-p', values['min-p'], 0, 1),
+      },
       dataset: values.dataset,
       seed: intOption('--seed', values.seed, 0),
       goodput: values.goodput === undefined ? null : parse(() => parseGoodput(values.goodput!)),

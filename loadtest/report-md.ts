@@ -1,7 +1,7 @@
 // report.md: the settings, a summary table per run, the full latency statistics, the HTTP-overhead table and the
 // charts, in Markdown that renders on GitHub.
 import { LATENCY_METRICS, percentileKey, type LatencyMetric } from './metrics.js';
-import type { BenchResults, HttpBenchResult, RunResult } from './results.js';
+import type { BenchResults, BenchSettings, HttpBenchResult, RunResult } from './results.js';
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const align = header.map((_, i) => (i < 2 ? '---' : '---:'));
@@ -124,6 +124,7 @@ export function reportMarkdown(results: BenchResults, charts: readonly { file: s
     `- target: ${s.base_url} (${s.backend === 'openai-chat' ? '/v1/chat/completions' : '/v1/completions'}, streamed)`,
     `- served: ${[...new Set(results.runs.map((r) => (r.label === r.model_id ? r.model_id : `${r.label} (model ${r.model_id})`)))].join(', ') || '–'}`,
     `- dataset: ${s.dataset}${s.dataset === 'random' ? `, ${s.input_len} prompt tokens, ${s.output_len} output tokens` : ''}; ignore_eos ${s.ignore_eos ? 'on' : 'off'}; seed ${s.seed}`,
+    `- sampling: ${samplingText(s.sampling)}`,
     `- arrivals: request rate ${rate}${rate === 'inf' ? ' (all at once, paced by concurrency)' : ` req/s, burstiness ${burst}${burst === 1 ? ' (Poisson)' : ' (gamma)'}`}`,
     `- token counts: ${s.token_counts === 'usage' ? "the server's usage" : s.token_counts === 'tokenize' ? 're-tokenized through /tokenize' : 'content chunks (approximate)'}; goodput SLO: ${slo}`,
     ...(s.max_duration_s === null ? [] : [`- max duration per level: ${s.max_duration_s} s`]),
@@ -157,4 +158,14 @@ export function reportMarkdown(results: BenchResults, charts: readonly { file: s
     for (const c of charts) lines.push(`![${c.title}](${c.file})`, '');
   }
   return `${lines.join('\n').trimEnd()}\n`;
+}
+
+/** `greedy`, or the temperature and whichever filters were sent. */
+function samplingText(sampling: BenchSettings['sampling']): string {
+  if (sampling.temperature === 0) return 'greedy (temperature 0)';
+  const parts = [`temperature ${sampling.temperature}`];
+  if (sampling.topP !== null) parts.push(`top_p ${sampling.topP}`);
+  if (sampling.topK !== null) parts.push(`top_k ${sampling.topK}`);
+  if (sampling.minP !== null) parts.push(`min_p ${sampling.minP}`);
+  return parts.join(', ');
 }

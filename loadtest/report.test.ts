@@ -59,6 +59,7 @@ const results: BenchResults = {
     ignore_eos: true,
     token_counts: 'usage',
     max_duration_s: null,
+    sampling: { temperature: 0.7, topP: 0.95, topK: null, minP: null },
   },
   runs: runs.map((r) => r.result),
   http: [],
@@ -70,6 +71,7 @@ describe('report.md', () => {
     const md = reportMarkdown(results, charts(runs, [90, 99]));
     assert.match(md, /\| float32 \| 1 \| 3 \| 0 \| 2\.00 \| 1\.50 \| 4\.5 \| 16\.5 \| 200\.0 \|/);
     assert.match(md, /\| int8 \| 4 \|/);
+    assert.ok(md.includes('- sampling: temperature 0.7, top_p 0.95\n'), 'the sampling settings are stated');
     for (const h of [
       '### TTFT',
       '### TPOT',

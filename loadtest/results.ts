@@ -1,6 +1,7 @@
 // What `bench serve` measures and writes to results.json. Each run (one label × one concurrency level) carries
 // vLLM's result keys (`request_throughput`, `mean_ttft_ms`, `p99_itl_ms`, …); `--save-detailed` adds vLLM's
 // per-request arrays (seconds, as vLLM writes them).
+import type { SamplingSpec } from './client/stream-request.js';
 import type { GoodputSlo, ServingMetrics } from './metrics.js';
 
 /** Per-request data kept in memory for the distribution chart; written only with --save-detailed. */
@@ -47,6 +48,8 @@ export interface BenchSettings {
   /** Whether token counts came from the server's `usage` (else re-tokenized through /tokenize, or chunk counts). */
   readonly token_counts: 'usage' | 'tokenize' | 'chunks';
   readonly max_duration_s: number | null;
+  /** What every request asked the sampler for (temperature 0: greedy). */
+  readonly sampling: SamplingSpec;
 }
 
 export interface HttpBenchResult {

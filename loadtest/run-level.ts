@@ -3,7 +3,7 @@
 // deadline nothing new is sent and requests in flight are aborted; those are reported as cancelled, not failed.
 import { setMaxListeners } from 'node:events';
 import { arrivalOffsetsMs, type ArrivalProcess } from './arrivals.js';
-import { streamRequest, type StreamOutcome } from './client/stream-request.js';
+import { streamRequest, type SamplingSpec, type StreamOutcome } from './client/stream-request.js';
 import type { Target } from './client/target.js';
 import type { BenchPrompt } from './dataset.js';
 
@@ -16,6 +16,8 @@ export interface LevelOptions {
   readonly seed: number;
   readonly ignoreEos: boolean;
   readonly includeUsage: boolean;
+  /** Absent: greedy. */
+  readonly sampling?: SamplingSpec;
   /** Infinity: no deadline. */
   readonly maxDurationMs: number;
   readonly onProgress?: (progress: LevelProgress) => void;
@@ -115,6 +117,7 @@ export async function runLevel(opts: LevelOptions): Promise<LevelRun> {
         maxTokens: prompt.outputLen,
         ignoreEos: opts.ignoreEos,
         includeUsage: opts.includeUsage,
+        ...(opts.sampling !== undefined && { sampling: opts.sampling }),
       };
       const outcome = await streamRequest(opts.target, spec, deadline.signal);
       if (outcome.success) completed++;

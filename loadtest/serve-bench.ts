@@ -1,6 +1,6 @@
 // `bench serve` as a library: probe the target, then for each concurrency level build fresh prompts, run the
 // level, count tokens and compute vLLM's metrics. Writing files is write-report.ts's job.
-import { streamRequest, type StreamOutcome } from './client/stream-request.js';
+import { GREEDY_SAMPLING, streamRequest, type SamplingSpec, type StreamOutcome } from './client/stream-request.js';
 import { ServerTokenizer, discoverModel } from './client/tokenizer.js';
 import { isLoopback, normalizeBaseUrl, type Endpoint, type Target } from './client/target.js';
 import { fileDataset, randomDataset, type BenchPrompt } from './dataset.js';
@@ -29,6 +29,8 @@ export interface ServeBenchConfig {
   readonly burstiness: number;
   readonly inputLen: number;
   readonly outputLen: number;
+  /** Absent: greedy (temperature 0). */
+  readonly sampling?: SamplingSpec;
   /** 'random' or the path of a JSONL file. */
   readonly dataset: string;
   readonly seed: number;
@@ -125,6 +127,7 @@ export async function runServeBench(config: ServeBenchConfig, io: ServeBenchIo):
     ignore_eos: features.ignoreEos,
     token_counts: tokenCounts,
     max_duration_s: config.maxDurationS,
+    sampling: config.sampling ?? GREEDY_SAMPLING,
   };
   const label = config.label ?? target.model;
   const counter = tokenizer === null ? null : (text: string): Promise<number> => tokenizer.promptTokens(text);
@@ -148,6 +151,7 @@ export async function runServeBench(config: ServeBenchConfig, io: ServeBenchIo):
       seed: config.seed,
       ignoreEos: features.ignoreEos,
       includeUsage: features.includeUsage,
+      ...(config.sampling !== undefined && { sampling: config.sampling }),
       maxDurationMs: config.maxDurationS === null ? Infinity : config.maxDurationS * 1000,
       onProgress: (p) => bar.update(p),
     });

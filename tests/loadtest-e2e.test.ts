@@ -97,7 +97,7 @@ describe('latentserve bench against a test server', () => {
     }
   });
 
-  it('bench serve works on the chat endpoint at a Poisson request rate', async () => {
+  it('bench serve works on the chat endpoint at a Poisson request rate, sampling at temperature 0.8', async () => {
     const chatOut = join(out, 'chat');
     await runBench([
       'serve',
@@ -115,6 +115,10 @@ describe('latentserve bench against a test server', () => {
       '40',
       '--output-len',
       '4',
+      '--temperature',
+      '0.8',
+      '--top-p',
+      '0.9',
       '--out',
       chatOut,
     ]);
@@ -123,6 +127,7 @@ describe('latentserve bench against a test server', () => {
       runs: Record<string, unknown>[];
     };
     assert.equal(results.settings['backend'], 'openai-chat');
+    assert.deepEqual(results.settings['sampling'], { temperature: 0.8, topP: 0.9, topK: null, minP: null });
     const run = results.runs[0]!;
     assert.deepEqual([run['completed'], run['failed'], run['request_rate'], run['burstiness']], [4, 0, 20, 1]);
     assert.equal(run['total_input_tokens'], 4 * 40); // the chat template counted in
@@ -156,6 +161,10 @@ describe('latentserve bench against a test server', () => {
     );
     await assert.rejects(runBench(['http', '--base-url', 'http://example.com']), UsageError);
     await assert.rejects(runBench(['serve']), /--base-url/);
+    await assert.rejects(
+      runBench(['serve', '--base-url', server.url, '--temperature', '3']),
+      (err: Error) => err instanceof UsageError && /--temperature must be a number ≥ 0 and ≤ 2/.test(err.message),
+    );
     await assert.rejects(runBench(['nonsense']), UsageError);
   });
 });

@@ -101,6 +101,13 @@ describe('streamRequest', () => {
     const sent = server.requests.at(-1)!.body;
     assert.equal('ignore_eos' in sent, false);
     assert.equal('stream_options' in sent, false);
+    // vLLM's --temperature/--top-p/--top-k/--min-p: each filter only when set.
+    await streamRequest(target(), { ...spec, sampling: { temperature: 0.7, topP: 0.95, topK: null, minP: 0.05 } });
+    const sampled = server.requests.at(-1)!.body;
+    assert.equal(sampled.temperature, 0.7);
+    assert.equal(sampled.top_p, 0.95);
+    assert.equal(sampled.min_p, 0.05);
+    assert.equal('top_k' in sampled, false);
   });
 
   it('chat: the empty role chunk is not the first token', async () => {

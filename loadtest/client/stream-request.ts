@@ -4,6 +4,19 @@
 import { SseDecoder } from './sse.js';
 import { endpointPath, headers, type Target } from './target.js';
 
+/**
+ * What each request asks the sampler for, as `vllm bench serve --temperature/--top-p/--top-k/--min-p`: greedy
+ * (temperature 0) by default; the filters are sent only when set.
+ */
+export interface SamplingSpec {
+  readonly temperature: number;
+  readonly topP: number | null;
+  readonly topK: number | null;
+  readonly minP: number | null;
+}
+
+export const GREEDY_SAMPLING: SamplingSpec = { temperature: 0, topP: null, topK: null, minP: null };
+
 export interface RequestSpec {
   readonly prompt: string;
   readonly maxTokens: number;
@@ -11,6 +24,8 @@ export interface RequestSpec {
   readonly ignoreEos: boolean;
   /** Ask for `stream_options.include_usage`. */
   readonly includeUsage: boolean;
+  /** Absent: greedy. */
+  readonly sampling?: SamplingSpec;
 }
 
 export interface StreamOutcome {
@@ -30,9 +45,13 @@ export interface StreamOutcome {
 }
 
 export function requestBody(target: Target, spec: RequestSpec): Record<string, unknown> {
+  const sampling = spec.sampling ?? GREEDY_SAMPLING;
   const common = {
     model: target.model,
-    temperature: 0,
+    temperature: sampling.temperature,
+    ...(sampling.topP !== null ? { top_p: sampling.topP } : {}),
+    ...(sampling.topK !== null ? { top_k: sampling.topK } : {}),
+    ...(sampling.minP !== null ? { min_p: sampling.minP } : {}),
     stream: true,
     ...(spec.includeUsage ? { stream_options: { include_usage: true } } : {}),
     ...(spec.ignoreEos ? { ignore_eos: true } : {}),
