@@ -176,7 +176,8 @@ export function sampleToken(
 
 /**
  * The tokens that survive top-k, then min-p, then top-p, written to scratch.ids[0, count), with their total
- * unnormalized probability; scratch.probs must hold exp((logit − max) / t). Only the bucket where a cut falls is
+ * unnormalized probability; `counted` is scaledExpBucketed's return for this cut (scratch holds its probabilities
+ * and bucket tallies). Only the bucket where a cut falls is
  * sorted (see findCandidates): the tokens of the buckets above it survive whole and stay in id order, except when
  * top-p follows a top-k cut, which needs the k survivors ranked.
  */
@@ -184,7 +185,7 @@ export function filterTokens(
   logits: Float32Array,
   cut: TokenCut,
   scratch: SamplingScratch,
-  counted: Survivors = countSurvivors(logits, cut, scratch),
+  counted: Survivors,
 ): { count: number; mass: number } {
   const { k, topP } = cut;
   const found = findCandidates(logits, cut, scratch, counted);
@@ -333,31 +334,9 @@ export interface Survivors {
   readonly survivorMass: number;
 }
 
-/** Tallies the min-p survivors by bucket of −ln p; scratch.probs must hold exp((logit − max) / t). */
-function countSurvivors(logits: Float32Array, cut: TokenCut, scratch: SamplingScratch): Survivors {
-  const { max, t, minP } = cut;
-  const { probs, buckets, bucketCount, bucketMass } = scratch;
-  bucketCount.fill(0);
-  bucketMass.fill(0);
-  const scale = Math.LOG2E / t;
-  let survivors = 0;
-  let survivorMass = 0;
-  for (let i = 0; i < logits.length; i++) {
-    const p = probs[i]!;
-    if (p === 0 || p < minP) continue;
-    const b = Math.min(NUM_BUCKETS - 1, Math.floor((logits[i]! - max) * scale * NEG_BUCKETS_PER_LOG2));
-    buckets[i] = b;
-    bucketCount[b]!++;
-    bucketMass[b]! += p;
-    survivors++;
-    survivorMass += p;
-  }
-  return { survivors, survivorMass };
-}
-
 /**
- * scaledExp and countSurvivors in one pass over the vocabulary (the same values, bucket for bucket): the filtered
- * path's first two passes become one.
+ * scaledExp's values into scratch.probs and, in the same pass over the vocabulary, the min-p survivors (p > 0 and
+ * p ≥ minP) tallied by bucket of −ln p (scratch.buckets, bucketCount, bucketMass): what filterTokens reads.
  */
 export function scaledExpBucketed(logits: Float32Array, cut: TokenCut, scratch: SamplingScratch): Survivors {
   const { max, t, minP } = cut;
