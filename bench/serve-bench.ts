@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { startChildServer, stopChildServer as stopServer, type ChildServer } from '../loadtest/child-server.js';
 import { freePort } from '../loadtest/free-port.js';
 import { percentile } from '../loadtest/metrics.js';
-import { REPEATED_SENDS } from './compare/probes.js';
+import { medianOfRepeatedSends } from './compare/probes.js';
 
 const { values } = parseArgs({
   options: {
@@ -165,9 +165,9 @@ async function compare(specs: string[], rounds: number): Promise<void> {
         results[v]!.ttftMs.push((await stream(url, randomPrompt(promptTokens, 100 + r), 1)).ttftMs);
         const short = randomPrompt(SHORT_PROMPT_TOKENS, 200 + r);
         await stream(url, short, 1);
-        const repeats: number[] = [];
-        for (let i = 0; i < REPEATED_SENDS; i++) repeats.push((await stream(url, short, 1)).ttftMs);
-        results[v]!.repeatShortTtftMs.push(percentile(repeats, 50));
+        results[v]!.repeatShortTtftMs.push(
+          await medianOfRepeatedSends(async () => (await stream(url, short, 1)).ttftMs),
+        );
       } finally {
         await stopServer(proc);
       }

@@ -67,6 +67,13 @@ export async function servingLevel(
 /** Timed sends of the repeated prompt, after the one that fills the cache; their median is the sample. */
 export const REPEATED_SENDS = 7;
 
+/** The median TTFT (ms) of REPEATED_SENDS sends of a prompt the caller has already sent once (filling the cache). */
+export async function medianOfRepeatedSends(sendTtftMs: () => Promise<number>): Promise<number> {
+  const samples: number[] = [];
+  for (let i = 0; i < REPEATED_SENDS; i++) samples.push(await sendTtftMs());
+  return percentile(samples, 50);
+}
+
 /**
  * TTFT (ms) of a random prompt of exactly `promptTokens` tokens, asking for one token. `repeat`: the prompt is sent
  * once untimed, then REPEATED_SENDS times, and the median of those is returned.
@@ -91,8 +98,5 @@ export async function promptTtftMs(url: string, promptTokens: number, seed: numb
     return outcome.ttftMs;
   };
   const first = await timed();
-  if (!repeat) return first;
-  const samples: number[] = [];
-  for (let i = 0; i < REPEATED_SENDS; i++) samples.push(await timed());
-  return percentile(samples, 50);
+  return repeat ? medianOfRepeatedSends(timed) : first;
 }
