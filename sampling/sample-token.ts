@@ -353,6 +353,8 @@ export function scaledExpBucketed(logits: Float32Array, cut: TokenCut, scratch: 
       probs[i] = 0;
       continue;
     }
+    // scaledExp's 2^y, written out again: as a shared function V8 did not inline it here, and sampling a
+    // 32,000-logit row went from ≈0.5 to ≈0.72 ms (temperature 1: 0.31 to 0.53).
     const k = Math.floor(y);
     const f = y - k;
     const p = (1 + f * (E1 + f * (E2 + f * (E3 + f * (E4 + f * (E5 + f * (E6 + f * E7))))))) * EXP2_NEG[-k]!;
