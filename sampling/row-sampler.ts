@@ -96,6 +96,8 @@ export class RowSampler {
       }
       raw = this.masked;
     }
+    // The row is sampled as it is unless something edits it; then from a copy (raw stays for the logprobs).
+    const adjusted = !logitsProcessorsNeutral(spec.options);
     let processed = raw;
     if (spec.allowed !== null) {
       if (!keepOnly(raw, spec.allowed, this.processed))
@@ -103,25 +105,17 @@ export class RowSampler {
           ? { kind: 'failed', code: 'grammar_error', message: 'grammar: it allows none of allowed_token_ids' }
           : { kind: 'failed', code: 'non_finite_logits', message: 'no id of allowed_token_ids has a finite logit' };
       processed = this.processed;
+    } else if (adjusted || spec.holdBack !== null) {
+      processed = this.processed;
+      processed.set(raw);
     }
-    if (!logitsProcessorsNeutral(spec.options)) {
-      if (processed === raw) {
-        processed = this.processed;
-        processed.set(raw);
-      }
+    if (adjusted)
       applyLogitsProcessors(
         processed,
         spec.options,
         spec.penalties === null ? noPenalties() : penaltyState(spec.penalties),
       );
-    }
-    if (spec.holdBack !== null) {
-      if (processed === raw) {
-        processed = this.processed;
-        processed.set(raw);
-      }
-      holdBack(processed, spec.holdBack);
-    }
+    if (spec.holdBack !== null) holdBack(processed, spec.holdBack);
     const token = sampleToken(processed, spec.options, drawOf(spec), this.samplingScratch);
     return {
       kind: 'token',
