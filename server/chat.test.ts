@@ -1,6 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type OpenAI from 'openai';
+import OpenAI from 'openai';
 import { MAX_MODEL_LEN, MODEL, startTestServer, type TestServer } from './harness.test-helper.js';
 
 let s: TestServer;
@@ -76,6 +76,36 @@ test("vLLM's min_tokens, stop_token_ids, include_stop_str_in_output and allowed_
   const negative = await s.post('/v1/completions', { model: MODEL, prompt: 'Hi', min_tokens: -1 });
   assert.equal(negative.status, 400);
   assert.equal(negative.json.error.param, 'min_tokens');
+});
+
+test('openai-node passes the vLLM stop and token-set fields through, and surfaces their 400 with its param', async () => {
+  const vllm = { min_tokens: 2, stop_token_ids: [9], include_stop_str_in_output: true, allowed_token_ids: [5, 9, 12] };
+  const stream = await s.client.chat.completions.create({
+    model: MODEL,
+    messages,
+    max_tokens: 4,
+    stream: true,
+    ...(vllm as object),
+  });
+  for await (const _ of stream);
+  const chat = s.engine.requests.at(-1)!;
+  assert.deepEqual(
+    [chat.minTokens, chat.stopTokenIds, chat.includeStopStrInOutput, chat.allowedTokenIds],
+    [2, [9], true, [5, 9, 12]],
+  );
+  await s.client.completions.create({ model: MODEL, prompt: 'Hi', max_tokens: 4, ...(vllm as object) });
+  const completion = s.engine.requests.at(-1)!;
+  assert.deepEqual(
+    [completion.minTokens, completion.stopTokenIds, completion.includeStopStrInOutput, completion.allowedTokenIds],
+    [2, [9], true, [5, 9, 12]],
+  );
+  await assert.rejects(
+    s.client.completions.create({ model: MODEL, prompt: 'Hi', max_tokens: 1, ...({ min_tokens: 2 } as object) }),
+    (err: InstanceType<typeof OpenAI.BadRequestError>) =>
+      err instanceof OpenAI.BadRequestError &&
+      err.param === 'min_tokens' &&
+      /at most max_tokens \(1\)/.test(err.message),
+  );
 });
 
 test('non-streaming chat: content, usage, and the EngineRequest it submits', async () => {
