@@ -13,7 +13,6 @@ import { defaultCacheDir } from '../model/compile.js';
 import type { ModelConfig } from '../model/config.js';
 import { describeExecutorMemory, parseExecutorMemory } from '../model/executor/memory-options.js';
 import { describeSessionTuning, parseSessionTuning } from '../model/executor/session-options.js';
-import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
 import { cacheBytesPerToken } from '../model/executor/types.js';
 import { loadModel } from '../model/load.js';
 import type { SynthPreset } from '../synth/synth.js';
@@ -22,6 +21,7 @@ import { activeWeightParams } from './active-weights.js';
 import { blocksForBatch, runDecodeBatch } from './decode-batch.js';
 import { GREEDY } from './decode-rate.js';
 import { MODEL_BENCH_USAGE, type ModelBenchOptions, parseModelBenchArgs } from './model-bench-options.js';
+import { TimedExecutor } from './timed-executor.js';
 
 let options: ModelBenchOptions;
 try {
@@ -31,37 +31,6 @@ try {
   process.exit(2);
 }
 const { promptTokens, decodeTokens, repeats, decodeBatch } = options;
-
-/** Records how long each step took, split by whether it was a single-token (decode) step. */
-class TimedExecutor implements Executor {
-  prefillMs = 0;
-  prefillTokens = 0;
-  decodeMs: number[] = [];
-  constructor(private readonly inner: Executor) {}
-  get vocabSize(): number {
-    return this.inner.vocabSize;
-  }
-  get cache(): Executor['cache'] {
-    return this.inner.cache;
-  }
-  get device(): Executor['device'] {
-    return this.inner.device;
-  }
-  async step(inputs: ForwardInputs): Promise<RunnerOutput> {
-    const t0 = performance.now();
-    const out = await this.inner.step(inputs);
-    const ms = performance.now() - t0;
-    if (inputs.tokenIds.length === 1) this.decodeMs.push(ms);
-    else {
-      this.prefillMs += ms;
-      this.prefillTokens += inputs.tokenIds.length;
-    }
-    return out;
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 /** Weight bytes (float32) one token touches: attention, dense/shared MLPs, k routed experts, lm_head row block. */
 function activeWeightBytes(c: ModelConfig): number {
