@@ -1,8 +1,9 @@
 // An Executor that times each step it forwards, split by kind: single-token (decode) steps one by one, prompt
 // steps summed. Shared by bench:model and decodeRate.
-import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
+import { ForwardingExecutor } from '../model/executor/forwarding-executor.js';
+import type { ForwardInputs, RunnerOutput } from '../model/executor/types.js';
 
-export class TimedExecutor implements Executor {
+export class TimedExecutor extends ForwardingExecutor {
   prefillMs = 0;
   prefillTokens = 0;
   readonly decodeMs: number[] = [];
@@ -11,17 +12,7 @@ export class TimedExecutor implements Executor {
   /** performance.now() when the latest step ended; NaN before one has. */
   lastEndAt = Number.NaN;
 
-  constructor(private readonly inner: Executor) {}
-  get vocabSize(): number {
-    return this.inner.vocabSize;
-  }
-  get cache(): Executor['cache'] {
-    return this.inner.cache;
-  }
-  get device(): Executor['device'] {
-    return this.inner.device;
-  }
-  async step(inputs: ForwardInputs): Promise<RunnerOutput> {
+  override async step(inputs: ForwardInputs): Promise<RunnerOutput> {
     const t0 = performance.now();
     const out = await this.inner.step(inputs);
     const end = performance.now();
@@ -33,8 +24,5 @@ export class TimedExecutor implements Executor {
       this.prefillEndAt = end;
     }
     return out;
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }

@@ -12,11 +12,11 @@ import type { EngineRequest, TokenEvent } from '../engine/types.js';
 import { DEFAULT_SAMPLING } from '../engine/types.js';
 import { ExecutorCrashed, ExecutorError } from '../model/executor/errors.js';
 import type { Executor, ForwardInputs, RunnerOutput } from '../model/executor/types.js';
+import { ForwardingExecutor } from '../model/executor/forwarding-executor.js';
 import { stepLogits } from '../model/executor/types.js';
 import { RowSampler, sampleStep } from '../sampling/row-sampler.js';
 import { loadReference } from './helpers/fixtures.js';
 import {
-  ForwardingExecutor,
   MODEL_NAME,
   sseEvents,
   startHardenedServer,

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import type { EngineConfig } from '../../engine/engine.js';
 import { LatentEngine } from '../../engine/engine.js';
 import type { OnnxExecutor, SpawnWorker } from '../../model/executor/onnx-executor.js';
-import type { Executor, ForwardInputs, RunnerOutput } from '../../model/executor/types.js';
+import type { Executor } from '../../model/executor/types.js';
 import type { LoadedModel } from '../../model/load.js';
 import { loadModel } from '../../model/load.js';
 import { TokenizerThread } from '../../model/tokenizer-thread.js';
@@ -50,26 +50,6 @@ export interface HardenedServer {
     headers?: Record<string, string>,
   ): Promise<{ status: number; text: string; headers: Headers }>;
   close(): Promise<void>;
-}
-
-/** Forwards to an executor; subclasses override step() to inject faults. */
-export class ForwardingExecutor implements Executor {
-  constructor(protected readonly inner: Executor) {}
-  get vocabSize(): number {
-    return this.inner.vocabSize;
-  }
-  get cache(): Executor['cache'] {
-    return this.inner.cache;
-  }
-  get device(): Executor['device'] {
-    return this.inner.device;
-  }
-  step(inputs: ForwardInputs): Promise<RunnerOutput> {
-    return this.inner.step(inputs);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
 }
 
 export async function startHardenedServer(opts: HardenedServerOptions = {}): Promise<HardenedServer> {

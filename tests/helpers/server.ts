@@ -4,7 +4,8 @@ import OpenAI from 'openai';
 import type { EngineConfig } from '../../engine/engine.js';
 import { LatentEngine } from '../../engine/engine.js';
 import { GrammarService } from '../../grammar/grammar-service.js';
-import type { Executor, ForwardInputs, RunnerOutput } from '../../model/executor/types.js';
+import { ForwardingExecutor } from '../../model/executor/forwarding-executor.js';
+import type { ForwardInputs, RunnerOutput } from '../../model/executor/types.js';
 import type { LoadedModel } from '../../model/load.js';
 import { loadModel } from '../../model/load.js';
 import { createApp } from '../../server/app.js';
@@ -15,24 +16,11 @@ import { fixtureDir, tempCacheDir } from './fixtures.js';
 export const MODEL_NAME = 'fixture';
 
 /** Passes steps through, remembering each step's inputs (to see what was computed). */
-class RecordingExecutor implements Executor {
+class RecordingExecutor extends ForwardingExecutor {
   readonly steps: ForwardInputs[] = [];
-  constructor(private readonly inner: Executor) {}
-  get vocabSize(): number {
-    return this.inner.vocabSize;
-  }
-  get cache(): Executor['cache'] {
-    return this.inner.cache;
-  }
-  get device(): Executor['device'] {
-    return this.inner.device;
-  }
-  step(inputs: ForwardInputs): Promise<RunnerOutput> {
+  override step(inputs: ForwardInputs): Promise<RunnerOutput> {
     this.steps.push(inputs);
     return this.inner.step(inputs);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
   }
 }
 
